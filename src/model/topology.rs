@@ -1,0 +1,343 @@
+//! Topology specs (hops, links, routes by name) and their compilation into a [`Network`].
+//!
+//! Both kinds of scenario end here: a custom topology's tables map one to one onto
+//! [`TopologySpec`], and the hybrid builder ([`super::hybrid`]) writes the seed's routes as the
+//! same specs. Compilation resolves names to indices, checks probabilities and that every
+//! route can end, and produces the flat node graph the simulation walks.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::dist::Dist;
+use super::network::{Network, Node, NodeId, Servers, Station, StationId, StationKind};
+
+/// A hop: a station with servers and a service time.
+#[derive(Clone, Debug)]
+pub struct HopSpec {
+    pub name: String,
+    pub servers: Servers,
+    /// Service time in nanoseconds.
+    pub service: Dist,
+    /// Extra service time per kilobyte of message, in nanoseconds.
+    pub per_kb_ns: f64,
+}
+
+/// A link: a delay (latency plus optional TLS set-up) and optional bandwidth.
+#[derive(Clone, Debug)]
+pub struct LinkSpec {
+    pub name: String,
+    /// One-way latency in nanoseconds.
+    pub latency: Dist,
+    /// TLS set-up time in nanoseconds, added to the latency of every message.
+    pub tls_setup: Option<Dist>,
+    /// Bandwidth in megabits per second; messages are serialized through it one at a time.
+    pub bandwidth_mbps: Option<f64>,
+}
+
+/// Where a branch leads.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    Route(String),
+    Deliver(String),
+}
+
+/// What happens at the end of a route's steps.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RouteEnd {
+    /// Delivery (or hand-off to the Internet), recorded under the named flow.
+    Deliver(String),
+    /// Probabilistic branches: (target, probability); probabilities sum to 1.
+    Branch(Vec<(Target, f64)>),
+    /// Bifurcation: one copy per recipient group present in the message, each to its route.
+    Split(Vec<(String, String)>),
+}
+
+#[derive(Clone, Debug)]
+pub struct RouteSpec {
+    pub name: String,
+    /// Hop or link names, visited in order.
+    pub steps: Vec<String>,
+    pub end: RouteEnd,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TopologySpec {
+    pub hops: Vec<HopSpec>,
+    pub links: Vec<LinkSpec>,
+    pub routes: Vec<RouteSpec>,
+    /// Recipient groups that splits can tell apart (e.g. `onprem`, `cloud`).
+    pub groups: Vec<String>,
+}
+
+/// Why a topology cannot be compiled. Each names the route (and step or branch) at fault so
+/// the scenario loader can point at the line.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum TopologyError {
+    #[error("route `{route}` step {step} names `{name}`, which is no hop or link; accepted: {accepted}")]
+    UnknownStep { route: String, step: usize, name: String, accepted: String },
+    #[error("route `{route}` leads to route `{target}`, which is not defined; accepted: {accepted}")]
+    UnknownRoute { route: String, target: String, accepted: String },
+    #[error("route `{route}` branch {branch} has probability {p}; use a number from 0 to 1")]
+    BadProbability { route: String, branch: usize, p: f64 },
+    #[error("route `{route}` branch probabilities sum to {sum}; make them sum to 1")]
+    BranchSum { route: String, sum: f64 },
+    #[error("route `{route}` splits on group `{group}`, which is unknown; accepted: {accepted}")]
+    UnknownGroup { route: String, group: String, accepted: String },
+    #[error("route `{route}` split must send every recipient group somewhere; missing: {missing}")]
+    SplitIncomplete { route: String, missing: String },
+    #[error("route `{route}` can loop forever: from it no branch leads to a delivery; give the loop an exit")]
+    NoExit { route: String },
+    #[error("route `{route}` is part of a loop that visits no hop or link; add a step to the loop")]
+    EmptyLoop { route: String },
+    #[error("name `{name}` is used by both a hop and a link; give them different names")]
+    DuplicateName { name: String },
+}
+
+/// Compiles `spec`; `entries` are the routes sources start on, which must all end.
+pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
+    let mut stations = Vec::new();
+    // Each step name resolves to one or two stations (a link with bandwidth has two).
+    let mut by_name: HashMap<&str, Vec<StationId>> = HashMap::new();
+    for hop in &spec.hops {
+        let id = StationId(stations.len() as u32);
+        stations.push(Station {
+            name: hop.name.clone(),
+            kind: StationKind::Hop,
+            servers: hop.servers,
+            service: hop.service.clone(),
+            per_kb_ns: hop.per_kb_ns,
+        });
+        by_name.insert(&hop.name, vec![id]);
+    }
+    for link in &spec.links {
+        if by_name.contains_key(link.name.as_str()) {
+            return Err(TopologyError::DuplicateName { name: link.name.clone() });
+        }
+        let mut ids = Vec::new();
+        if let Some(mbps) = link.bandwidth_mbps {
+            ids.push(StationId(stations.len() as u32));
+            stations.push(Station {
+                name: format!("{}.bandwidth", link.name),
+                kind: StationKind::LinkBandwidth,
+                servers: Servers::Finite(1),
+                service: Dist::deterministic(0.0).expect("zero is a valid constant"),
+                // 1 KB = 8192 bits; mbps * 1e6 bits per second; result in nanoseconds.
+                per_kb_ns: 8192.0 / (mbps * 1e6) * 1e9,
+            });
+        }
+        ids.push(StationId(stations.len() as u32));
+        let service = match &link.tls_setup {
+            None => link.latency.clone(),
+            Some(tls) => Dist::Sum(Box::new((link.latency.clone(), tls.clone()))),
+        };
+        stations.push(Station {
+            name: link.name.clone(),
+            kind: StationKind::Link,
+            servers: Servers::Unlimited,
+            service,
+            per_kb_ns: 0.0,
+        });
+        by_name.insert(&link.name, ids);
+    }
+
+    let route_index: HashMap<&str, usize> =
+        spec.routes.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
+    let accepted_routes = || join(spec.routes.iter().map(|r| r.name.as_str()));
+    let accepted_steps = || join(spec.hops.iter().map(|h| h.name.as_str()).chain(spec.links.iter().map(|l| l.name.as_str())));
+
+    // Pass 1: lay out each route's visit nodes followed by its end node.
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut entry = Vec::with_capacity(spec.routes.len());
+    let mut end_node = Vec::with_capacity(spec.routes.len());
+    let mut flows: Vec<String> = Vec::new();
+    for route in &spec.routes {
+        let mut visits = Vec::new();
+        for (i, step) in route.steps.iter().enumerate() {
+            let ids = by_name.get(step.as_str()).ok_or_else(|| TopologyError::UnknownStep {
+                route: route.name.clone(),
+                step: i + 1,
+                name: step.clone(),
+                accepted: accepted_steps(),
+            })?;
+            visits.extend(ids.iter().copied());
+        }
+        entry.push(NodeId(nodes.len() as u32));
+        for st in &visits {
+            let next = NodeId((nodes.len() + 1) as u32);
+            nodes.push(Node::Visit { station: *st, next });
+        }
+        end_node.push(nodes.len());
+        nodes.push(Node::Deliver { flow: 0 }); // placeholder, set in pass 2
+    }
+
+    // Pass 2: resolve ends.
+    let mut branch_table = Vec::new();
+    let mut split_table = Vec::new();
+    let flow_id = |name: &str, flows: &mut Vec<String>| -> u16 {
+        match flows.iter().position(|f| f == name) {
+            Some(i) => i as u16,
+            None => {
+                flows.push(name.to_string());
+                (flows.len() - 1) as u16
+            }
+        }
+    };
+    for (ri, route) in spec.routes.iter().enumerate() {
+        let resolve = |target: &str| -> Result<NodeId, TopologyError> {
+            route_index.get(target).map(|&i| entry[i]).ok_or_else(|| TopologyError::UnknownRoute {
+                route: route.name.clone(),
+                target: target.to_string(),
+                accepted: accepted_routes(),
+            })
+        };
+        let node = match &route.end {
+            RouteEnd::Deliver(flow) => Node::Deliver { flow: flow_id(flow, &mut flows) },
+            RouteEnd::Branch(branches) => {
+                let start = branch_table.len() as u32;
+                let mut cum = 0.0;
+                for (bi, (target, p)) in branches.iter().enumerate() {
+                    if !(p.is_finite() && (0.0..=1.0).contains(p)) {
+                        return Err(TopologyError::BadProbability {
+                            route: route.name.clone(),
+                            branch: bi + 1,
+                            p: *p,
+                        });
+                    }
+                    cum += p;
+                    let to = match target {
+                        Target::Route(r) => resolve(r)?,
+                        Target::Deliver(flow) => {
+                            let f = flow_id(flow, &mut flows);
+                            nodes.push(Node::Deliver { flow: f });
+                            NodeId((nodes.len() - 1) as u32)
+                        }
+                    };
+                    branch_table.push((cum, to, *p));
+                }
+                // Rounding in decimal input is forgiven; a real mistake is not.
+                if (cum - 1.0).abs() > 1e-9 {
+                    return Err(TopologyError::BranchSum { route: route.name.clone(), sum: cum });
+                }
+                // The last positive branch catches draws in [cum, 1) left by rounding.
+                if let Some(last) = branch_table[start as usize..].iter_mut().rev().find(|b| b.2 > 0.0) {
+                    last.0 = f64::INFINITY;
+                }
+                Node::Branch { start, end: branch_table.len() as u32 }
+            }
+            RouteEnd::Split(targets) => {
+                let start = split_table.len() as u32;
+                for (group, target) in targets {
+                    let g = spec.groups.iter().position(|x| x == group).ok_or_else(|| {
+                        TopologyError::UnknownGroup {
+                            route: route.name.clone(),
+                            group: group.clone(),
+                            accepted: join(spec.groups.iter().map(String::as_str)),
+                        }
+                    })?;
+                    split_table.push((g as u8, resolve(target)?));
+                }
+                let missing: Vec<&str> = spec
+                    .groups
+                    .iter()
+                    .filter(|g| !targets.iter().any(|(t, _)| t == *g))
+                    .map(String::as_str)
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(TopologyError::SplitIncomplete {
+                        route: route.name.clone(),
+                        missing: join(missing.into_iter()),
+                    });
+                }
+                Node::Split { start, end: split_table.len() as u32 }
+            }
+        };
+        nodes[end_node[ri]] = node;
+    }
+
+    let network = Network {
+        stations,
+        nodes,
+        branches: branch_table.into_iter().map(|(c, n, _)| (c, n)).collect(),
+        splits: split_table,
+        flows,
+        groups: spec.groups.clone(),
+        routes: spec.routes.iter().zip(&entry).map(|(r, e)| (r.name.clone(), *e)).collect(),
+    };
+    check_termination(&network, spec)?;
+    Ok(network)
+}
+
+/// Every route must be able to end: from each node some path of positive probability reaches
+/// a delivery (then, the graph being finite, a copy ends with probability 1), and no cycle may
+/// consist of branch/split nodes alone (a copy would spin without simulated time passing).
+fn check_termination(net: &Network, spec: &TopologySpec) -> Result<(), TopologyError> {
+    let n = net.nodes.len();
+    let succ = |i: usize| -> Vec<usize> { net.successors(NodeId(i as u32)).map(|x| x.0 as usize).collect() };
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for i in 0..n {
+        for s in succ(i) {
+            preds[s].push(i);
+        }
+    }
+    let mut can_exit = vec![false; n];
+    let mut todo: VecDeque<usize> = (0..n).filter(|&i| matches!(net.nodes[i], Node::Deliver { .. })).collect();
+    for &i in &todo {
+        can_exit[i] = true;
+    }
+    while let Some(i) = todo.pop_front() {
+        for &p in &preds[i] {
+            if !can_exit[p] {
+                can_exit[p] = true;
+                todo.push_back(p);
+            }
+        }
+    }
+    let route_of = |node: usize| -> String {
+        // The route whose entry is the latest one at or before `node` owns it (layout order).
+        net.routes
+            .iter()
+            .filter(|(_, e)| e.0 as usize <= node)
+            .max_by_key(|(_, e)| e.0)
+            .map(|(r, _)| r.clone())
+            .unwrap_or_default()
+    };
+    if let Some(i) = (0..n).find(|&i| !can_exit[i]) {
+        return Err(TopologyError::NoExit { route: route_of(i) });
+    }
+    // Cycles among non-visit nodes: depth-first search restricted to them.
+    let is_free = |i: usize| !matches!(net.nodes[i], Node::Visit { .. });
+    let mut color = vec![0u8; n]; // 0 new, 1 on stack, 2 done
+    for startn in (0..n).filter(|&i| is_free(i)) {
+        if color[startn] != 0 {
+            continue;
+        }
+        let mut stack = vec![(startn, succ(startn), 0usize)];
+        color[startn] = 1;
+        while let Some((node, next, k)) = stack.last_mut() {
+            if *k < next.len() {
+                let s = next[*k];
+                *k += 1;
+                if !is_free(s) {
+                    continue;
+                }
+                if color[s] == 1 {
+                    return Err(TopologyError::EmptyLoop { route: route_of(s) });
+                }
+                if color[s] == 0 {
+                    color[s] = 1;
+                    let ns = succ(s);
+                    stack.push((s, ns, 0));
+                }
+            } else {
+                color[*node] = 2;
+                stack.pop();
+            }
+        }
+    }
+    let _ = spec;
+    Ok(())
+}
+
+fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let v: Vec<String> = names.map(|n| format!("`{n}`")).collect();
+    if v.is_empty() { "(none defined)".to_string() } else { v.join(", ") }
+}

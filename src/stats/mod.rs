@@ -1,0 +1,249 @@
+//! What a run measures: per-station and per-flow statistics, the accounting of end states,
+//! and summaries across replications.
+//!
+//! Collectors here are updated from the simulation's hot path, so they allocate nothing after
+//! construction: histograms have fixed bounds, time averages are integer areas.
+
+mod replications;
+
+pub use replications::{mean_ci, MeanCi};
+
+use hdrhistogram::Histogram;
+
+use crate::engine::SimTime;
+
+/// Histograms record microseconds, 3 significant digits, up to about 11.6 days: longer than
+/// Exchange's longest message expiration timeout (MessageExpirationTimeout, up to 90 days, is
+/// clamped at this bound, which is reported as the `max`).
+pub const HIST_HIGH_US: u64 = 1_000_000_000_000;
+pub const HIST_SIGFIG: u8 = 3;
+
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_HIGH_US, HIST_SIGFIG).expect("static bounds are valid")
+}
+
+/// Records `span` (as microseconds) `count` times, clamping at the histogram's bound.
+#[inline]
+pub fn record_span(h: &mut Histogram<u64>, span: SimTime, count: u64) {
+    let us = span.as_micros().min(HIST_HIGH_US);
+    h.record_n(us, count).expect("value clamped to the histogram's bound");
+}
+
+/// The time integral of a level (a queue length, busy servers), exact in integer arithmetic.
+#[derive(Clone, Debug, Default)]
+pub struct TimeAverage {
+    last: SimTime,
+    level: u64,
+    /// Σ level × nanoseconds.
+    area: u128,
+}
+
+impl TimeAverage {
+    #[inline]
+    pub fn set(&mut self, now: SimTime, level: u64) {
+        self.area += u128::from(self.level) * u128::from((now - self.last).as_nanos());
+        self.last = now;
+        self.level = level;
+    }
+
+    /// Restarts the integral at `now`, keeping the current level.
+    pub fn restart(&mut self, now: SimTime) {
+        self.set(now, self.level);
+        self.area = 0;
+    }
+
+    pub fn level(&self) -> u64 {
+        self.level
+    }
+
+    /// Time-average level over `span` (the integral must have been advanced to its end).
+    pub fn mean_over(&self, span: SimTime) -> f64 {
+        if span == SimTime::ZERO { 0.0 } else { self.area as f64 / span.as_nanos() as f64 }
+    }
+}
+
+/// Measurements of one station during the statistics window.
+#[derive(Clone, Debug)]
+pub struct StationStats {
+    pub arrivals: u64,
+    pub completions: u64,
+    /// Servers in use.
+    pub busy: TimeAverage,
+    /// Copies waiting (not in service).
+    pub queue: TimeAverage,
+    pub max_queue: u64,
+    /// Waiting time before service, per copy that started service in the window.
+    pub wait: Histogram<u64>,
+    pub wait_sum_ns: u128,
+    pub waits: u64,
+    /// Time in station (wait + service) of copies that completed in the window.
+    pub sojourn_sum_ns: u128,
+}
+
+impl Default for StationStats {
+    fn default() -> Self {
+        StationStats {
+            arrivals: 0,
+            completions: 0,
+            busy: TimeAverage::default(),
+            queue: TimeAverage::default(),
+            max_queue: 0,
+            wait: new_histogram(),
+            wait_sum_ns: 0,
+            waits: 0,
+            sojourn_sum_ns: 0,
+        }
+    }
+}
+
+impl StationStats {
+    #[inline]
+    pub fn record_wait(&mut self, wait: SimTime) {
+        record_span(&mut self.wait, wait, 1);
+        self.wait_sum_ns += u128::from(wait.as_nanos());
+        self.waits += 1;
+    }
+
+    /// Zeroes the counters at the end of warm-up; levels carry on.
+    pub fn restart(&mut self, now: SimTime) {
+        self.arrivals = 0;
+        self.completions = 0;
+        self.busy.restart(now);
+        self.queue.restart(now);
+        self.max_queue = self.queue.level();
+        self.wait.reset();
+        self.wait_sum_ns = 0;
+        self.waits = 0;
+        self.sojourn_sum_ns = 0;
+    }
+}
+
+/// Latency of delivered recipient copies of one flow, for copies that entered the network
+/// after warm-up.
+#[derive(Clone, Debug)]
+pub struct FlowStats {
+    pub latency: Histogram<u64>,
+    /// Recipients delivered.
+    pub delivered: u64,
+    /// Copies delivered (a copy carries one or more recipients).
+    pub copies: u64,
+    /// Σ latency × recipients, in nanoseconds.
+    pub sum_ns: u128,
+    pub max: SimTime,
+}
+
+impl Default for FlowStats {
+    fn default() -> Self {
+        FlowStats { latency: new_histogram(), delivered: 0, copies: 0, sum_ns: 0, max: SimTime::ZERO }
+    }
+}
+
+impl FlowStats {
+    #[inline]
+    pub fn record(&mut self, latency: SimTime, recipients: u32) {
+        record_span(&mut self.latency, latency, u64::from(recipients));
+        self.delivered += u64::from(recipients);
+        self.copies += 1;
+        self.sum_ns += u128::from(latency.as_nanos()) * u128::from(recipients);
+        self.max = self.max.max(latency);
+    }
+
+    pub fn mean_ms(&self) -> f64 {
+        if self.delivered == 0 { f64::NAN } else { self.sum_ns as f64 / self.delivered as f64 / 1e6 }
+    }
+
+    /// The latency at `quantile` (0..=1) in milliseconds; NaN with no deliveries.
+    pub fn quantile_ms(&self, quantile: f64) -> f64 {
+        if self.delivered == 0 {
+            return f64::NAN;
+        }
+        // hdrhistogram reports the highest value equivalent to the bucket; microseconds → ms.
+        self.latency.value_at_quantile(quantile) as f64 / 1e3
+    }
+}
+
+/// Where every recipient of every generated message ended, over the whole run (warm-up
+/// included). The unit is the recipient: a message to three mailboxes is three deliveries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Accounting {
+    /// Messages generated (each has one or more recipients).
+    pub messages: u64,
+    /// Recipients generated: the sum of every end state below.
+    pub generated: u64,
+    pub delivered: u64,
+    pub expired: u64,
+    pub quarantined: u64,
+    pub rejected: u64,
+    pub filtered_spam: u64,
+    pub in_flight: u64,
+}
+
+/// The accounting did not add up: a bug in mailflow, never a user error.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error(
+    "conservation check failed: generated {generated} recipients but end states add up to {ended}; \
+     this is a bug in mailflow, please report it with the scenario and seed"
+)]
+pub struct ConservationError {
+    pub generated: u64,
+    pub ended: u64,
+}
+
+impl Accounting {
+    pub fn ended(&self) -> u64 {
+        self.delivered + self.expired + self.quarantined + self.rejected + self.filtered_spam + self.in_flight
+    }
+
+    /// Every generated recipient is in exactly one end state.
+    pub fn check(&self) -> Result<(), ConservationError> {
+        let ended = self.ended();
+        if ended == self.generated { Ok(()) } else { Err(ConservationError { generated: self.generated, ended }) }
+    }
+
+    pub fn add(&mut self, o: &Accounting) {
+        self.messages += o.messages;
+        self.generated += o.generated;
+        self.delivered += o.delivered;
+        self.expired += o.expired;
+        self.quarantined += o.quarantined;
+        self.rejected += o.rejected;
+        self.filtered_spam += o.filtered_spam;
+        self.in_flight += o.in_flight;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_average_integrates_exactly() {
+        let mut t = TimeAverage::default();
+        t.set(SimTime::from_nanos(0), 2);
+        t.set(SimTime::from_nanos(10), 4);
+        t.set(SimTime::from_nanos(20), 0);
+        assert_eq!(t.mean_over(SimTime::from_nanos(20)), 3.0);
+        t.restart(SimTime::from_nanos(30));
+        t.set(SimTime::from_nanos(40), 1);
+        assert_eq!(t.mean_over(SimTime::from_nanos(10)), 0.0);
+    }
+
+    #[test]
+    fn accounting_detects_a_lost_recipient() {
+        let mut a = Accounting { messages: 1, generated: 3, delivered: 2, in_flight: 1, ..Default::default() };
+        assert!(a.check().is_ok());
+        a.in_flight = 0;
+        assert_eq!(a.check(), Err(ConservationError { generated: 3, ended: 2 }));
+    }
+
+    #[test]
+    fn flow_quantiles_in_ms() {
+        let mut f = FlowStats::default();
+        for ms in 1..=100u64 {
+            f.record(SimTime::from_nanos(ms * 1_000_000), 1);
+        }
+        assert!((f.quantile_ms(0.5) - 50.0).abs() < 0.1);
+        assert!((f.mean_ms() - 50.5).abs() < 1e-9);
+        assert_eq!(f.delivered, 100);
+    }
+}
