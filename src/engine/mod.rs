@@ -10,7 +10,7 @@ mod rng;
 mod time;
 
 pub use queue::EventQueue;
-pub use rng::{stream_seed, RngStreams, SimRng};
+pub use rng::{RngStreams, SimRng, stream_seed};
 pub use time::SimTime;
 
 /// A model driven by the engine: it reacts to one event at a time and may schedule more.
@@ -82,7 +82,10 @@ mod tests {
 
     #[test]
     fn run_stops_at_horizon_and_keeps_later_events() {
-        let mut m = Countdown { left: 100, seen: Vec::new() };
+        let mut m = Countdown {
+            left: 100,
+            seen: Vec::new(),
+        };
         let mut q = EventQueue::new();
         q.schedule(SimTime::ZERO, ());
         let out = run(&mut m, &mut q, Some(SimTime::from_nanos(35)));
@@ -94,7 +97,10 @@ mod tests {
 
     #[test]
     fn run_drains_without_horizon() {
-        let mut m = Countdown { left: 3, seen: Vec::new() };
+        let mut m = Countdown {
+            left: 3,
+            seen: Vec::new(),
+        };
         let mut q = EventQueue::new();
         q.schedule(SimTime::ZERO, ());
         let out = run(&mut m, &mut q, None);

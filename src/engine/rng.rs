@@ -35,9 +35,8 @@ fn splitmix64(mut z: u64) -> u64 {
 /// The 64-bit seed of one stream; see the module documentation for the formula.
 pub fn stream_seed(master: u64, replication: u64, namespace: u32, index: u64) -> u64 {
     let rep = splitmix64(master ^ REPLICATION_SALT);
-    let ns = splitmix64(
-        rep ^ replication ^ (u64::from(namespace).wrapping_mul(NAMESPACE_SALT) | 1),
-    );
+    let ns =
+        splitmix64(rep ^ replication ^ (u64::from(namespace).wrapping_mul(NAMESPACE_SALT) | 1));
     splitmix64(ns ^ index)
 }
 
@@ -50,7 +49,10 @@ pub struct RngStreams {
 
 impl RngStreams {
     pub fn new(master: u64, replication: u64) -> Self {
-        RngStreams { master, replication }
+        RngStreams {
+            master,
+            replication,
+        }
     }
 
     /// The generator for stream `index` of `namespace`.
@@ -68,7 +70,10 @@ mod tests {
     fn streams_are_reproducible_and_distinct() {
         let a = RngStreams::new(42, 0);
         let x: Vec<u64> = (0..4).map(|_| 0).map(|_| a.stream(1, 2).random()).collect();
-        assert!(x.windows(2).all(|w| w[0] == w[1]), "same stream, same first draw");
+        assert!(
+            x.windows(2).all(|w| w[0] == w[1]),
+            "same stream, same first draw"
+        );
         let mut seeds = std::collections::HashSet::new();
         for rep in 0..20 {
             for ns in 0..5 {

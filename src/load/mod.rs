@@ -33,7 +33,10 @@ pub enum RecipientsError {
 
 impl Recipients {
     pub fn one() -> Self {
-        Recipients { counts: vec![1], cum: vec![1.0] }
+        Recipients {
+            counts: vec![1],
+            cum: vec![1.0],
+        }
     }
 
     pub fn new(counts: Vec<u32>, weights: &[f64]) -> Result<Self, RecipientsError> {
@@ -48,7 +51,13 @@ impl Recipients {
             return Err(RecipientsError::BadWeights);
         }
         let mut acc = 0.0;
-        let mut cum: Vec<f64> = weights.iter().map(|w| { acc += w / total; acc }).collect();
+        let mut cum: Vec<f64> = weights
+            .iter()
+            .map(|w| {
+                acc += w / total;
+                acc
+            })
+            .collect();
         *cum.last_mut().expect("non-empty") = 1.0;
         Ok(Recipients { counts, cum })
     }
@@ -69,7 +78,10 @@ impl Recipients {
     /// Probability that a message has at least one recipient in a group whose share is `share`
     /// (each recipient independently in it): 1 − E[(1 − share)^N].
     pub fn prob_any(&self, share: f64) -> f64 {
-        1.0 - self.weights().map(|(c, w)| w * (1.0 - share).powi(c as i32)).sum::<f64>()
+        1.0 - self
+            .weights()
+            .map(|(c, w)| w * (1.0 - share).powi(c as i32))
+            .sum::<f64>()
     }
 
     #[inline]
@@ -78,12 +90,18 @@ impl Recipients {
             return self.counts[0];
         }
         let u: f64 = rng.random();
-        let i = self.cum.partition_point(|&c| c <= u).min(self.counts.len() - 1);
+        let i = self
+            .cum
+            .partition_point(|&c| c <= u)
+            .min(self.counts.len() - 1);
         self.counts[i]
     }
 
     pub fn describe(&self) -> String {
-        self.weights().map(|(c, w)| format!("{c}:{w:.3}")).collect::<Vec<_>>().join(" ")
+        self.weights()
+            .map(|(c, w)| format!("{c}:{w:.3}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -134,7 +152,10 @@ impl Source {
         if self.group_shares.len() <= 1 {
             return vec![1.0];
         }
-        self.group_shares.iter().map(|&s| self.recipients.prob_any(s)).collect()
+        self.group_shares
+            .iter()
+            .map(|&s| self.recipients.prob_any(s))
+            .collect()
     }
 }
 
@@ -194,8 +215,16 @@ impl MailProfile {
                 * self.sent_per_mailbox_per_day
                 * self.internet_share_of_sent
                 * k,
-            onprem_to_cloud: self.onprem_mailboxes * self.sent_per_mailbox_per_day * internal * (1.0 - on) * k,
-            cloud_to_onprem: self.cloud_mailboxes * self.sent_per_mailbox_per_day * internal * on * k,
+            onprem_to_cloud: self.onprem_mailboxes
+                * self.sent_per_mailbox_per_day
+                * internal
+                * (1.0 - on)
+                * k,
+            cloud_to_onprem: self.cloud_mailboxes
+                * self.sent_per_mailbox_per_day
+                * internal
+                * on
+                * k,
         }
     }
 }
@@ -211,9 +240,18 @@ mod tests {
         assert!((r.mean() - 2.0).abs() < 1e-12);
         // P(any of N in a group of share 0.5) = 1 - (0.5*0.5 + 0.5*0.125)
         assert!((r.prob_any(0.5) - (1.0 - 0.3125)).abs() < 1e-12);
-        assert_eq!(Recipients::new(vec![], &[]).unwrap_err(), RecipientsError::Length);
-        assert_eq!(Recipients::new(vec![0], &[1.0]).unwrap_err(), RecipientsError::ZeroCount);
-        assert_eq!(Recipients::new(vec![1], &[0.0]).unwrap_err(), RecipientsError::BadWeights);
+        assert_eq!(
+            Recipients::new(vec![], &[]).unwrap_err(),
+            RecipientsError::Length
+        );
+        assert_eq!(
+            Recipients::new(vec![0], &[1.0]).unwrap_err(),
+            RecipientsError::ZeroCount
+        );
+        assert_eq!(
+            Recipients::new(vec![1], &[0.0]).unwrap_err(),
+            RecipientsError::BadWeights
+        );
     }
 
     /// The share of recipients drawn into group 0 matches its share within 5 standard errors

@@ -12,15 +12,35 @@ use crate::engine::SimRng;
 /// A validated distribution over non-negative reals.
 #[derive(Clone, Debug)]
 pub enum Dist {
-    Exponential { mean: f64, d: Exp<f64> },
+    Exponential {
+        mean: f64,
+        d: Exp<f64>,
+    },
     /// Log-normal given by its median (`exp(mu)`) and `sigma`.
-    LogNormal { median: f64, sigma: f64, d: LogNormal<f64> },
+    LogNormal {
+        median: f64,
+        sigma: f64,
+        d: LogNormal<f64>,
+    },
     /// Gamma given by shape `k` and mean (`scale = mean / k`).
-    Gamma { shape: f64, mean: f64, d: Gamma<f64> },
-    Deterministic { value: f64 },
-    Uniform { min: f64, max: f64, d: Uniform<f64> },
+    Gamma {
+        shape: f64,
+        mean: f64,
+        d: Gamma<f64>,
+    },
+    Deterministic {
+        value: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+        d: Uniform<f64>,
+    },
     /// Resamples a list of observations, each with equal weight.
-    Empirical { samples: Box<[f64]>, mean: f64 },
+    Empirical {
+        samples: Box<[f64]>,
+        mean: f64,
+    },
     /// The sum of two independent draws (e.g. a link's latency plus its TLS set-up).
     Sum(Box<(Dist, Dist)>),
 }
@@ -39,17 +59,28 @@ pub enum DistError {
 }
 
 fn positive(v: f64, name: &'static str) -> Result<f64, DistError> {
-    if v.is_finite() && v > 0.0 { Ok(v) } else { Err(DistError::NotPositive(name)) }
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(DistError::NotPositive(name))
+    }
 }
 
 fn non_negative(v: f64, name: &'static str) -> Result<f64, DistError> {
-    if v.is_finite() && v >= 0.0 { Ok(v) } else { Err(DistError::Negative(name)) }
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(DistError::Negative(name))
+    }
 }
 
 impl Dist {
     pub fn exponential(mean: f64) -> Result<Self, DistError> {
         let mean = positive(mean, "mean")?;
-        Ok(Dist::Exponential { mean, d: Exp::new(1.0 / mean).map_err(|_| DistError::NotPositive("mean"))? })
+        Ok(Dist::Exponential {
+            mean,
+            d: Exp::new(1.0 / mean).map_err(|_| DistError::NotPositive("mean"))?,
+        })
     }
 
     pub fn lognormal(median: f64, sigma: f64) -> Result<Self, DistError> {
@@ -67,7 +98,9 @@ impl Dist {
     }
 
     pub fn deterministic(value: f64) -> Result<Self, DistError> {
-        Ok(Dist::Deterministic { value: non_negative(value, "value")? })
+        Ok(Dist::Deterministic {
+            value: non_negative(value, "value")?,
+        })
     }
 
     pub fn uniform(min: f64, max: f64) -> Result<Self, DistError> {
@@ -86,7 +119,10 @@ impl Dist {
             return Err(DistError::BadSamples);
         }
         let mean = samples.iter().sum::<f64>() / samples.len() as f64;
-        Ok(Dist::Empirical { samples: samples.into_boxed_slice(), mean })
+        Ok(Dist::Empirical {
+            samples: samples.into_boxed_slice(),
+            mean,
+        })
     }
 
     /// Multiplies every value by `k` (> 0): converts units, or scales a service time.
@@ -157,11 +193,16 @@ impl Dist {
             Dist::LogNormal { median, sigma, .. } => {
                 format!("lognormal(median {median:.4} {unit}, sigma {sigma})")
             }
-            Dist::Gamma { shape, mean, .. } => format!("gamma(shape {shape}, mean {mean:.4} {unit})"),
+            Dist::Gamma { shape, mean, .. } => {
+                format!("gamma(shape {shape}, mean {mean:.4} {unit})")
+            }
             Dist::Deterministic { value } => format!("{value:.4} {unit}"),
             Dist::Uniform { min, max, .. } => format!("uniform({min:.4}..{max:.4} {unit})"),
             Dist::Empirical { samples, mean } => {
-                format!("empirical({} samples, mean {mean:.4} {unit})", samples.len())
+                format!(
+                    "empirical({} samples, mean {mean:.4} {unit})",
+                    samples.len()
+                )
             }
             Dist::Sum(parts) => format!("{} + {}", parts.0.describe(unit), parts.1.describe(unit)),
         }
@@ -184,7 +225,10 @@ mod tests {
             Dist::deterministic(4.0).unwrap(),
             Dist::uniform(1.0, 3.0).unwrap(),
             Dist::empirical(vec![1.0, 2.0, 10.0]).unwrap(),
-            Dist::Sum(Box::new((Dist::exponential(1.0).unwrap(), Dist::deterministic(2.0).unwrap()))),
+            Dist::Sum(Box::new((
+                Dist::exponential(1.0).unwrap(),
+                Dist::deterministic(2.0).unwrap(),
+            ))),
         ];
         let n = 200_000;
         for (i, d) in dists.iter().enumerate() {
@@ -192,14 +236,24 @@ mod tests {
             let m: f64 = (0..n).map(|_| d.sample(&mut rng)).sum::<f64>() / n as f64;
             let var = d.second_moment() - d.mean() * d.mean();
             let se = (var.max(0.0) / n as f64).sqrt();
-            assert!((m - d.mean()).abs() <= 5.0 * se + 1e-12, "{d:?}: {m} vs {}", d.mean());
+            assert!(
+                (m - d.mean()).abs() <= 5.0 * se + 1e-12,
+                "{d:?}: {m} vs {}",
+                d.mean()
+            );
         }
     }
 
     #[test]
     fn bad_parameters_are_refused() {
-        assert_eq!(Dist::exponential(0.0).unwrap_err(), DistError::NotPositive("mean"));
-        assert_eq!(Dist::lognormal(1.0, -1.0).unwrap_err(), DistError::Negative("sigma"));
+        assert_eq!(
+            Dist::exponential(0.0).unwrap_err(),
+            DistError::NotPositive("mean")
+        );
+        assert_eq!(
+            Dist::lognormal(1.0, -1.0).unwrap_err(),
+            DistError::Negative("sigma")
+        );
         assert_eq!(Dist::uniform(3.0, 1.0).unwrap_err(), DistError::EmptyRange);
         assert_eq!(Dist::empirical(vec![]).unwrap_err(), DistError::BadSamples);
         assert!(Dist::gamma(f64::NAN, 1.0).is_err());

@@ -104,7 +104,10 @@ impl Network {
     }
 
     pub fn station_id(&self, name: &str) -> Option<StationId> {
-        self.stations.iter().position(|s| s.name == name).map(|i| StationId(i as u32))
+        self.stations
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| StationId(i as u32))
     }
 
     /// The nodes reachable in one step with positive probability.
@@ -126,9 +129,10 @@ impl Network {
                     })
                     .collect()
             }
-            Node::Split { start, end } => {
-                self.splits[start as usize..end as usize].iter().map(|&(_, n)| n).collect()
-            }
+            Node::Split { start, end } => self.splits[start as usize..end as usize]
+                .iter()
+                .map(|&(_, n)| n)
+                .collect(),
             _ => Vec::new(),
         };
         a.into_iter().chain(b.iter().copied()).chain(multi)
@@ -190,14 +194,29 @@ impl Network {
     /// `("loop", route)` step instead of unrolling the loop.
     pub fn paths(&self, entry: NodeId) -> Vec<RoutePath> {
         let mut out = Vec::new();
-        let mut walk = RoutePath { flow: String::new(), probability: 1.0, steps: Vec::new() };
+        let mut walk = RoutePath {
+            flow: String::new(),
+            probability: 1.0,
+            steps: Vec::new(),
+        };
         self.paths_from(entry, &mut walk, &mut Vec::new(), &mut out);
         out
     }
 
-    fn paths_from(&self, id: NodeId, walk: &mut RoutePath, seen: &mut Vec<NodeId>, out: &mut Vec<RoutePath>) {
+    fn paths_from(
+        &self,
+        id: NodeId,
+        walk: &mut RoutePath,
+        seen: &mut Vec<NodeId>,
+        out: &mut Vec<RoutePath>,
+    ) {
         if seen.contains(&id) {
-            let name = self.routes.iter().find(|(_, e)| *e == id).map(|(n, _)| n.clone()).unwrap_or_default();
+            let name = self
+                .routes
+                .iter()
+                .find(|(_, e)| *e == id)
+                .map(|(n, _)| n.clone())
+                .unwrap_or_default();
             let mut done = walk.clone();
             done.flow = "(loop)".into();
             done.steps.push(("loop".into(), name));
@@ -234,7 +253,8 @@ impl Network {
             }
             Node::Split { start, end } => {
                 for &(g, to) in &self.splits[start as usize..end as usize] {
-                    walk.steps.push(("split".into(), self.groups[g as usize].clone()));
+                    walk.steps
+                        .push(("split".into(), self.groups[g as usize].clone()));
                     self.paths_from(to, walk, seen, out);
                     walk.steps.pop();
                 }
@@ -257,6 +277,10 @@ pub struct RoutePath {
 impl RoutePath {
     /// The hop names alone, in order (what the seed's route table lists).
     pub fn hops(&self) -> Vec<&str> {
-        self.steps.iter().filter(|(k, _)| k == "hop").map(|(_, n)| n.as_str()).collect()
+        self.steps
+            .iter()
+            .filter(|(k, _)| k == "hop")
+            .map(|(_, n)| n.as_str())
+            .collect()
     }
 }

@@ -12,7 +12,7 @@ use rand_distr::{Distribution, Exp};
 use slab::Slab;
 
 use crate::engine::{self, EventQueue, Model, RngStreams, SimRng, SimTime};
-use crate::load::{Source, MAX_GROUPS};
+use crate::load::{MAX_GROUPS, Source};
 use crate::model::network::{Network, Node, NodeId, StationId};
 use crate::stats::{Accounting, ConservationError, FlowStats, StationStats};
 
@@ -103,7 +103,12 @@ pub struct MailSim<'a> {
 impl<'a> MailSim<'a> {
     /// Builds the run state; `sources[i].route` must name a route of `net` (checked by the
     /// scenario loader) and rates must be positive.
-    pub fn new(net: &'a Network, sources: &'a [Source], rng: RngStreams, limits: RunLimits) -> Self {
+    pub fn new(
+        net: &'a Network,
+        sources: &'a [Source],
+        rng: RngStreams,
+        limits: RunLimits,
+    ) -> Self {
         let stations = net
             .stations
             .iter()
@@ -120,7 +125,9 @@ impl<'a> MailSim<'a> {
             .iter()
             .enumerate()
             .map(|(i, s)| SourceState {
-                entry: net.route_entry(&s.route).expect("source routes are checked when loading"),
+                entry: net
+                    .route_entry(&s.route)
+                    .expect("source routes are checked when loading"),
                 interarrival: Exp::new(s.rate_per_s / 1e9).expect("rates are checked when loading"),
                 arrivals: rng.stream(streams::ARRIVALS, i as u64),
                 message: rng.stream(streams::MESSAGE, i as u64),
@@ -163,7 +170,11 @@ impl<'a> MailSim<'a> {
             st.stats.busy.set(end, b);
             st.stats.queue.set(end, q);
         }
-        self.accounting.in_flight = self.copies.iter().map(|(_, c)| u64::from(c.recipients)).sum();
+        self.accounting.in_flight = self
+            .copies
+            .iter()
+            .map(|(_, c)| u64::from(c.recipients))
+            .sum();
         self.accounting.check()?;
         Ok(RunResult {
             flows: self.flows,
@@ -177,7 +188,11 @@ impl<'a> MailSim<'a> {
 
     /// The time of source `i`'s next arrival after `now`, if it falls before the end.
     fn next_arrival(&mut self, now: SimTime, i: usize) -> Option<SimTime> {
-        if self.limits.max_messages.is_some_and(|m| self.accounting.messages >= m) {
+        if self
+            .limits
+            .max_messages
+            .is_some_and(|m| self.accounting.messages >= m)
+        {
             return None;
         }
         let s = &mut self.source_state[i];
@@ -189,7 +204,11 @@ impl<'a> MailSim<'a> {
     }
 
     fn on_arrival(&mut self, now: SimTime, i: usize, queue: &mut EventQueue<Event>) {
-        if self.limits.max_messages.is_some_and(|m| self.accounting.messages >= m) {
+        if self
+            .limits
+            .max_messages
+            .is_some_and(|m| self.accounting.messages >= m)
+        {
             return; // another source reached the message bound first
         }
         let spec = &self.sources[i];
@@ -202,7 +221,14 @@ impl<'a> MailSim<'a> {
         if let Some(t) = self.next_arrival(now, i) {
             queue.schedule(t, Event::Arrival(i as u32));
         }
-        let id = self.copies.insert(MsgCopy { born: now, entered: now, node: entry, recipients, groups, size_kb });
+        let id = self.copies.insert(MsgCopy {
+            born: now,
+            entered: now,
+            node: entry,
+            recipients,
+            groups,
+            size_kb,
+        });
         self.enter(now, id, entry, queue);
     }
 
@@ -239,7 +265,13 @@ impl<'a> MailSim<'a> {
 
     /// Bifurcation: one copy per recipient group present, each carrying that group's
     /// recipients. The original copy becomes the first of them.
-    fn split(&mut self, now: SimTime, id: usize, targets: std::ops::Range<usize>, queue: &mut EventQueue<Event>) {
+    fn split(
+        &mut self,
+        now: SimTime,
+        id: usize,
+        targets: std::ops::Range<usize>,
+        queue: &mut EventQueue<Event>,
+    ) {
         let original = self.copies[id];
         let mut out = [(0usize, NodeId(0)); MAX_GROUPS];
         let mut n = 0;
@@ -250,7 +282,11 @@ impl<'a> MailSim<'a> {
             }
             let mut groups = [0; MAX_GROUPS];
             groups[usize::from(g)] = count;
-            let copy = MsgCopy { recipients: count, groups, ..original };
+            let copy = MsgCopy {
+                recipients: count,
+                groups,
+                ..original
+            };
             let cid = if n == 0 {
                 self.copies[id] = copy;
                 id

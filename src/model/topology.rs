@@ -72,19 +72,42 @@ pub struct TopologySpec {
 /// the scenario loader can point at the line.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum TopologyError {
-    #[error("route `{route}` step {step} names `{name}`, which is no hop or link; accepted: {accepted}")]
-    UnknownStep { route: String, step: usize, name: String, accepted: String },
-    #[error("route `{route}` leads to route `{target}`, which is not defined; accepted: {accepted}")]
-    UnknownRoute { route: String, target: String, accepted: String },
+    #[error(
+        "route `{route}` step {step} names `{name}`, which is no hop or link; accepted: {accepted}"
+    )]
+    UnknownStep {
+        route: String,
+        step: usize,
+        name: String,
+        accepted: String,
+    },
+    #[error(
+        "route `{route}` leads to route `{target}`, which is not defined; accepted: {accepted}"
+    )]
+    UnknownRoute {
+        route: String,
+        target: String,
+        accepted: String,
+    },
     #[error("route `{route}` branch {branch} has probability {p}; use a number from 0 to 1")]
-    BadProbability { route: String, branch: usize, p: f64 },
+    BadProbability {
+        route: String,
+        branch: usize,
+        p: f64,
+    },
     #[error("route `{route}` branch probabilities sum to {sum}; make them sum to 1")]
     BranchSum { route: String, sum: f64 },
     #[error("route `{route}` splits on group `{group}`, which is unknown; accepted: {accepted}")]
-    UnknownGroup { route: String, group: String, accepted: String },
+    UnknownGroup {
+        route: String,
+        group: String,
+        accepted: String,
+    },
     #[error("route `{route}` split must send every recipient group somewhere; missing: {missing}")]
     SplitIncomplete { route: String, missing: String },
-    #[error("route `{route}` can loop forever: from it no branch leads to a delivery; give the loop an exit")]
+    #[error(
+        "route `{route}` can loop forever: from it no branch leads to a delivery; give the loop an exit"
+    )]
     NoExit { route: String },
     #[error("route `{route}` is part of a loop that visits no hop or link; add a step to the loop")]
     EmptyLoop { route: String },
@@ -110,7 +133,9 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
     }
     for link in &spec.links {
         if by_name.contains_key(link.name.as_str()) {
-            return Err(TopologyError::DuplicateName { name: link.name.clone() });
+            return Err(TopologyError::DuplicateName {
+                name: link.name.clone(),
+            });
         }
         let mut ids = Vec::new();
         if let Some(mbps) = link.bandwidth_mbps {
@@ -139,10 +164,21 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
         by_name.insert(&link.name, ids);
     }
 
-    let route_index: HashMap<&str, usize> =
-        spec.routes.iter().enumerate().map(|(i, r)| (r.name.as_str(), i)).collect();
+    let route_index: HashMap<&str, usize> = spec
+        .routes
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.as_str(), i))
+        .collect();
     let accepted_routes = || join(spec.routes.iter().map(|r| r.name.as_str()));
-    let accepted_steps = || join(spec.hops.iter().map(|h| h.name.as_str()).chain(spec.links.iter().map(|l| l.name.as_str())));
+    let accepted_steps = || {
+        join(
+            spec.hops
+                .iter()
+                .map(|h| h.name.as_str())
+                .chain(spec.links.iter().map(|l| l.name.as_str())),
+        )
+    };
 
     // Pass 1: lay out each route's visit nodes followed by its end node.
     let mut nodes: Vec<Node> = Vec::new();
@@ -152,12 +188,14 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
     for route in &spec.routes {
         let mut visits = Vec::new();
         for (i, step) in route.steps.iter().enumerate() {
-            let ids = by_name.get(step.as_str()).ok_or_else(|| TopologyError::UnknownStep {
-                route: route.name.clone(),
-                step: i + 1,
-                name: step.clone(),
-                accepted: accepted_steps(),
-            })?;
+            let ids = by_name
+                .get(step.as_str())
+                .ok_or_else(|| TopologyError::UnknownStep {
+                    route: route.name.clone(),
+                    step: i + 1,
+                    name: step.clone(),
+                    accepted: accepted_steps(),
+                })?;
             visits.extend(ids.iter().copied());
         }
         entry.push(NodeId(nodes.len() as u32));
@@ -183,14 +221,19 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
     };
     for (ri, route) in spec.routes.iter().enumerate() {
         let resolve = |target: &str| -> Result<NodeId, TopologyError> {
-            route_index.get(target).map(|&i| entry[i]).ok_or_else(|| TopologyError::UnknownRoute {
-                route: route.name.clone(),
-                target: target.to_string(),
-                accepted: accepted_routes(),
-            })
+            route_index
+                .get(target)
+                .map(|&i| entry[i])
+                .ok_or_else(|| TopologyError::UnknownRoute {
+                    route: route.name.clone(),
+                    target: target.to_string(),
+                    accepted: accepted_routes(),
+                })
         };
         let node = match &route.end {
-            RouteEnd::Deliver(flow) => Node::Deliver { flow: flow_id(flow, &mut flows) },
+            RouteEnd::Deliver(flow) => Node::Deliver {
+                flow: flow_id(flow, &mut flows),
+            },
             RouteEnd::Branch(branches) => {
                 let start = branch_table.len() as u32;
                 let mut cum = 0.0;
@@ -215,13 +258,23 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
                 }
                 // Rounding in decimal input is forgiven; a real mistake is not.
                 if (cum - 1.0).abs() > 1e-9 {
-                    return Err(TopologyError::BranchSum { route: route.name.clone(), sum: cum });
+                    return Err(TopologyError::BranchSum {
+                        route: route.name.clone(),
+                        sum: cum,
+                    });
                 }
                 // The last positive branch catches draws in [cum, 1) left by rounding.
-                if let Some(last) = branch_table[start as usize..].iter_mut().rev().find(|b| b.2 > 0.0) {
+                if let Some(last) = branch_table[start as usize..]
+                    .iter_mut()
+                    .rev()
+                    .find(|b| b.2 > 0.0)
+                {
                     last.0 = f64::INFINITY;
                 }
-                Node::Branch { start, end: branch_table.len() as u32 }
+                Node::Branch {
+                    start,
+                    end: branch_table.len() as u32,
+                }
             }
             RouteEnd::Split(targets) => {
                 let start = split_table.len() as u32;
@@ -247,7 +300,10 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
                         missing: join(missing.into_iter()),
                     });
                 }
-                Node::Split { start, end: split_table.len() as u32 }
+                Node::Split {
+                    start,
+                    end: split_table.len() as u32,
+                }
             }
         };
         nodes[end_node[ri]] = node;
@@ -260,7 +316,12 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
         splits: split_table,
         flows,
         groups: spec.groups.clone(),
-        routes: spec.routes.iter().zip(&entry).map(|(r, e)| (r.name.clone(), *e)).collect(),
+        routes: spec
+            .routes
+            .iter()
+            .zip(&entry)
+            .map(|(r, e)| (r.name.clone(), *e))
+            .collect(),
     };
     check_termination(&network, spec)?;
     Ok(network)
@@ -271,7 +332,11 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
 /// consist of branch/split nodes alone (a copy would spin without simulated time passing).
 fn check_termination(net: &Network, spec: &TopologySpec) -> Result<(), TopologyError> {
     let n = net.nodes.len();
-    let succ = |i: usize| -> Vec<usize> { net.successors(NodeId(i as u32)).map(|x| x.0 as usize).collect() };
+    let succ = |i: usize| -> Vec<usize> {
+        net.successors(NodeId(i as u32))
+            .map(|x| x.0 as usize)
+            .collect()
+    };
     let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
     for i in 0..n {
         for s in succ(i) {
@@ -279,7 +344,9 @@ fn check_termination(net: &Network, spec: &TopologySpec) -> Result<(), TopologyE
         }
     }
     let mut can_exit = vec![false; n];
-    let mut todo: VecDeque<usize> = (0..n).filter(|&i| matches!(net.nodes[i], Node::Deliver { .. })).collect();
+    let mut todo: VecDeque<usize> = (0..n)
+        .filter(|&i| matches!(net.nodes[i], Node::Deliver { .. }))
+        .collect();
     for &i in &todo {
         can_exit[i] = true;
     }
@@ -339,5 +406,9 @@ fn check_termination(net: &Network, spec: &TopologySpec) -> Result<(), TopologyE
 
 fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<String> = names.map(|n| format!("`{n}`")).collect();
-    if v.is_empty() { "(none defined)".to_string() } else { v.join(", ") }
+    if v.is_empty() {
+        "(none defined)".to_string()
+    } else {
+        v.join(", ")
+    }
 }

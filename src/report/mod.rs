@@ -1,0 +1,112 @@
+//! Outputs: CSV files, HdrHistogram percentile distributions, the manifest, and the terminal
+//! table. One module per format; each file is written whole to a temporary file in the output
+//! directory and renamed into place, so a reader never sees half a file.
+//!
+//! Machine-readable outputs keep full precision and fixed units (named in the column); only
+//! the terminal table rounds.
+
+pub mod csv;
+pub mod explain;
+pub mod hgrm;
+pub mod manifest;
+pub mod terminal;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot create output directory {dir}: {source}; choose another with --out")]
+    CreateDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {file}: {source}")]
+    Write {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot format CSV for {file}: {source}")]
+    Csv { file: PathBuf, source: ::csv::Error },
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let err = |source| ReportError::Write {
+        file: path.to_path_buf(),
+        source,
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".mailflow-")
+        .tempfile_in(dir)
+        .map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+pub fn create_dir(dir: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
+        dir: dir.to_path_buf(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_whole_file_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        write_atomic(&p, b"old, longer content\n").unwrap();
+        write_atomic(&p, b"new\n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
+
+/// Writes every result file of `study` into `dir`; returns the paths written, manifest last.
+pub fn write_all(
+    dir: &Path,
+    scn: &crate::scenario::Scenario,
+    study: &crate::runner::StudyOutcome,
+) -> Result<Vec<PathBuf>, ReportError> {
+    create_dir(dir)?;
+    let mut written = Vec::new();
+    let summary = dir.join("summary.csv");
+    csv::write(&summary, &csv::summary_rows(study))?;
+    written.push(summary);
+    let hops = dir.join("hops.csv");
+    csv::write(&hops, &csv::hop_rows(study))?;
+    written.push(hops);
+    let accounting = dir.join("accounting.csv");
+    csv::write(&accounting, &csv::accounting_rows(study))?;
+    written.push(accounting);
+    let hgrm_dir = dir.join("hgrm");
+    create_dir(&hgrm_dir)?;
+    for v in &study.variants {
+        for (flow, f) in &v.flows {
+            let p = hgrm_dir.join(format!("{}.{}.hgrm", v.name, flow));
+            // Histograms are in microseconds; the files state milliseconds.
+            write_atomic(&p, hgrm::format(&f.merged, 1000.0, 5).as_bytes())?;
+            written.push(p);
+        }
+    }
+    let manifest_path = dir.join("manifest.json");
+    let names = written
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
+        .collect();
+    let manifest = manifest::build(scn, study, names);
+    let json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
+    write_atomic(&manifest_path, &json)?;
+    written.push(manifest_path);
+    Ok(written)
+}

@@ -1,0 +1,212 @@
+//! Runs a scenario: one work unit per variant × replication, in parallel on rayon, then
+//! summaries per variant.
+//!
+//! A work unit is computable alone: its random streams derive from the master seed and the
+//! replication index only (see [`crate::engine::RngStreams`]), and results are collected in
+//! unit order, so the output is the same whatever the thread count or scheduling.
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::engine::{RngStreams, SimTime};
+use crate::model::network::StationKind;
+use crate::model::sim::{MailSim, RunLimits, RunResult};
+use crate::scenario::{Scenario, VariantModel};
+use crate::stats::summary::{FlowSummary, StationSummary, summarize_flow, summarize_station};
+use crate::stats::{Accounting, ConservationError};
+
+/// Command-line overrides of the scenario's run settings.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+    /// Worker threads; None uses rayon's default (one per core).
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot start {threads} worker threads: {source}")]
+    Threads {
+        threads: usize,
+        source: rayon::ThreadPoolBuildError,
+    },
+    #[error("variant `{variant}`, replication {replication}: {source}")]
+    Conservation {
+        variant: String,
+        replication: u32,
+        source: ConservationError,
+    },
+}
+
+/// One work unit: a variant and a replication index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unit {
+    pub variant: usize,
+    pub replication: u32,
+}
+
+/// Simulates one unit.
+pub fn simulate(scn: &Scenario, unit: Unit, seed: u64) -> Result<RunResult, RunError> {
+    let v = &scn.variants[unit.variant];
+    let limits = RunLimits {
+        warmup: scn.run.warmup,
+        duration: scn.run.duration,
+        max_messages: scn.run.max_messages,
+    };
+    let rng = RngStreams::new(seed, u64::from(unit.replication));
+    MailSim::new(&v.network, &v.sources, rng, limits)
+        .run()
+        .map_err(|source| RunError::Conservation {
+            variant: v.name.clone(),
+            replication: unit.replication,
+            source,
+        })
+}
+
+/// Summaries of one variant across its replications.
+#[derive(Clone, Debug)]
+pub struct VariantOutcome {
+    pub name: String,
+    /// Per flow of the variant's network, in network order: (flow name, summary).
+    pub flows: Vec<(String, FlowSummary)>,
+    /// Per station, in network order.
+    pub stations: Vec<StationOutcome>,
+    /// Summed over replications.
+    pub accounting: Accounting,
+    pub events: u64,
+    /// Simulated time summed over replications.
+    pub simulated: SimTime,
+}
+
+#[derive(Clone, Debug)]
+pub struct StationOutcome {
+    pub name: String,
+    pub kind: StationKind,
+    pub servers: Option<u32>,
+    pub offered_utilization: Option<f64>,
+    pub summary: StationSummary,
+}
+
+impl VariantOutcome {
+    /// The station with the highest measured utilization, if any has finite servers.
+    pub fn bottleneck(&self) -> Option<(&str, f64)> {
+        self.stations
+            .iter()
+            .filter_map(|s| s.summary.utilization.map(|u| (s.name.as_str(), u.mean)))
+            .filter(|(_, u)| u.is_finite())
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+    }
+}
+
+/// Everything a run produced.
+#[derive(Clone, Debug)]
+pub struct StudyOutcome {
+    pub seed: u64,
+    pub replications: u32,
+    pub threads: usize,
+    pub variants: Vec<VariantOutcome>,
+    pub wall: Duration,
+}
+
+impl StudyOutcome {
+    pub fn events(&self) -> u64 {
+        self.variants.iter().map(|v| v.events).sum()
+    }
+}
+
+fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
+    let windows: Vec<SimTime> = reps.iter().map(|r| r.window).collect();
+    let flows = v
+        .network
+        .flows
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let stats: Vec<_> = reps.iter().map(|r| &r.flows[i]).collect();
+            (name.clone(), summarize_flow(&stats, &windows))
+        })
+        .collect();
+    let stations = v
+        .network
+        .stations
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let stats: Vec<_> = reps.iter().map(|r| &r.stations[i]).collect();
+            StationOutcome {
+                name: st.name.clone(),
+                kind: st.kind,
+                servers: st.servers.count(),
+                offered_utilization: v.offered_utilization[i],
+                summary: summarize_station(&stats, &windows, st.servers.count()),
+            }
+        })
+        .collect();
+    let mut accounting = Accounting::default();
+    for r in reps {
+        accounting.add(&r.accounting);
+    }
+    VariantOutcome {
+        name: v.name.clone(),
+        flows,
+        stations,
+        accounting,
+        events: reps.iter().map(|r| r.events).sum(),
+        simulated: reps.iter().fold(SimTime::ZERO, |a, r| a + r.end),
+    }
+}
+
+/// Runs every variant × replication of `scn` and summarizes them. `on_unit_done` is called
+/// after each unit (from worker threads), for progress display.
+pub fn run(
+    scn: &Scenario,
+    opts: RunOptions,
+    on_unit_done: &(dyn Fn() + Sync),
+) -> Result<StudyOutcome, RunError> {
+    let start = Instant::now();
+    let seed = opts.seed.unwrap_or(scn.run.seed);
+    let replications = opts.replications.unwrap_or(scn.run.replications);
+    let units: Vec<Unit> = (0..scn.variants.len())
+        .flat_map(|variant| {
+            (0..replications).map(move |replication| Unit {
+                variant,
+                replication,
+            })
+        })
+        .collect();
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(t) = opts.threads {
+        builder = builder.num_threads(t);
+    }
+    let pool = builder.build().map_err(|source| RunError::Threads {
+        threads: opts.threads.unwrap_or(0),
+        source,
+    })?;
+    let threads = pool.current_num_threads();
+    let results: Vec<RunResult> = pool.install(|| {
+        units
+            .par_iter()
+            .map(|&u| {
+                let r = simulate(scn, u, seed);
+                on_unit_done();
+                r
+            })
+            .collect::<Result<_, _>>()
+    })?;
+    let per_variant = replications as usize;
+    let variants = scn
+        .variants
+        .iter()
+        .zip(results.chunks(per_variant))
+        .map(|(v, reps)| summarize(v, reps))
+        .collect();
+    Ok(StudyOutcome {
+        seed,
+        replications,
+        threads,
+        variants,
+        wall: start.elapsed(),
+    })
+}

@@ -5,8 +5,9 @@
 //! construction: histograms have fixed bounds, time averages are integer areas.
 
 mod replications;
+pub mod summary;
 
-pub use replications::{mean_ci, MeanCi};
+pub use replications::{MeanCi, mean_ci};
 
 use hdrhistogram::Histogram;
 
@@ -26,7 +27,8 @@ pub fn new_histogram() -> Histogram<u64> {
 #[inline]
 pub fn record_span(h: &mut Histogram<u64>, span: SimTime, count: u64) {
     let us = span.as_micros().min(HIST_HIGH_US);
-    h.record_n(us, count).expect("value clamped to the histogram's bound");
+    h.record_n(us, count)
+        .expect("value clamped to the histogram's bound");
 }
 
 /// The time integral of a level (a queue length, busy servers), exact in integer arithmetic.
@@ -58,7 +60,11 @@ impl TimeAverage {
 
     /// Time-average level over `span` (the integral must have been advanced to its end).
     pub fn mean_over(&self, span: SimTime) -> f64 {
-        if span == SimTime::ZERO { 0.0 } else { self.area as f64 / span.as_nanos() as f64 }
+        if span == SimTime::ZERO {
+            0.0
+        } else {
+            self.area as f64 / span.as_nanos() as f64
+        }
     }
 }
 
@@ -134,7 +140,13 @@ pub struct FlowStats {
 
 impl Default for FlowStats {
     fn default() -> Self {
-        FlowStats { latency: new_histogram(), delivered: 0, copies: 0, sum_ns: 0, max: SimTime::ZERO }
+        FlowStats {
+            latency: new_histogram(),
+            delivered: 0,
+            copies: 0,
+            sum_ns: 0,
+            max: SimTime::ZERO,
+        }
     }
 }
 
@@ -149,7 +161,11 @@ impl FlowStats {
     }
 
     pub fn mean_ms(&self) -> f64 {
-        if self.delivered == 0 { f64::NAN } else { self.sum_ns as f64 / self.delivered as f64 / 1e6 }
+        if self.delivered == 0 {
+            f64::NAN
+        } else {
+            self.sum_ns as f64 / self.delivered as f64 / 1e6
+        }
     }
 
     /// The latency at `quantile` (0..=1) in milliseconds; NaN with no deliveries.
@@ -191,13 +207,25 @@ pub struct ConservationError {
 
 impl Accounting {
     pub fn ended(&self) -> u64 {
-        self.delivered + self.expired + self.quarantined + self.rejected + self.filtered_spam + self.in_flight
+        self.delivered
+            + self.expired
+            + self.quarantined
+            + self.rejected
+            + self.filtered_spam
+            + self.in_flight
     }
 
     /// Every generated recipient is in exactly one end state.
     pub fn check(&self) -> Result<(), ConservationError> {
         let ended = self.ended();
-        if ended == self.generated { Ok(()) } else { Err(ConservationError { generated: self.generated, ended }) }
+        if ended == self.generated {
+            Ok(())
+        } else {
+            Err(ConservationError {
+                generated: self.generated,
+                ended,
+            })
+        }
     }
 
     pub fn add(&mut self, o: &Accounting) {
@@ -230,10 +258,22 @@ mod tests {
 
     #[test]
     fn accounting_detects_a_lost_recipient() {
-        let mut a = Accounting { messages: 1, generated: 3, delivered: 2, in_flight: 1, ..Default::default() };
+        let mut a = Accounting {
+            messages: 1,
+            generated: 3,
+            delivered: 2,
+            in_flight: 1,
+            ..Default::default()
+        };
         assert!(a.check().is_ok());
         a.in_flight = 0;
-        assert_eq!(a.check(), Err(ConservationError { generated: 3, ended: 2 }));
+        assert_eq!(
+            a.check(),
+            Err(ConservationError {
+                generated: 3,
+                ended: 2
+            })
+        );
     }
 
     #[test]

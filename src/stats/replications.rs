@@ -16,7 +16,10 @@ pub fn mean_ci(values: &[f64]) -> MeanCi {
     let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     let n = v.len();
     if n == 0 {
-        return MeanCi { mean: f64::NAN, ci95: None };
+        return MeanCi {
+            mean: f64::NAN,
+            ci95: None,
+        };
     }
     let mean = v.iter().sum::<f64>() / n as f64;
     if n < 2 {
@@ -27,7 +30,10 @@ pub fn mean_ci(values: &[f64]) -> MeanCi {
         .expect("degrees of freedom are positive")
         .inverse_cdf(0.975);
     let half = t * (var / n as f64).sqrt();
-    MeanCi { mean, ci95: Some((mean - half, mean + half)) }
+    MeanCi {
+        mean,
+        ci95: Some((mean - half, mean + half)),
+    }
 }
 
 #[cfg(test)]
@@ -46,7 +52,13 @@ mod tests {
 
     #[test]
     fn single_value_has_no_interval() {
-        assert_eq!(mean_ci(&[3.0]), MeanCi { mean: 3.0, ci95: None });
+        assert_eq!(
+            mean_ci(&[3.0]),
+            MeanCi {
+                mean: 3.0,
+                ci95: None
+            }
+        );
         assert!(mean_ci(&[f64::NAN]).mean.is_nan());
     }
 }

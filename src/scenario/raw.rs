@@ -1,0 +1,231 @@
+//! Stage one: serde structs that mirror the scenario file, unknown fields refused.
+//!
+//! Nothing here is checked beyond types; [`super::validate`] turns these into a model the
+//! simulation can trust. Field names carry their units (`_ms`, `_s`, `_kb`, `_per_s`).
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub run: RawRun,
+    pub hybrid: Option<RawHybrid>,
+    pub load: Option<RawLoad>,
+    #[serde(default)]
+    pub hops: IndexMap<String, RawHop>,
+    #[serde(default)]
+    pub links: IndexMap<String, RawLink>,
+    #[serde(default)]
+    pub routes: IndexMap<String, RawRoute>,
+    #[serde(default)]
+    pub sources: IndexMap<String, RawSource>,
+    /// Recipient groups a custom topology's splits tell apart.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRun {
+    pub duration_s: Option<f64>,
+    pub messages: Option<u64>,
+    pub warmup_s: Option<f64>,
+    pub seed: Option<u64>,
+    pub replications: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHybrid {
+    pub variants: Option<Vec<RawVariant>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawVariant {
+    pub mx: RawMx,
+    pub centralized_mail_transport: bool,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawMx {
+    Eop,
+    Onprem,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoad {
+    pub mailboxes: Option<RawMailboxes>,
+    pub sent_per_mailbox_per_day: Option<f64>,
+    pub received_per_mailbox_per_day: Option<f64>,
+    pub internet_share_of_received: Option<f64>,
+    pub internet_share_of_sent: Option<f64>,
+    pub peak_factor: Option<f64>,
+    pub onprem_recipient_share: Option<f64>,
+    pub recipients: Option<RawRecipients>,
+    pub size_kb: Option<RawDist>,
+    pub rates_per_s: Option<IndexMap<String, f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMailboxes {
+    pub onprem: f64,
+    pub cloud: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHop {
+    pub servers: RawServers,
+    pub service_ms: RawDist,
+    pub per_kb_ms: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLink {
+    pub latency_ms: RawDist,
+    pub tls_setup_ms: Option<RawDist>,
+    pub bandwidth_mbps: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    #[serde(default)]
+    pub steps: Vec<String>,
+    pub deliver: Option<String>,
+    pub next: Option<Vec<RawBranch>>,
+    pub split: Option<IndexMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBranch {
+    pub p: f64,
+    pub route: Option<String>,
+    pub deliver: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub rate_per_s: f64,
+    pub route: String,
+    pub recipients: Option<RawRecipients>,
+    pub groups: Option<IndexMap<String, f64>>,
+    pub size_kb: Option<RawDist>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecipients {
+    pub counts: Vec<u32>,
+    pub weights: Vec<f64>,
+}
+
+/// A distribution; values are in the unit of the field that holds it (`service_ms`, …).
+#[derive(Debug, Deserialize)]
+#[serde(tag = "dist", rename_all = "lowercase", deny_unknown_fields)]
+pub enum RawDist {
+    Exponential {
+        mean: Option<f64>,
+        rate_per_s: Option<f64>,
+    },
+    Lognormal {
+        median: f64,
+        sigma: f64,
+    },
+    Gamma {
+        shape: f64,
+        mean: f64,
+    },
+    Deterministic {
+        value: f64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+    Empirical {
+        samples: Vec<f64>,
+    },
+}
+
+/// `servers = 4` or `servers = "unlimited"`. Sign and size are checked in stage two, so that
+/// the error can say what is accepted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RawServers {
+    Count(i64),
+    Unlimited,
+}
+
+impl<'de> Deserialize<'de> for RawServers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawServers;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number of servers (1 or more) or \"unlimited\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawServers, E> {
+                Ok(RawServers::Count(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawServers, E> {
+                Ok(RawServers::Count(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawServers, E> {
+                if v == "unlimited" {
+                    Ok(RawServers::Unlimited)
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(v), &self))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct T {
+        d: RawDist,
+        s: RawServers,
+    }
+
+    #[test]
+    fn dist_and_servers_parse() {
+        let t: T = toml::from_str("d = { dist = \"lognormal\", median = 2.0, sigma = 0.5 }\ns = 4")
+            .unwrap();
+        assert!(matches!(t.d, RawDist::Lognormal { .. }));
+        assert_eq!(t.s, RawServers::Count(4));
+        let t: T = toml::from_str("d = { dist = \"deterministic\", value = 1 }\ns = \"unlimited\"")
+            .unwrap();
+        assert_eq!(t.s, RawServers::Unlimited);
+    }
+
+    #[test]
+    fn unknown_dist_field_is_refused() {
+        let e = toml::from_str::<T>("d = { dist = \"deterministic\", value = 1, oops = 2 }\ns = 1")
+            .unwrap_err();
+        assert!(e.message().contains("oops"), "{}", e.message());
+        let e = toml::from_str::<T>("d = { dist = \"weibull\" }\ns = 1").unwrap_err();
+        assert!(e.message().contains("lognormal"), "{}", e.message());
+        let e = toml::from_str::<T>("d = { dist = \"deterministic\", value = 1 }\ns = \"many\"")
+            .unwrap_err();
+        assert!(e.message().contains("unlimited"), "{}", e.message());
+    }
+}

@@ -1,0 +1,636 @@
+//! Stage two: from the raw file structs to a model the simulation can trust.
+//!
+//! Every check names the field's dotted path; [`super::load`] turns the path into a line.
+//! Nothing here reads files or prints.
+
+use indexmap::IndexMap;
+
+use super::raw::*;
+use super::{RunSpec, VariantModel};
+use crate::engine::SimTime;
+use crate::load::{MAX_GROUPS, MailProfile, Recipients, Source};
+use crate::model::dist::{Dist, DistError};
+use crate::model::hybrid::{self, Mx, Variant};
+use crate::model::network::{Network, Servers, StationKind};
+use crate::model::topology::{
+    HopSpec, LinkSpec, RouteEnd, RouteSpec, Target, TopologyError, TopologySpec, compile,
+};
+
+/// A rejected value: the dotted path of the field and what is wrong with it.
+#[derive(Debug)]
+pub struct Bad {
+    pub field: String,
+    pub message: String,
+    /// The offered load was too high (refused unless the user allows it).
+    pub unstable: bool,
+}
+
+pub type V<T> = Result<T, Bad>;
+
+pub fn bad<T>(field: impl Into<String>, message: impl Into<String>) -> V<T> {
+    Err(Bad {
+        field: field.into(),
+        message: message.into(),
+        unstable: false,
+    })
+}
+
+fn positive(v: f64, field: &str) -> V<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        bad(field, format!("must be a number greater than 0, got {v}"))
+    }
+}
+
+fn non_negative(v: f64, field: &str) -> V<f64> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        bad(field, format!("must be a number of 0 or more, got {v}"))
+    }
+}
+
+fn share(v: f64, field: &str) -> V<f64> {
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        bad(field, format!("must be a share from 0 to 1, got {v}"))
+    }
+}
+
+/// The accepted size of a message when a scenario gives none: a log-normal with a mean of
+/// 75 KB, the classic LoadSim mailbox profile's average message size; sigma 1 is an assumption.
+pub fn default_size_kb() -> Dist {
+    Dist::lognormal(75.0 / (0.5f64).exp(), 1.0).expect("valid default")
+}
+
+/// Converts a raw distribution; `to_base` converts the field's unit to the model's (ms → ns is
+/// 1e6); `duration` says whether `rate_per_s` makes sense.
+fn dist(raw: &RawDist, field: &str, to_base: f64, duration: bool) -> V<Dist> {
+    let r = match raw {
+        RawDist::Exponential { mean, rate_per_s } => match (mean, rate_per_s) {
+            (Some(m), None) => Dist::exponential(*m),
+            (None, Some(r)) if duration => {
+                let r = positive(*r, &format!("{field}.rate_per_s"))?;
+                // A rate per second is a mean of 1/r seconds, expressed in the field's unit.
+                Dist::exponential(1e9 / r / to_base)
+            }
+            (None, Some(_)) => {
+                return bad(
+                    format!("{field}.rate_per_s"),
+                    "applies to durations only; give `mean`",
+                );
+            }
+            _ => {
+                return bad(
+                    field,
+                    "an exponential needs exactly one of `mean` or `rate_per_s`",
+                );
+            }
+        },
+        RawDist::Lognormal { median, sigma } => Dist::lognormal(*median, *sigma),
+        RawDist::Gamma { shape, mean } => Dist::gamma(*shape, *mean),
+        RawDist::Deterministic { value } => Dist::deterministic(*value),
+        RawDist::Uniform { min, max } => Dist::uniform(*min, *max),
+        RawDist::Empirical { samples } => Dist::empirical(samples.clone()),
+    };
+    match r {
+        Ok(d) => Ok(d.scaled(to_base)),
+        Err(e) => {
+            let sub = match e {
+                DistError::NotPositive(n) | DistError::Negative(n) => format!("{field}.{n}"),
+                DistError::EmptyRange => format!("{field}.min"),
+                DistError::BadSamples => format!("{field}.samples"),
+            };
+            bad(sub, e.to_string())
+        }
+    }
+}
+
+pub fn run_spec(r: &RawRun) -> V<RunSpec> {
+    let duration = match r.duration_s {
+        Some(d) => Some(positive(d, "run.duration_s")?),
+        None => None,
+    };
+    if let Some(0) = r.messages {
+        return bad("run.messages", "must be 1 or more");
+    }
+    if duration.is_none() && r.messages.is_none() {
+        return bad(
+            "run",
+            "give `duration_s` (simulated seconds) or `messages` (messages to generate), or both",
+        );
+    }
+    // Default warm-up: a tenth of the duration, enough for the queues of a stable network to
+    // forget their empty start; none for message-bounded runs.
+    let warmup = match r.warmup_s {
+        Some(w) => non_negative(w, "run.warmup_s")?,
+        None => duration.map_or(0.0, |d| d / 10.0),
+    };
+    if let Some(d) = duration {
+        if warmup >= d {
+            return bad(
+                "run.warmup_s",
+                format!("must be shorter than `duration_s` ({d} s), got {warmup}"),
+            );
+        }
+    }
+    let replications = r.replications.unwrap_or(1);
+    if replications == 0 {
+        return bad("run.replications", "must be 1 or more");
+    }
+    Ok(RunSpec {
+        duration: duration.map(SimTime::from_secs_f64),
+        max_messages: r.messages,
+        warmup: SimTime::from_secs_f64(warmup),
+        seed: r.seed.unwrap_or(1),
+        replications,
+    })
+}
+
+fn hop(name: &str, h: &RawHop) -> V<HopSpec> {
+    let field = format!("hops.{name}");
+    let servers = match h.servers {
+        RawServers::Unlimited => Servers::Unlimited,
+        RawServers::Count(n) if (1..=1_000_000).contains(&n) => Servers::Finite(n as u32),
+        RawServers::Count(n) => {
+            return bad(
+                format!("{field}.servers"),
+                format!("must be a whole number from 1 to 1000000 or \"unlimited\", got {n}"),
+            );
+        }
+    };
+    Ok(HopSpec {
+        name: name.to_string(),
+        servers,
+        service: dist(&h.service_ms, &format!("{field}.service_ms"), 1e6, true)?,
+        per_kb_ns: non_negative(h.per_kb_ms.unwrap_or(0.0), &format!("{field}.per_kb_ms"))? * 1e6,
+    })
+}
+
+fn link(name: &str, l: &RawLink) -> V<LinkSpec> {
+    let field = format!("links.{name}");
+    Ok(LinkSpec {
+        name: name.to_string(),
+        latency: dist(&l.latency_ms, &format!("{field}.latency_ms"), 1e6, true)?,
+        tls_setup: match &l.tls_setup_ms {
+            Some(t) => Some(dist(t, &format!("{field}.tls_setup_ms"), 1e6, true)?),
+            None => None,
+        },
+        bandwidth_mbps: match l.bandwidth_mbps {
+            Some(b) => Some(positive(b, &format!("{field}.bandwidth_mbps"))?),
+            None => None,
+        },
+    })
+}
+
+fn recipients(r: &Option<RawRecipients>, field: &str) -> V<Recipients> {
+    match r {
+        None => Ok(Recipients::one()),
+        Some(r) => {
+            Recipients::new(r.counts.clone(), &r.weights).or_else(|e| bad(field, e.to_string()))
+        }
+    }
+}
+
+fn size(r: &Option<RawDist>, field: &str) -> V<Dist> {
+    match r {
+        None => Ok(default_size_kb()),
+        Some(d) => dist(d, field, 1.0, false),
+    }
+}
+
+fn route(name: &str, r: &RawRoute) -> V<RouteSpec> {
+    let field = format!("routes.{name}");
+    let end = match (&r.deliver, &r.next, &r.split) {
+        (Some(flow), None, None) => RouteEnd::Deliver(flow.clone()),
+        (None, Some(next), None) => {
+            let mut branches = Vec::new();
+            for (i, b) in next.iter().enumerate() {
+                let target = match (&b.route, &b.deliver) {
+                    (Some(r), None) => Target::Route(r.clone()),
+                    (None, Some(f)) => Target::Deliver(f.clone()),
+                    _ => {
+                        return bad(
+                            format!("{field}.next.{i}"),
+                            "a branch needs exactly one of `route = \"<route>\"` or `deliver = \"<flow>\"`",
+                        );
+                    }
+                };
+                branches.push((target, b.p));
+            }
+            if branches.is_empty() {
+                return bad(format!("{field}.next"), "needs at least one branch");
+            }
+            RouteEnd::Branch(branches)
+        }
+        (None, None, Some(split)) => {
+            RouteEnd::Split(split.iter().map(|(g, r)| (g.clone(), r.clone())).collect())
+        }
+        _ => {
+            return bad(
+                field,
+                "a route needs exactly one ending: `deliver = \"<flow>\"`, `next = [{ p = …, route = … }, …]` or `split = { <group> = \"<route>\", … }`",
+            );
+        }
+    };
+    Ok(RouteSpec {
+        name: name.to_string(),
+        steps: r.steps.clone(),
+        end,
+    })
+}
+
+/// Maps a compile error to the field it concerns.
+fn topology_bad(e: TopologyError, hybrid: bool) -> Bad {
+    let field = if hybrid {
+        "hybrid".to_string()
+    } else {
+        match &e {
+            TopologyError::UnknownStep { route, step, .. } => {
+                format!("routes.{route}.steps.{}", step - 1)
+            }
+            TopologyError::UnknownRoute { route, .. } => format!("routes.{route}"),
+            TopologyError::BadProbability { route, branch, .. } => {
+                format!("routes.{route}.next.{}.p", branch - 1)
+            }
+            TopologyError::BranchSum { route, .. } => format!("routes.{route}.next"),
+            TopologyError::UnknownGroup { route, .. }
+            | TopologyError::SplitIncomplete { route, .. } => {
+                format!("routes.{route}.split")
+            }
+            TopologyError::NoExit { route } | TopologyError::EmptyLoop { route } => {
+                format!("routes.{route}")
+            }
+            TopologyError::DuplicateName { name } => format!("links.{name}"),
+        }
+    };
+    Bad {
+        field,
+        message: e.to_string(),
+        unstable: false,
+    }
+}
+
+/// Offered utilization of each station (None for unlimited servers): Σ over sources of rate ×
+/// expected visits × mean service time, divided by the servers.
+pub fn offered_utilization(net: &Network, sources: &[Source]) -> Vec<Option<f64>> {
+    let mut busy = vec![0.0; net.stations.len()];
+    for s in sources {
+        let Some(entry) = net.route_entry(&s.route) else {
+            continue;
+        };
+        let visits = net.expected_visits(entry, &s.group_presence());
+        for (i, v) in visits.iter().enumerate() {
+            busy[i] += s.rate_per_s * v * net.stations[i].mean_service_ns(s.size_kb.mean()) / 1e9;
+        }
+    }
+    net.stations
+        .iter()
+        .zip(busy)
+        .map(|(st, b)| st.servers.count().map(|c| b / f64::from(c)))
+        .collect()
+}
+
+fn check_stability(variant: &VariantModel, allow_unstable: bool) -> V<()> {
+    if allow_unstable {
+        return Ok(());
+    }
+    for (st, u) in variant
+        .network
+        .stations
+        .iter()
+        .zip(&variant.offered_utilization)
+    {
+        let Some(u) = *u else { continue };
+        if u >= 1.0 {
+            let (field, what) = match st.kind {
+                StationKind::Hop => (
+                    format!("hops.{}.servers", st.name),
+                    format!("hop `{}`", st.name),
+                ),
+                _ => {
+                    let link = st.name.trim_end_matches(".bandwidth");
+                    (
+                        format!("links.{link}.bandwidth_mbps"),
+                        format!("link `{link}`'s bandwidth"),
+                    )
+                }
+            };
+            return Err(Bad {
+                field,
+                message: format!(
+                    "{what} is offered more work than it can do in variant `{}`: utilization {:.3}; \
+                     add servers or lower the load, or pass --allow-unstable to simulate it anyway",
+                    variant.name, u
+                ),
+                unstable: true,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn custom(raw: &RawScenario, name: &str) -> V<Vec<VariantModel>> {
+    if raw.load.is_some() {
+        return bad(
+            "load",
+            "`[load]` describes hybrid mail load; a custom topology gives rates in `[sources.<name>]`",
+        );
+    }
+    if raw.sources.is_empty() {
+        return bad(
+            "sources",
+            "define at least one source: `[sources.<name>]` with `rate_per_s` and `route`",
+        );
+    }
+    if raw.groups.len() > MAX_GROUPS {
+        return bad(
+            "groups",
+            format!("at most {MAX_GROUPS} recipient groups are supported"),
+        );
+    }
+    let spec = TopologySpec {
+        hops: raw.hops.iter().map(|(n, h)| hop(n, h)).collect::<V<_>>()?,
+        links: raw
+            .links
+            .iter()
+            .map(|(n, l)| link(n, l))
+            .collect::<V<_>>()?,
+        routes: raw
+            .routes
+            .iter()
+            .map(|(n, r)| route(n, r))
+            .collect::<V<_>>()?,
+        groups: raw.groups.clone(),
+    };
+    let network = compile(&spec).map_err(|e| topology_bad(e, false))?;
+    let mut sources = Vec::new();
+    for (sname, s) in &raw.sources {
+        let field = format!("sources.{sname}");
+        if network.route_entry(&s.route).is_none() {
+            let accepted: Vec<String> = raw.routes.keys().map(|r| format!("`{r}`")).collect();
+            return bad(
+                format!("{field}.route"),
+                format!(
+                    "names route `{}`, which is not defined; accepted: {}",
+                    s.route,
+                    accepted.join(", ")
+                ),
+            );
+        }
+        let group_shares = match &s.groups {
+            None => Vec::new(),
+            Some(g) => group_shares(g, &raw.groups, &format!("{field}.groups"))?,
+        };
+        sources.push(Source {
+            name: sname.clone(),
+            rate_per_s: positive(s.rate_per_s, &format!("{field}.rate_per_s"))?,
+            route: s.route.clone(),
+            recipients: recipients(&s.recipients, &format!("{field}.recipients"))?,
+            group_shares,
+            size_kb: size(&s.size_kb, &format!("{field}.size_kb"))?,
+        });
+    }
+    let offered_utilization = offered_utilization(&network, &sources);
+    Ok(vec![VariantModel {
+        name: name.to_string(),
+        network,
+        sources,
+        offered_utilization,
+    }])
+}
+
+fn group_shares(given: &IndexMap<String, f64>, groups: &[String], field: &str) -> V<Vec<f64>> {
+    let mut shares = vec![0.0; groups.len()];
+    for (g, v) in given {
+        let Some(i) = groups.iter().position(|x| x == g) else {
+            return bad(
+                format!("{field}.{g}"),
+                format!("is not a recipient group; accepted: {}", groups.join(", ")),
+            );
+        };
+        shares[i] = share(*v, &format!("{field}.{g}"))?;
+    }
+    let sum: f64 = shares.iter().sum();
+    if (sum - 1.0).abs() > 1e-9 {
+        return bad(field, format!("shares sum to {sum}; make them sum to 1"));
+    }
+    Ok(shares)
+}
+
+fn profile(l: &RawLoad) -> V<MailProfile> {
+    let need = |v: Option<f64>, f: &str| -> V<f64> {
+        v.ok_or(()).or_else(|_| {
+            bad(
+                format!("load.{f}"),
+                "is missing; give the mailbox profile (mailboxes, sent/received per mailbox per day, \
+                 Internet shares, peak_factor) or `load.rates_per_s` for every source",
+            )
+        })
+    };
+    let Some(m) = &l.mailboxes else {
+        return need(None, "mailboxes").map(|_| unreachable!());
+    };
+    let p = MailProfile {
+        onprem_mailboxes: non_negative(m.onprem, "load.mailboxes.onprem")?,
+        cloud_mailboxes: non_negative(m.cloud, "load.mailboxes.cloud")?,
+        sent_per_mailbox_per_day: non_negative(
+            need(l.sent_per_mailbox_per_day, "sent_per_mailbox_per_day")?,
+            "load.sent_per_mailbox_per_day",
+        )?,
+        received_per_mailbox_per_day: non_negative(
+            need(
+                l.received_per_mailbox_per_day,
+                "received_per_mailbox_per_day",
+            )?,
+            "load.received_per_mailbox_per_day",
+        )?,
+        internet_share_of_received: share(
+            need(l.internet_share_of_received, "internet_share_of_received")?,
+            "load.internet_share_of_received",
+        )?,
+        internet_share_of_sent: share(
+            need(l.internet_share_of_sent, "internet_share_of_sent")?,
+            "load.internet_share_of_sent",
+        )?,
+        peak_factor: positive(need(l.peak_factor, "peak_factor")?, "load.peak_factor")?,
+    };
+    if p.onprem_mailboxes + p.cloud_mailboxes <= 0.0 {
+        return bad("load.mailboxes", "needs at least one mailbox");
+    }
+    Ok(p)
+}
+
+/// The five hybrid sources, with rates from `rates_per_s` where given and from the mailbox
+/// profile otherwise. Sources whose derived rate is zero are left out.
+pub fn hybrid_sources(l: &RawLoad) -> V<Vec<Source>> {
+    let recipients = recipients(&l.recipients, "load.recipients")?;
+    let size_kb = size(&l.size_kb, "load.size_kb")?;
+    let given = l.rates_per_s.clone().unwrap_or_default();
+    for (k, v) in &given {
+        if !hybrid::SOURCES.contains(&k.as_str()) {
+            return bad(
+                format!("load.rates_per_s.{k}"),
+                format!(
+                    "is not a hybrid source; accepted: {}",
+                    hybrid::SOURCES.join(", ")
+                ),
+            );
+        }
+        positive(*v, &format!("load.rates_per_s.{k}"))?;
+    }
+    let all_given = hybrid::SOURCES.iter().all(|s| given.contains_key(*s));
+    let prof = if all_given && l.mailboxes.is_none() {
+        None
+    } else {
+        Some(profile(l)?)
+    };
+    let derived = prof.as_ref().map(|p| p.rates(recipients.mean()));
+    let onprem_share = match (l.onprem_recipient_share, &prof) {
+        (Some(s), _) => share(s, "load.onprem_recipient_share")?,
+        (None, Some(p)) => p.onprem_share(),
+        (None, None) => {
+            return bad(
+                "load.onprem_recipient_share",
+                "is missing: with no mailbox counts, give the share of inbound recipients that are on-premises",
+            );
+        }
+    };
+    let mut out = Vec::new();
+    for name in hybrid::SOURCES {
+        let rate = match (given.get(name), &derived) {
+            (Some(r), _) => *r,
+            (None, Some(d)) => match name {
+                "inbound" => d.inbound,
+                "outbound_from_onprem" => d.outbound_from_onprem,
+                "outbound_from_cloud" => d.outbound_from_cloud,
+                "onprem_to_cloud" => d.onprem_to_cloud,
+                _ => d.cloud_to_onprem,
+            },
+            (None, None) => unreachable!("a profile exists unless every rate is given"),
+        };
+        if rate <= 0.0 {
+            continue;
+        }
+        out.push(Source {
+            name: name.to_string(),
+            rate_per_s: rate,
+            route: name.to_string(),
+            recipients: recipients.clone(),
+            group_shares: if name == "inbound" {
+                vec![onprem_share, 1.0 - onprem_share]
+            } else {
+                Vec::new()
+            },
+            size_kb: size_kb.clone(),
+        });
+    }
+    if out.is_empty() {
+        return bad("load", "every source's rate is zero; give a load");
+    }
+    Ok(out)
+}
+
+fn hybrid_variants(raw: &RawScenario, h: &RawHybrid) -> V<Vec<VariantModel>> {
+    for (key, present) in [
+        ("routes", !raw.routes.is_empty()),
+        ("sources", !raw.sources.is_empty()),
+        ("groups", !raw.groups.is_empty()),
+    ] {
+        if present {
+            return bad(
+                key,
+                format!(
+                    "`{key}` belongs to custom topologies; a `[hybrid]` scenario builds its routes from the seed"
+                ),
+            );
+        }
+    }
+    let Some(load) = &raw.load else {
+        return bad(
+            "load",
+            "is missing: a hybrid scenario needs `[load]` (mailbox counts and a message profile, or `rates_per_s`)",
+        );
+    };
+    let mut hops = hybrid::default_hops();
+    for (name, h) in &raw.hops {
+        let Some(slot) = hops.iter_mut().find(|x| &x.name == name) else {
+            return bad(
+                format!("hops.{name}"),
+                format!(
+                    "is not a hop of the hybrid routes; accepted: {}",
+                    hybrid::HOPS.join(", ")
+                ),
+            );
+        };
+        *slot = hop(name, h)?;
+    }
+    let mut links = hybrid::default_links();
+    for (name, l) in &raw.links {
+        let Some(slot) = links.iter_mut().find(|x| &x.name == name) else {
+            return bad(
+                format!("links.{name}"),
+                format!(
+                    "is not a link of the hybrid routes; accepted: {}",
+                    hybrid::LINKS.join(", ")
+                ),
+            );
+        };
+        *slot = link(name, l)?;
+    }
+    let sources = hybrid_sources(load)?;
+    let chosen: Vec<Variant> = match &h.variants {
+        None => Variant::ALL.to_vec(),
+        Some(list) => {
+            let mut out: Vec<Variant> = Vec::new();
+            for (i, v) in list.iter().enumerate() {
+                let var = Variant {
+                    mx: match v.mx {
+                        RawMx::Eop => Mx::Eop,
+                        RawMx::Onprem => Mx::Onprem,
+                    },
+                    centralized_mail_transport: v.centralized_mail_transport,
+                };
+                if out.contains(&var) {
+                    return bad(
+                        format!("hybrid.variants.{i}"),
+                        format!("variant `{}` is listed twice", var.name()),
+                    );
+                }
+                out.push(var);
+            }
+            if out.is_empty() {
+                return bad("hybrid.variants", "list at least one variant");
+            }
+            out
+        }
+    };
+    chosen
+        .into_iter()
+        .map(|v| {
+            let network =
+                compile(&hybrid::topology(v, &hops, &links)).map_err(|e| topology_bad(e, true))?;
+            let offered_utilization = offered_utilization(&network, &sources);
+            Ok(VariantModel {
+                name: v.name(),
+                network,
+                sources: sources.clone(),
+                offered_utilization,
+            })
+        })
+        .collect()
+}
+
+/// All variants of the scenario, checked for stability unless `allow_unstable`.
+pub fn variants(raw: &RawScenario, name: &str, allow_unstable: bool) -> V<Vec<VariantModel>> {
+    let variants = match &raw.hybrid {
+        Some(h) => hybrid_variants(raw, h)?,
+        None => custom(raw, name)?,
+    };
+    for v in &variants {
+        check_stability(v, allow_unstable)?;
+    }
+    Ok(variants)
+}
