@@ -272,23 +272,24 @@ pub fn default_hops() -> Vec<HopSpec> {
             lognormal_ms(60.0, 0.5),
             0.005,
         ),
-        // On-premises: 2 servers × 20 concurrent deliveries/submissions
-        // (MaxConcurrentMailboxDeliveries / Submissions = 20, Set-TransportService).
+        // On-premises: the seed's single Exchange 2013 server (Client Access + Mailbox), one
+        // 2007 Hub and one 2007 Mailbox server, each working 20 messages at a time
+        // (MaxConcurrentMailboxSubmissions / Deliveries = 20, Set-TransportService).
         hop(
             "cas2013",
-            Servers::Finite(40),
+            Servers::Finite(20),
             lognormal_ms(250.0, 0.7),
             0.02,
         ),
         hop(
             "hub2007",
-            Servers::Finite(40),
+            Servers::Finite(20),
             lognormal_ms(200.0, 0.7),
             0.02,
         ),
         hop(
             "mbx2007",
-            Servers::Finite(40),
+            Servers::Finite(20),
             lognormal_ms(120.0, 0.6),
             0.01,
         ),
