@@ -38,7 +38,7 @@ pub fn table(study: &StudyOutcome) -> String {
         let _ = writeln!(
             out,
             "  {:<flow_w$} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-            "flow", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "per s"
+            "flow", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "rcpt/s"
         );
         for (flow, f) in &v.flows {
             let rate = if f.throughput_per_s.mean.is_finite() {

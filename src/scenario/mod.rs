@@ -63,7 +63,7 @@ pub enum ScenarioError {
         column: usize,
         message: String,
     },
-    #[error("{file}:{line}: `{field}` {message}")]
+    #[error("{file}:{line}: `{field}`: {message}")]
     Invalid {
         file: String,
         line: usize,
