@@ -16,7 +16,15 @@ fn repo(p: &str) -> PathBuf {
 
 /// Runs `mailflow run <scenario> --out <dir> args…` and returns the output.
 fn run(scenario: &Path, out: &Path, args: &[&str]) -> std::process::Output {
-    mailflow().arg("run").arg(scenario).arg("--out").arg(out).arg("--quiet").args(args).output().unwrap()
+    mailflow()
+        .arg("run")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .arg("--quiet")
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn read(p: &Path) -> String {
@@ -34,29 +42,60 @@ fn bundled_hybrid_scenario_writes_every_file() {
         .arg(&out)
         .output()
         .unwrap();
-    assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let stdout = String::from_utf8_lossy(&o.stdout);
-    for v in ["mx-eop_cmt-off", "mx-eop_cmt-on", "mx-onprem_cmt-off", "mx-onprem_cmt-on"] {
+    for v in [
+        "mx-eop_cmt-off",
+        "mx-eop_cmt-on",
+        "mx-onprem_cmt-off",
+        "mx-onprem_cmt-on",
+    ] {
         assert!(stdout.contains(v), "table lacks {v}:\n{stdout}");
     }
     assert!(stdout.contains("bottleneck"));
     let summary = read(&out.join("summary.csv"));
-    assert!(summary.starts_with("variant,flow,delivered,throughput_per_s,mean_ms,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,"));
-    assert_eq!(summary.lines().count(), 1 + 4 * 6, "a row per variant × flow");
+    assert!(summary.starts_with(
+        "variant,flow,delivered,throughput_per_s,mean_ms,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,"
+    ));
+    assert_eq!(
+        summary.lines().count(),
+        1 + 4 * 6,
+        "a row per variant × flow"
+    );
     let hops = read(&out.join("hops.csv"));
     assert!(hops.starts_with(
         "variant,hop,kind,servers,processed,utilization,mean_queue_len,max_queue_len,mean_wait_ms,p99_wait_ms,"
     ));
     let acct = read(&out.join("accounting.csv"));
-    assert!(acct.starts_with("variant,messages,generated,delivered,expired,quarantined,rejected,filtered_spam,in_flight"));
+    assert!(acct.starts_with(
+        "variant,messages,generated,delivered,expired,quarantined,rejected,filtered_spam,in_flight"
+    ));
     for row in acct.lines().skip(1) {
         let n: Vec<u64> = row.split(',').skip(1).map(|x| x.parse().unwrap()).collect();
-        assert_eq!(n[1], n[2..].iter().sum::<u64>(), "generated = sum of end states: {row}");
+        assert_eq!(
+            n[1],
+            n[2..].iter().sum::<u64>(),
+            "generated = sum of end states: {row}"
+        );
     }
     let hgrm = std::fs::read_dir(out.join("hgrm")).unwrap().count();
     assert_eq!(hgrm, 24);
-    let manifest: serde_json::Value = serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
-    for key in ["version", "seed", "scenario_sha256", "replications", "threads", "simulated_s", "events", "wall_time_s"] {
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
+    for key in [
+        "version",
+        "seed",
+        "scenario_sha256",
+        "replications",
+        "threads",
+        "simulated_s",
+        "events",
+        "wall_time_s",
+    ] {
         assert!(manifest.get(key).is_some(), "manifest lacks {key}");
     }
     assert_eq!(manifest["replications"], 2);
@@ -72,7 +111,12 @@ fn every_bundled_scenario_runs() {
         }
         let out = tmp.path().join(path.file_stem().unwrap());
         let o = run(&path, &out, &["--replications", "1"]);
-        assert!(o.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "{}: {}",
+            path.display(),
+            String::from_utf8_lossy(&o.stderr)
+        );
         assert!(out.join("summary.csv").exists());
         let e = mailflow().arg("explain").arg(&path).output().unwrap();
         assert!(e.status.success(), "explain {}", path.display());
@@ -84,24 +128,52 @@ fn results_are_identical_whatever_the_thread_count() {
     let tmp = TempDir::new().unwrap();
     let (a, b) = (tmp.path().join("t1"), tmp.path().join("t2"));
     let scn = repo("scenarios/hybrid-routing.toml");
-    assert!(run(&scn, &a, &["--threads", "1", "--replications", "3"]).status.success());
-    assert!(run(&scn, &b, &["--threads", "2", "--replications", "3"]).status.success());
-    let mut files = vec!["summary.csv".to_string(), "hops.csv".into(), "accounting.csv".into()];
+    assert!(
+        run(&scn, &a, &["--threads", "1", "--replications", "3"])
+            .status
+            .success()
+    );
+    assert!(
+        run(&scn, &b, &["--threads", "2", "--replications", "3"])
+            .status
+            .success()
+    );
+    let mut files = vec![
+        "summary.csv".to_string(),
+        "hops.csv".into(),
+        "accounting.csv".into(),
+    ];
     for e in std::fs::read_dir(a.join("hgrm")).unwrap() {
         files.push(format!("hgrm/{}", e.unwrap().file_name().to_string_lossy()));
     }
     for f in &files {
-        assert_eq!(std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap(), "{f} differs");
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs"
+        );
     }
     // A different seed gives different numbers (so the comparison above is not vacuous).
     let c = tmp.path().join("seed");
-    assert!(run(&scn, &c, &["--threads", "2", "--replications", "3", "--seed", "7"]).status.success());
+    assert!(
+        run(
+            &scn,
+            &c,
+            &["--threads", "2", "--replications", "3", "--seed", "7"]
+        )
+        .status
+        .success()
+    );
     assert_ne!(read(&a.join("summary.csv")), read(&c.join("summary.csv")));
 }
 
 #[test]
 fn explain_numbers_the_seed_steps() {
-    let o = mailflow().arg("explain").arg(repo("scenarios/mx-eop-cmt-off.toml")).output().unwrap();
+    let o = mailflow()
+        .arg("explain")
+        .arg(repo("scenarios/mx-eop-cmt-off.toml"))
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let s = String::from_utf8_lossy(&o.stdout);
     let want = "  flow inbound_to_onprem from source inbound:\n     1. link internet_in\n     2. hop eop\n     3. hop exo\n       split: this copy carries the onprem recipients\n     4. hop eop\n     5. link hybrid\n     6. hop cas2013\n     7. link rgc\n     8. hop mbx2007\n";
@@ -151,49 +223,84 @@ fn good_scenario_is_accepted() {
 
 #[test]
 fn unknown_field_is_refused() {
-    expect_refused(&GOOD.replace("servers = 2", "servers = 2\nserver = 3"), &["bad.toml:9:", "unknown field `server`", "`servers`"]);
+    expect_refused(
+        &GOOD.replace("servers = 2", "servers = 2\nserver = 3"),
+        &["bad.toml:9:", "unknown field `server`", "`servers`"],
+    );
 }
 
 #[test]
 fn wrong_type_is_refused() {
-    expect_refused(&GOOD.replace("rate_per_s = 5", "rate_per_s = \"fast\""), &["bad.toml:5:", "invalid type"]);
+    expect_refused(
+        &GOOD.replace("rate_per_s = 5", "rate_per_s = \"fast\""),
+        &["bad.toml:5:", "invalid type"],
+    );
 }
 
 #[test]
 fn missing_field_is_refused() {
-    expect_refused(&GOOD.replace("route = \"r\"\n", ""), &["bad.toml:", "missing field `route`"]);
+    expect_refused(
+        &GOOD.replace("route = \"r\"\n", ""),
+        &["bad.toml:", "missing field `route`"],
+    );
 }
 
 #[test]
 fn zero_rate_is_refused() {
-    expect_refused(&GOOD.replace("rate_per_s = 5", "rate_per_s = 0"), &["bad.toml:5:", "`sources.a.rate_per_s`", "greater than 0"]);
+    expect_refused(
+        &GOOD.replace("rate_per_s = 5", "rate_per_s = 0"),
+        &["bad.toml:5:", "`sources.a.rate_per_s`", "greater than 0"],
+    );
 }
 
 #[test]
 fn negative_servers_are_refused() {
-    expect_refused(&GOOD.replace("servers = 2", "servers = -1"), &["bad.toml:8:", "`hops.h.servers`", "\"unlimited\""]);
+    expect_refused(
+        &GOOD.replace("servers = 2", "servers = -1"),
+        &["bad.toml:8:", "`hops.h.servers`", "\"unlimited\""],
+    );
 }
 
 #[test]
 fn bad_service_parameter_is_refused() {
-    expect_refused(&GOOD.replace("mean = 100", "mean = -5"), &["bad.toml:9:", "`hops.h.service_ms.mean`"]);
+    expect_refused(
+        &GOOD.replace("mean = 100", "mean = -5"),
+        &["bad.toml:9:", "`hops.h.service_ms.mean`"],
+    );
 }
 
 #[test]
 fn probability_outside_unit_interval_is_refused() {
-    let text = GOOD.replace("deliver = \"f\"", "next = [{ p = 1.5, deliver = \"f\" }, { p = -0.5, route = \"r\" }]");
-    expect_refused(&text, &["bad.toml:12:", "`routes.r.next.0.p`", "from 0 to 1"]);
+    let text = GOOD.replace(
+        "deliver = \"f\"",
+        "next = [{ p = 1.5, deliver = \"f\" }, { p = -0.5, route = \"r\" }]",
+    );
+    expect_refused(
+        &text,
+        &["bad.toml:12:", "`routes.r.next.0.p`", "from 0 to 1"],
+    );
 }
 
 #[test]
 fn branches_must_sum_to_one() {
-    let text = GOOD.replace("deliver = \"f\"", "next = [\n  { p = 0.5, deliver = \"f\" },\n  { p = 0.3, route = \"r\" },\n]");
+    let text = GOOD.replace(
+        "deliver = \"f\"",
+        "next = [\n  { p = 0.5, deliver = \"f\" },\n  { p = 0.3, route = \"r\" },\n]",
+    );
     expect_refused(&text, &["bad.toml:12:", "`routes.r.next`", "sum to 0.8"]);
 }
 
 #[test]
 fn unknown_hop_in_route_is_refused() {
-    expect_refused(&GOOD.replace("steps = [\"h\"]", "steps = [\"h\", \"nope\"]"), &["bad.toml:11:", "`routes.r.steps.1`", "`nope`", "accepted: `h`"]);
+    expect_refused(
+        &GOOD.replace("steps = [\"h\"]", "steps = [\"h\", \"nope\"]"),
+        &[
+            "bad.toml:11:",
+            "`routes.r.steps.1`",
+            "`nope`",
+            "accepted: `h`",
+        ],
+    );
 }
 
 #[test]
@@ -206,11 +313,24 @@ fn loop_without_exit_is_refused() {
 fn overloaded_hop_is_refused_unless_allowed() {
     // 5/s × 100 ms on 2 servers is 0.25; 25/s makes it 1.25.
     let text = GOOD.replace("rate_per_s = 5", "rate_per_s = 25");
-    expect_refused(&text, &["bad.toml:8:", "`hops.h.servers`", "hop `h`", "utilization 1.250", "--allow-unstable"]);
+    expect_refused(
+        &text,
+        &[
+            "bad.toml:8:",
+            "`hops.h.servers`",
+            "hop `h`",
+            "utilization 1.250",
+            "--allow-unstable",
+        ],
+    );
     let tmp = TempDir::new().unwrap();
     let scn = tmp.path().join("u.toml");
     std::fs::write(&scn, text).unwrap();
-    assert!(run(&scn, &tmp.path().join("o"), &["--allow-unstable"]).status.success());
+    assert!(
+        run(&scn, &tmp.path().join("o"), &["--allow-unstable"])
+            .status
+            .success()
+    );
 }
 
 #[test]
@@ -221,14 +341,32 @@ fn missing_file_and_bad_usage_exit_2() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("cannot read the scenario"));
     let o = mailflow().args(["run"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
-    let o = mailflow().args(["run", "x.toml", "--threads", "0"]).output().unwrap();
+    let o = mailflow()
+        .args(["run", "x.toml", "--threads", "0"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]
 fn hybrid_scenario_errors_name_the_field() {
     let text = read(&repo("scenarios/mx-eop-cmt-off.toml"));
-    expect_refused(&text.replace("peak_factor = 3.0", "peak_factor = -3.0"), &["bad.toml:", "`load.peak_factor`"]);
-    expect_refused(&format!("{text}\n[hops.exchange2019]\nservers = 1\nservice_ms = {{ dist = \"deterministic\", value = 1 }}\n"), &["`hops.exchange2019`", "accepted: eop, exo"]);
-    expect_refused(&text.replace("mx = \"eop\"", "mx = \"cloud\""), &["bad.toml:", "unknown variant `cloud`", "expected `eop` or `onprem`"]);
+    expect_refused(
+        &text.replace("peak_factor = 3.0", "peak_factor = -3.0"),
+        &["bad.toml:", "`load.peak_factor`"],
+    );
+    expect_refused(
+        &format!(
+            "{text}\n[hops.exchange2019]\nservers = 1\nservice_ms = {{ dist = \"deterministic\", value = 1 }}\n"
+        ),
+        &["`hops.exchange2019`", "accepted: eop, exo"],
+    );
+    expect_refused(
+        &text.replace("mx = \"eop\"", "mx = \"cloud\""),
+        &[
+            "bad.toml:",
+            "unknown variant `cloud`",
+            "expected `eop` or `onprem`",
+        ],
+    );
 }

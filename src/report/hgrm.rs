@@ -84,12 +84,17 @@ mod tests {
             "       1.000 0.000000000000          1           1.00"
         );
         let last_row = lines.iter().rev().find(|l| !l.starts_with('#')).unwrap();
-        assert_eq!(*last_row, "      10.000 1.000000000000         10");
+        // Values print as the highest value equivalent to their bucket, as Java does: 10 000 µs
+        // sits in a bucket 8 µs wide.
+        assert_eq!(*last_row, "      10.007 1.000000000000         10");
         assert!(
             s.contains("#[Mean    =        5.500, StdDeviation   =        2.872]"),
             "{s}"
         );
-        assert!(s.contains("#[Max     =       10.000, Total count    =           10]"));
+        assert!(
+            s.contains("#[Max     =       10.007, Total count    =           10]"),
+            "{s}"
+        );
         assert!(s.contains("SubBuckets     =         2048]"));
         // The plotter keeps rows with exactly four fields and no leading '#'.
         let rows = lines
