@@ -87,8 +87,9 @@ mod tests {
         // Values print as the highest value equivalent to their bucket, as Java does: 10 000 µs
         // sits in a bucket 8 µs wide.
         assert_eq!(*last_row, "      10.007 1.000000000000         10");
+        // Mean and deviation use each bucket's median-equivalent value, as Java's do.
         assert!(
-            s.contains("#[Mean    =        5.500, StdDeviation   =        2.872]"),
+            s.contains("#[Mean    =        5.502, StdDeviation   =        2.874]"),
             "{s}"
         );
         assert!(
