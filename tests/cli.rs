@@ -176,7 +176,7 @@ fn explain_numbers_the_seed_steps() {
         .unwrap();
     assert!(o.status.success());
     let s = String::from_utf8_lossy(&o.stdout);
-    let want = "  flow inbound_to_onprem from source inbound:\n     1. link internet_in\n     2. hop eop\n     3. hop exo\n       split: this copy carries the onprem recipients\n     4. hop eop\n     5. link hybrid\n     6. hop cas2013\n     7. link rgc\n     8. hop mbx2007\n";
+    let want = "  flow inbound_to_onprem from source inbound:\n     1. link internet_in\n     2. hop eop\n       filter: spam detection 0.98, false positives 0\n     3. hop exo\n       split: this copy carries the onprem recipients\n     4. hop eop\n     5. link hybrid\n     6. hop cas2013\n     7. link rgc\n     8. hop mbx2007\n";
     assert!(s.contains(want), "got:\n{s}");
 }
 

@@ -119,6 +119,8 @@ pub struct Source {
     pub group_shares: Vec<f64>,
     /// Message size in kilobytes.
     pub size_kb: Dist,
+    /// Share of messages that are spam (0 for internal mail).
+    pub spam_share: f64,
 }
 
 impl Source {
@@ -265,6 +267,7 @@ mod tests {
             recipients: Recipients::new(vec![1, 2, 5], &[0.5, 0.3, 0.2]).unwrap(),
             group_shares: vec![0.3, 0.7],
             size_kb: Dist::deterministic(1.0).unwrap(),
+            spam_share: 0.0,
         };
         let mut rng = SimRng::seed_from_u64(3);
         let (mut total, mut g0) = (0u64, 0u64);

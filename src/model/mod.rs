@@ -9,3 +9,4 @@ pub mod hybrid;
 pub mod network;
 pub mod sim;
 pub mod topology;
+pub mod transport;

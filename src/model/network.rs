@@ -4,6 +4,11 @@
 //! and no pointer chasing beyond one array look-up per step.
 
 use super::dist::Dist;
+use super::transport::{Availability, RetryPolicy};
+use crate::load::MAX_GROUPS;
+
+/// `Node::Visit::extra` when the visit adds no service time.
+pub const NO_EXTRA: u32 = u32::MAX;
 
 /// Index of a station in [`Network::stations`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,9 +63,30 @@ pub struct Station {
     pub service: Dist,
     /// Added service time per kilobyte, in nanoseconds.
     pub per_kb_ns: f64,
+    pub queue_limit: Option<u32>,
+    pub queue_limit_external: Option<u32>,
+    pub shadow_redundancy: bool,
+    pub availability: Availability,
+    pub retry: Option<RetryPolicy>,
 }
 
 impl Station {
+    /// A station with no queue limit, always up, without shadow redundancy.
+    pub fn plain(name: String, kind: StationKind, servers: Servers, service: Dist) -> Self {
+        Station {
+            name,
+            kind,
+            servers,
+            service,
+            per_kb_ns: 0.0,
+            queue_limit: None,
+            queue_limit_external: None,
+            shadow_redundancy: false,
+            availability: Availability::default(),
+            retry: None,
+        }
+    }
+
     /// Mean service time in nanoseconds for a message of `mean_size_kb`.
     pub fn mean_service_ns(&self, mean_size_kb: f64) -> f64 {
         self.service.mean() + self.per_kb_ns * mean_size_kb
@@ -70,8 +96,14 @@ impl Station {
 /// One step of the route graph.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Node {
-    /// Be served at `station`, then go to `next`.
-    Visit { station: StationId, next: NodeId },
+    /// Be served at `station` (plus `extras[extra]` unless it is [`NO_EXTRA`]), then go to `next`.
+    Visit {
+        station: StationId,
+        next: NodeId,
+        extra: u32,
+    },
+    /// Content filter `filters[index]`, then `next` if the copy passes.
+    Filter { index: u32, next: NodeId },
     /// Pick one of `branches[start..end]` by probability.
     Branch { start: u32, end: u32 },
     /// One copy per recipient group present, each to its target in `splits[start..end]`.
@@ -92,6 +124,14 @@ pub struct Network {
     pub groups: Vec<String>,
     /// Route names and their entry nodes, in definition order.
     pub routes: Vec<(String, NodeId)>,
+    /// Per node: the traffic meter a visit counts toward (0: none).
+    pub meters: Vec<u8>,
+    /// Extra service-time distributions (ns) referenced by visit nodes.
+    pub extras: Vec<Dist>,
+    /// (spam detection, false-positive) probabilities referenced by filter nodes.
+    pub filters: Vec<(f64, f64)>,
+    /// Per node and recipient group: the flow such a copy ends in (`u16::MAX`: none).
+    pub flow_of: Vec<[u16; MAX_GROUPS]>,
 }
 
 impl Network {
@@ -113,7 +153,7 @@ impl Network {
     /// The nodes reachable in one step with positive probability.
     pub fn successors(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         let (a, b): (Option<NodeId>, &[NodeId]) = match self.node(id) {
-            Node::Visit { next, .. } => (Some(next), &[]),
+            Node::Visit { next, .. } | Node::Filter { next, .. } => (Some(next), &[]),
             Node::Deliver { .. } => (None, &[]),
             Node::Branch { .. } | Node::Split { .. } => (None, &[]),
         };
@@ -138,12 +178,19 @@ impl Network {
         a.into_iter().chain(b.iter().copied()).chain(multi)
     }
 
-    /// Expected visits to each station by one message entering at `entry`, where
+    /// Expected visits to each node by one message entering at `entry`, where
     /// `group_present[g]` is the probability that the message has a recipient in group `g`
     /// (so a split sends a copy to `g`'s route with that probability). Solves the traffic
     /// equations by fixed-point iteration, which converges because every node can exit
     /// (checked at compile time).
-    pub fn expected_visits(&self, entry: NodeId, group_present: &[f64]) -> Vec<f64> {
+    /// Filters pass a spam copy with probability 1 − detection and any other copy with
+    /// probability 1 − false-positive rate; `spam` says which kind of message this is.
+    pub fn expected_node_visits(
+        &self,
+        entry: NodeId,
+        group_present: &[f64],
+        spam: bool,
+    ) -> Vec<f64> {
         let n = self.nodes.len();
         let mut inflow = vec![0.0; n];
         let mut next = vec![0.0; n];
@@ -156,6 +203,11 @@ impl Network {
                 }
                 match self.nodes[i] {
                     Node::Visit { next: to, .. } => next[to.0 as usize] += x,
+                    Node::Filter { index, next: to } => {
+                        let (detection, false_positive) = self.filters[index as usize];
+                        next[to.0 as usize] +=
+                            x * (1.0 - if spam { detection } else { false_positive });
+                    }
                     Node::Deliver { .. } => {}
                     Node::Branch { start, end } => {
                         let mut prev = 0.0f64;
@@ -179,13 +231,32 @@ impl Network {
                 break;
             }
         }
-        let mut visits = vec![0.0; self.stations.len()];
-        for (i, node) in self.nodes.iter().enumerate() {
-            if let Node::Visit { station, .. } = node {
-                visits[station.0 as usize] += inflow[i];
+        inflow
+    }
+
+    /// Expected work (server-seconds) one message entering at `entry` brings to each station,
+    /// for a mean message size of `mean_size_kb`; `spam` as in [`Self::expected_node_visits`].
+    pub fn expected_work_s(
+        &self,
+        entry: NodeId,
+        group_present: &[f64],
+        mean_size_kb: f64,
+        spam: bool,
+    ) -> Vec<f64> {
+        let visits = self.expected_node_visits(entry, group_present, spam);
+        let mut work = vec![0.0; self.stations.len()];
+        for (node, v) in self.nodes.iter().zip(visits) {
+            if let Node::Visit { station, extra, .. } = node {
+                let st = &self.stations[station.0 as usize];
+                let extra_ns = if *extra == NO_EXTRA {
+                    0.0
+                } else {
+                    self.extras[*extra as usize].mean()
+                };
+                work[station.0 as usize] += v * (st.mean_service_ns(mean_size_kb) + extra_ns) / 1e9;
             }
         }
-        visits
+        work
     }
 
     /// Every path from `entry` to a delivery, as (flow, probability, steps), for `explain` and
@@ -226,7 +297,15 @@ impl Network {
         seen.push(id);
         let mark = walk.steps.len();
         match self.node(id) {
-            Node::Visit { station, next } => {
+            Node::Filter { index, next } => {
+                let (spam, fp) = self.filters[index as usize];
+                walk.steps.push((
+                    "filter".into(),
+                    format!("spam detection {spam}, false positives {fp}"),
+                ));
+                self.paths_from(next, walk, seen, out);
+            }
+            Node::Visit { station, next, .. } => {
                 let s = &self.stations[station.0 as usize];
                 if s.kind != StationKind::LinkBandwidth {
                     walk.steps.push((s.kind.label().into(), s.name.clone()));
@@ -270,7 +349,7 @@ impl Network {
 pub struct RoutePath {
     pub flow: String,
     pub probability: f64,
-    /// (kind, name): kind is `hop`, `link`, `split` (name = the copy's group) or `loop`.
+    /// (kind, name): kind is `hop`, `link`, `split` (name = the copy's group), `filter` or `loop`.
     pub steps: Vec<(String, String)>,
 }
 

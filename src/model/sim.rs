@@ -4,6 +4,12 @@
 //! two random draws, a `VecDeque` push or pop and a heap push; it allocates nothing once the
 //! copy slab, the station queues and the event heap have grown to the run's high-water mark,
 //! so memory is bounded by the copies in flight, not by the messages simulated.
+//!
+//! Transport behaviour: a station that is down or whose queue is full refuses a copy with a
+//! transient error; the copy's holder (the station it last left, or the Internet sender) keeps
+//! it and retries on its retry schedule until the expiration timeout, when it expires. A
+//! station failing with shadow redundancy hands the copies it holds back to their senders;
+//! without it they wait for the restart and in-service work starts over.
 
 use std::collections::VecDeque;
 
@@ -13,24 +19,39 @@ use slab::Slab;
 
 use crate::engine::{self, EventQueue, Model, RngStreams, SimRng, SimTime};
 use crate::load::{MAX_GROUPS, Source};
-use crate::model::network::{Network, Node, NodeId, StationId};
-use crate::stats::{Accounting, ConservationError, FlowStats, StationStats};
+use crate::model::network::{NO_EXTRA, Network, Node, NodeId, StationId};
+use crate::model::transport::RetryPolicy;
+use crate::stats::{
+    Accounting, ConservationError, FlowStats, MeterStats, OutageRecord, StationStats,
+};
 
 /// Random-stream namespaces (see [`crate::engine::RngStreams`]): arrivals and message
-/// attributes per source, service per station, and one stream for routing choices.
+/// attributes per source, service per station, one stream for routing choices, and failures
+/// per station.
 pub mod streams {
     pub const ARRIVALS: u32 = 1;
     pub const MESSAGE: u32 = 2;
     pub const SERVICE: u32 = 3;
     pub const ROUTING: u32 = 4;
+    pub const FAILURES: u32 = 5;
 }
+
+/// `MsgCopy::holder` for a copy still with its original sender (outside the network).
+const NO_HOLDER: u32 = u32::MAX;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Event {
     /// The next message of source `0` arrives.
     Arrival(u32),
-    /// Copy `0` finishes at the station of its current node.
-    Done(u32),
+    /// Copy `copy` finishes service at the station of its current node, if its service
+    /// generation is still `service_gen` (an outage may have cancelled it).
+    Done { copy: u32, service_gen: u32 },
+    /// Copy `0`'s sender retries it.
+    Retry(u32),
+    /// Station `station` goes down; `random` for a failure (vs. a scheduled window).
+    Down { station: u32, random: bool },
+    /// Station `station` comes back.
+    Up { station: u32, random: bool },
     /// Statistics restart: warm-up is over.
     WarmupEnd,
 }
@@ -46,17 +67,35 @@ pub struct RunLimits {
     pub max_messages: Option<u64>,
 }
 
+/// How a copy ended, if not delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum EndState {
+    Expired,
+    Quarantined,
+    FilteredSpam,
+}
+
 /// One message copy in flight: where it is, since when, and what it carries.
 #[derive(Clone, Copy, Debug)]
 struct MsgCopy {
     /// When its message entered the first modeled hop.
     born: SimTime,
-    /// When it arrived at its current station.
+    /// When it arrived at its current station (or was last deferred).
     entered: SimTime,
     node: NodeId,
     recipients: u32,
     groups: [u32; MAX_GROUPS],
     size_kb: f64,
+    spam: bool,
+    in_service: bool,
+    /// Service generation: matches the pending `Done` event, if any.
+    service_gen: u32,
+    /// The station holding the copy for retries (the last one it left), or [`NO_HOLDER`].
+    holder: u32,
+    /// Retries toward the current station.
+    attempts: u32,
+    deferrals: u32,
+    deferred_ns: u64,
 }
 
 struct StationState {
@@ -65,7 +104,15 @@ struct StationState {
     busy: u32,
     queue: VecDeque<u32>,
     rng: SimRng,
+    failures: SimRng,
     stats: StationStats,
+    /// Overlapping outages in force (down while > 0).
+    down: u32,
+    /// Copies deferred by their senders, waiting to retry into this station.
+    deferred: u64,
+    /// Index in `outages` of the record still being tracked (down or draining).
+    outage: Option<usize>,
+    policy: RetryPolicy,
 }
 
 struct SourceState {
@@ -80,6 +127,9 @@ struct SourceState {
 pub struct RunResult {
     pub flows: Vec<FlowStats>,
     pub stations: Vec<StationStats>,
+    /// Per traffic meter id (index 0 unused).
+    pub meters: Vec<MeterStats>,
+    pub outages: Vec<OutageRecord>,
     pub accounting: Accounting,
     pub events: u64,
     /// Simulated time at the end of the run.
@@ -96,18 +146,25 @@ pub struct MailSim<'a> {
     copies: Slab<MsgCopy>,
     routing: SimRng,
     limits: RunLimits,
+    /// The retry policy of senders outside the network.
+    external_policy: RetryPolicy,
     flows: Vec<FlowStats>,
+    meters: Vec<MeterStats>,
+    outages: Vec<OutageRecord>,
     accounting: Accounting,
+    next_gen: u32,
 }
 
 impl<'a> MailSim<'a> {
     /// Builds the run state; `sources[i].route` must name a route of `net` (checked by the
-    /// scenario loader) and rates must be positive.
+    /// scenario loader) and rates must be positive. `policy` is the scenario's retry policy,
+    /// used by stations without their own and by senders outside the network.
     pub fn new(
         net: &'a Network,
         sources: &'a [Source],
         rng: RngStreams,
         limits: RunLimits,
+        policy: RetryPolicy,
     ) -> Self {
         let stations = net
             .stations
@@ -118,7 +175,12 @@ impl<'a> MailSim<'a> {
                 busy: 0,
                 queue: VecDeque::new(),
                 rng: rng.stream(streams::SERVICE, i as u64),
+                failures: rng.stream(streams::FAILURES, i as u64),
                 stats: StationStats::default(),
+                down: 0,
+                deferred: 0,
+                outage: None,
+                policy: s.retry.unwrap_or(policy),
             })
             .collect();
         let source_state = sources
@@ -133,6 +195,12 @@ impl<'a> MailSim<'a> {
                 message: rng.stream(streams::MESSAGE, i as u64),
             })
             .collect();
+        let meter_count = net
+            .meters
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |m| usize::from(m) + 1);
         MailSim {
             net,
             sources,
@@ -141,8 +209,12 @@ impl<'a> MailSim<'a> {
             copies: Slab::new(),
             routing: rng.stream(streams::ROUTING, 0),
             limits,
+            external_policy: policy,
             flows: vec![FlowStats::default(); net.flows.len()],
+            meters: vec![MeterStats::default(); meter_count],
+            outages: Vec::new(),
             accounting: Accounting::default(),
+            next_gen: 0,
         }
     }
 
@@ -151,9 +223,37 @@ impl<'a> MailSim<'a> {
     pub fn run(mut self) -> Result<RunResult, ConservationError> {
         let mut queue = EventQueue::with_capacity(1024);
         for i in 0..self.source_state.len() {
-            let first = self.next_arrival(SimTime::ZERO, i);
-            if let Some(t) = first {
+            if let Some(t) = self.next_arrival(SimTime::ZERO, i) {
                 queue.schedule(t, Event::Arrival(i as u32));
+            }
+        }
+        for (i, st) in self.net.stations.iter().enumerate() {
+            let station = i as u32;
+            for &(start, len) in &st.availability.windows {
+                queue.schedule(
+                    start,
+                    Event::Down {
+                        station,
+                        random: false,
+                    },
+                );
+                queue.schedule(
+                    start + len,
+                    Event::Up {
+                        station,
+                        random: false,
+                    },
+                );
+            }
+            if let Some((mtbf, _)) = st.availability.failures {
+                let t = self.draw_exp(i, mtbf);
+                queue.schedule(
+                    t,
+                    Event::Down {
+                        station,
+                        random: true,
+                    },
+                );
             }
         }
         if self.limits.warmup > SimTime::ZERO {
@@ -179,11 +279,19 @@ impl<'a> MailSim<'a> {
         Ok(RunResult {
             flows: self.flows,
             stations: self.stations.into_iter().map(|s| s.stats).collect(),
+            meters: self.meters,
+            outages: self.outages,
             accounting: self.accounting,
             events,
             end,
             window: end.saturating_sub(self.limits.warmup),
         })
+    }
+
+    /// An exponential draw with mean `mean_ns` from station `i`'s failure stream.
+    fn draw_exp(&mut self, i: usize, mean_ns: f64) -> SimTime {
+        let u: f64 = self.stations[i].failures.random();
+        SimTime::from_nanos_f64(-mean_ns * (1.0 - u).ln())
     }
 
     /// The time of source `i`'s next arrival after `now`, if it falls before the end.
@@ -215,6 +323,8 @@ impl<'a> MailSim<'a> {
         let st = &mut self.source_state[i];
         let (recipients, groups) = spec.draw_groups(&mut st.message);
         let size_kb = spec.size_kb.sample(&mut st.message);
+        // Drawn only when spam is possible, so scenarios without spam keep their streams.
+        let spam = spec.spam_share > 0.0 && st.message.random::<f64>() < spec.spam_share;
         let entry = st.entry;
         self.accounting.messages += 1;
         self.accounting.generated += u64::from(recipients);
@@ -228,12 +338,19 @@ impl<'a> MailSim<'a> {
             recipients,
             groups,
             size_kb,
+            spam,
+            in_service: false,
+            service_gen: 0,
+            holder: NO_HOLDER,
+            attempts: 0,
+            deferrals: 0,
+            deferred_ns: 0,
         });
         self.enter(now, id, entry, queue);
     }
 
-    /// Moves copy `id` into `node` and onward through branch, split and delivery nodes until it
-    /// reaches a station.
+    /// Moves copy `id` into `node` and onward through branch, filter, split and delivery
+    /// nodes until it reaches a station.
     fn enter(&mut self, now: SimTime, id: usize, mut node: NodeId, queue: &mut EventQueue<Event>) {
         loop {
             match self.net.node(node) {
@@ -247,6 +364,24 @@ impl<'a> MailSim<'a> {
                     let table = &self.net.branches[start as usize..end as usize];
                     node = table[table.partition_point(|&(c, _)| c <= u)].1;
                 }
+                Node::Filter { index, next } => {
+                    let (spam_detection, false_positive) = self.net.filters[index as usize];
+                    let p = if self.copies[id].spam {
+                        spam_detection
+                    } else {
+                        false_positive
+                    };
+                    if p > 0.0 && self.routing.random::<f64>() < p {
+                        let state = if self.copies[id].spam {
+                            EndState::FilteredSpam
+                        } else {
+                            EndState::Quarantined
+                        };
+                        self.end_copy(id, node, state, None);
+                        return;
+                    }
+                    node = next;
+                }
                 Node::Split { start, end } => {
                     self.split(now, id, start as usize..end as usize, queue);
                     return;
@@ -255,10 +390,49 @@ impl<'a> MailSim<'a> {
                     let c = self.copies.remove(id);
                     self.accounting.delivered += u64::from(c.recipients);
                     if c.born >= self.limits.warmup {
-                        self.flows[usize::from(flow)].record(now - c.born, c.recipients);
+                        let f = &mut self.flows[usize::from(flow)];
+                        f.record(now - c.born, c.recipients);
+                        f.deferrals += u64::from(c.deferrals);
+                        f.deferred_sum_ns += u128::from(c.deferred_ns) * u128::from(c.recipients);
                     }
                     return;
                 }
+            }
+        }
+    }
+
+    /// Ends copy `id` at `node` in `state`, attributing its recipients to the flows they were
+    /// heading for; `waiting_for` is the station it was waiting for, if any.
+    fn end_copy(&mut self, id: usize, node: NodeId, state: EndState, waiting_for: Option<usize>) {
+        let c = self.copies.remove(id);
+        let n = u64::from(c.recipients);
+        match state {
+            EndState::Expired => self.accounting.expired += n,
+            EndState::Quarantined => self.accounting.quarantined += n,
+            EndState::FilteredSpam => self.accounting.filtered_spam += n,
+        }
+        if let Some(s) = waiting_for {
+            let st = &mut self.stations[s];
+            st.stats.expired += 1;
+            if let Some(o) = st.outage {
+                self.outages[o].expired += n;
+            }
+        }
+        if c.born < self.limits.warmup {
+            return;
+        }
+        let flows_here = self.net.flow_of[node.0 as usize];
+        for (g, &count) in c.groups.iter().enumerate() {
+            let f = flows_here[g];
+            if count == 0 || f == u16::MAX {
+                continue;
+            }
+            let fs = &mut self.flows[usize::from(f)];
+            let k = u64::from(count);
+            match state {
+                EndState::Expired => fs.expired += k,
+                EndState::Quarantined => fs.quarantined += k,
+                EndState::FilteredSpam => fs.filtered_spam += k,
             }
         }
     }
@@ -301,25 +475,41 @@ impl<'a> MailSim<'a> {
         }
     }
 
+    /// The retry policy of the sender holding copy `c`.
     #[inline]
-    fn service_time(&mut self, s: StationId, size_kb: f64) -> SimTime {
-        let spec = &self.net.stations[s.0 as usize];
-        let st = &mut self.stations[s.0 as usize];
-        SimTime::from_nanos_f64(spec.service.sample(&mut st.rng) + spec.per_kb_ns * size_kb)
+    fn holder_policy(&self, c: &MsgCopy) -> RetryPolicy {
+        if c.holder == NO_HOLDER {
+            self.external_policy
+        } else {
+            self.stations[c.holder as usize].policy
+        }
     }
 
+    /// Copy `id` arrives at station `s`: served at once, queued, or refused.
     fn arrive(&mut self, now: SimTime, id: usize, s: StationId, queue: &mut EventQueue<Event>) {
+        let si = s.0 as usize;
+        let spec = &self.net.stations[si];
         let c = &mut self.copies[id];
         c.entered = now;
-        let size_kb = c.size_kb;
-        let st = &mut self.stations[s.0 as usize];
+        let external = c.holder == NO_HOLDER;
+        let st = &mut self.stations[si];
+        let has_server = st.busy < st.servers;
+        let limit = if external {
+            spec.queue_limit_external.or(spec.queue_limit)
+        } else {
+            spec.queue_limit
+        };
+        let full = !has_server && limit.is_some_and(|l| st.queue.len() >= l as usize);
+        if st.down > 0 || full {
+            self.refuse(now, id, si, queue);
+            return;
+        }
         st.stats.arrivals += 1;
-        if st.busy < st.servers {
+        if has_server {
             st.busy += 1;
             st.stats.busy.set(now, u64::from(st.busy));
             st.stats.record_wait(SimTime::ZERO);
-            let t = now + self.service_time(s, size_kb);
-            queue.schedule(t, Event::Done(id as u32));
+            self.start_service(now, id, queue);
         } else {
             st.queue.push_back(id as u32);
             let len = st.queue.len() as u64;
@@ -328,25 +518,257 @@ impl<'a> MailSim<'a> {
         }
     }
 
-    fn on_done(&mut self, now: SimTime, id: usize, queue: &mut EventQueue<Event>) {
+    /// A transient (4xx) refusal: the copy's holder keeps it and retries on its schedule.
+    fn refuse(&mut self, now: SimTime, id: usize, si: usize, queue: &mut EventQueue<Event>) {
+        let policy = self.holder_policy(&self.copies[id]);
+        let c = &mut self.copies[id];
+        c.attempts += 1;
+        c.deferrals += 1;
+        c.entered = now;
+        let delay = policy.delay(c.attempts);
+        let st = &mut self.stations[si];
+        st.stats.refusals += 1;
+        st.deferred += 1;
+        self.note_backlog(si);
+        queue.schedule(now + delay, Event::Retry(id as u32));
+    }
+
+    fn on_retry(&mut self, now: SimTime, id: usize, queue: &mut EventQueue<Event>) {
         let c = self.copies[id];
-        let Node::Visit { station: s, next } = self.net.node(c.node) else {
+        let Node::Visit { station, .. } = self.net.node(c.node) else {
+            unreachable!("a deferred copy waits for a visit node")
+        };
+        let si = station.0 as usize;
+        self.stations[si].deferred -= 1;
+        self.copies[id].deferred_ns += (now - c.entered).as_nanos();
+        if now - c.born >= self.holder_policy(&c).expiration_timeout {
+            self.end_copy(id, c.node, EndState::Expired, Some(si));
+        } else {
+            self.arrive(now, id, station, queue);
+        }
+        self.check_drain(now, si);
+    }
+
+    /// Starts serving copy `id` at the station of its node (a server is already reserved).
+    #[inline]
+    fn start_service(&mut self, now: SimTime, id: usize, queue: &mut EventQueue<Event>) {
+        let c = &mut self.copies[id];
+        let Node::Visit { station, extra, .. } = self.net.node(c.node) else {
+            unreachable!("service happens at visit nodes")
+        };
+        let spec = &self.net.stations[station.0 as usize];
+        let st = &mut self.stations[station.0 as usize];
+        let mut ns = spec.service.sample(&mut st.rng) + spec.per_kb_ns * c.size_kb;
+        if extra != NO_EXTRA {
+            ns += self.net.extras[extra as usize].sample(&mut st.rng);
+        }
+        self.next_gen = self.next_gen.wrapping_add(1);
+        c.service_gen = self.next_gen;
+        c.in_service = true;
+        queue.schedule(
+            now + SimTime::from_nanos_f64(ns),
+            Event::Done {
+                copy: id as u32,
+                service_gen: c.service_gen,
+            },
+        );
+    }
+
+    /// Serves waiting copies at station `si` while servers are free; copies that waited past
+    /// the station's expiration timeout expire instead.
+    fn serve_waiting(&mut self, now: SimTime, si: usize, queue: &mut EventQueue<Event>) {
+        loop {
+            let st = &mut self.stations[si];
+            if st.busy >= st.servers || st.down > 0 {
+                return;
+            }
+            let Some(next) = st.queue.pop_front() else {
+                return;
+            };
+            st.stats.queue.set(now, st.queue.len() as u64);
+            let w = self.copies[next as usize];
+            if now - w.born >= st.policy.expiration_timeout {
+                self.end_copy(next as usize, w.node, EndState::Expired, Some(si));
+                continue;
+            }
+            st.busy += 1;
+            st.stats.busy.set(now, u64::from(st.busy));
+            st.stats.record_wait(now - w.entered);
+            self.start_service(now, next as usize, queue);
+        }
+    }
+
+    fn on_done(
+        &mut self,
+        now: SimTime,
+        id: usize,
+        service_gen: u32,
+        queue: &mut EventQueue<Event>,
+    ) {
+        match self.copies.get(id) {
+            Some(c) if c.in_service && c.service_gen == service_gen => {}
+            _ => return, // cancelled by an outage
+        }
+        let c = &mut self.copies[id];
+        c.in_service = false;
+        let (node, entered, size_kb) = (c.node, c.entered, c.size_kb);
+        let Node::Visit {
+            station: s, next, ..
+        } = self.net.node(node)
+        else {
             unreachable!("a copy in service sits on a visit node")
         };
-        let st = &mut self.stations[s.0 as usize];
+        let si = s.0 as usize;
+        c.holder = s.0;
+        c.attempts = 0;
+        let st = &mut self.stations[si];
         st.stats.completions += 1;
-        st.stats.sojourn_sum_ns += u128::from((now - c.entered).as_nanos());
-        if let Some(waiting) = st.queue.pop_front() {
-            st.stats.queue.set(now, st.queue.len() as u64);
-            let w = self.copies[waiting as usize];
-            st.stats.record_wait(now - w.entered);
-            let t = now + self.service_time(s, w.size_kb);
-            queue.schedule(t, Event::Done(waiting));
-        } else {
-            st.busy -= 1;
+        st.stats.sojourn_sum_ns += u128::from((now - entered).as_nanos());
+        st.busy -= 1;
+        if st.queue.is_empty() {
             st.stats.busy.set(now, u64::from(st.busy));
+        } else {
+            self.serve_waiting(now, si, queue);
+        }
+        let meter = self.net.meters[node.0 as usize];
+        if meter != 0 && now >= self.limits.warmup {
+            self.meters[usize::from(meter)].record(now - self.limits.warmup, size_kb);
+        }
+        if self.stations[si].outage.is_some() {
+            self.check_drain(now, si);
         }
         self.enter(now, id, next, queue);
+    }
+
+    fn on_down(&mut self, now: SimTime, si: usize, random: bool, queue: &mut EventQueue<Event>) {
+        if random {
+            let (_, mttr) = self.net.stations[si]
+                .availability
+                .failures
+                .expect("random outages come from failures");
+            let t = now + self.draw_exp(si, mttr);
+            queue.schedule(
+                t,
+                Event::Up {
+                    station: si as u32,
+                    random: true,
+                },
+            );
+        }
+        self.stations[si].down += 1;
+        if self.stations[si].down > 1 {
+            return; // already down
+        }
+        let waiting = self.stations[si].queue.len() as u64 + self.stations[si].deferred;
+        self.outages.push(OutageRecord {
+            station: si as u32,
+            start: now,
+            end: None,
+            peak_backlog: waiting,
+            backlog_at_start: waiting,
+            drained: None,
+            expired: 0,
+        });
+        self.stations[si].outage = Some(self.outages.len() - 1);
+        let unlimited = self.net.stations[si].servers.count().is_none();
+        if unlimited {
+            return; // a link: messages already in transit arrive; new ones are refused
+        }
+        // Copies in service stop. Their pending completions are cancelled by `in_service`.
+        let in_service: Vec<usize> = self
+            .copies
+            .iter()
+            .filter(|(_, c)| c.in_service && matches!(self.net.node(c.node), Node::Visit { station, .. } if station.0 as usize == si))
+            .map(|(i, _)| i)
+            .collect();
+        for &i in &in_service {
+            self.copies[i].in_service = false;
+        }
+        let st = &mut self.stations[si];
+        st.busy = 0;
+        st.stats.busy.set(now, 0);
+        if self.net.stations[si].shadow_redundancy {
+            // Resubmitted from the shadow copies: their senders hold them and retry.
+            let queued: Vec<u32> = st.queue.drain(..).collect();
+            st.stats.queue.set(now, 0);
+            for i in in_service
+                .into_iter()
+                .chain(queued.into_iter().map(|q| q as usize))
+            {
+                self.refuse(now, i, si, queue);
+            }
+        } else {
+            // Kept on disk: interrupted work starts over after the restart, first in line.
+            for &i in in_service.iter().rev() {
+                st.queue.push_front(i as u32);
+            }
+            st.stats.queue.set(now, st.queue.len() as u64);
+        }
+        self.note_backlog(si);
+    }
+
+    /// Whether anything is left to simulate: a message-bounded run ends when the last copy
+    /// has, so the failure process must not keep it going.
+    fn has_work(&self) -> bool {
+        !(self
+            .limits
+            .max_messages
+            .is_some_and(|m| self.accounting.messages >= m)
+            && self.copies.is_empty())
+    }
+
+    fn on_up(&mut self, now: SimTime, si: usize, random: bool, queue: &mut EventQueue<Event>) {
+        if random && self.has_work() {
+            let (mtbf, _) = self.net.stations[si]
+                .availability
+                .failures
+                .expect("random outages come from failures");
+            let t = now + self.draw_exp(si, mtbf);
+            queue.schedule(
+                t,
+                Event::Down {
+                    station: si as u32,
+                    random: true,
+                },
+            );
+        }
+        let st = &mut self.stations[si];
+        st.down -= 1;
+        if st.down > 0 {
+            return;
+        }
+        if let Some(o) = st.outage {
+            self.outages[o].end = Some(now);
+        }
+        self.serve_waiting(now, si, queue);
+        self.check_drain(now, si);
+    }
+
+    fn backlog(&self, si: usize) -> u64 {
+        let st = &self.stations[si];
+        st.queue.len() as u64 + st.deferred
+    }
+
+    fn note_backlog(&mut self, si: usize) {
+        if let Some(o) = self.stations[si].outage {
+            let b = self.backlog(si);
+            let r = &mut self.outages[o];
+            r.peak_backlog = r.peak_backlog.max(b);
+        }
+    }
+
+    /// After recovery, the outage's backlog has drained once nothing waits on a retry for the
+    /// station and its queue is back to its length at the outage's start.
+    fn check_drain(&mut self, now: SimTime, si: usize) {
+        let Some(o) = self.stations[si].outage else {
+            return;
+        };
+        let r = &self.outages[o];
+        let st = &self.stations[si];
+        if r.end.is_some() && st.deferred == 0 && st.queue.len() as u64 <= r.backlog_at_start {
+            self.outages[o].drained = Some(now);
+            self.stations[si].outage = None;
+        }
     }
 }
 
@@ -357,7 +779,12 @@ impl Model for MailSim<'_> {
     fn handle(&mut self, now: SimTime, event: Event, queue: &mut EventQueue<Event>) {
         match event {
             Event::Arrival(i) => self.on_arrival(now, i as usize, queue),
-            Event::Done(id) => self.on_done(now, id as usize, queue),
+            Event::Done { copy, service_gen } => {
+                self.on_done(now, copy as usize, service_gen, queue)
+            }
+            Event::Retry(id) => self.on_retry(now, id as usize, queue),
+            Event::Down { station, random } => self.on_down(now, station as usize, random, queue),
+            Event::Up { station, random } => self.on_up(now, station as usize, random, queue),
             Event::WarmupEnd => {
                 for st in &mut self.stations {
                     st.stats.restart(now);

@@ -8,7 +8,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::dist::Dist;
-use super::network::{Network, Node, NodeId, Servers, Station, StationId, StationKind};
+use super::network::{NO_EXTRA, Network, Node, NodeId, Servers, Station, StationId, StationKind};
+use super::transport::{Availability, RetryPolicy};
+use crate::load::MAX_GROUPS;
 
 /// A hop: a station with servers and a service time.
 #[derive(Clone, Debug)]
@@ -19,6 +21,33 @@ pub struct HopSpec {
     pub service: Dist,
     /// Extra service time per kilobyte of message, in nanoseconds.
     pub per_kb_ns: f64,
+    /// Most copies that may wait; a full queue refuses with a transient error.
+    pub queue_limit: Option<u32>,
+    /// A lower limit for copies from outside the organization (back pressure at Medium).
+    pub queue_limit_external: Option<u32>,
+    /// Shadow redundancy: copies held when the hop fails are resubmitted by their senders
+    /// (Exchange 2013 and later); without it they wait on disk for the restart (2007).
+    pub shadow_redundancy: bool,
+    pub availability: Availability,
+    /// How this hop retries messages it holds that the next hop refuses; None: the scenario's.
+    pub retry: Option<RetryPolicy>,
+}
+
+impl HopSpec {
+    /// A hop with no queue limit, always up, with the scenario's retry policy.
+    pub fn new(name: &str, servers: Servers, service: Dist, per_kb_ns: f64) -> Self {
+        HopSpec {
+            name: name.to_string(),
+            servers,
+            service,
+            per_kb_ns,
+            queue_limit: None,
+            queue_limit_external: None,
+            shadow_redundancy: false,
+            availability: Availability::default(),
+            retry: None,
+        }
+    }
 }
 
 /// A link: a delay (latency plus optional TLS set-up) and optional bandwidth.
@@ -31,6 +60,9 @@ pub struct LinkSpec {
     pub tls_setup: Option<Dist>,
     /// Bandwidth in megabits per second; messages are serialized through it one at a time.
     pub bandwidth_mbps: Option<f64>,
+    /// Concurrent connections; None: unlimited.
+    pub max_connections: Option<u32>,
+    pub availability: Availability,
 }
 
 /// Where a branch leads.
@@ -51,11 +83,47 @@ pub enum RouteEnd {
     Split(Vec<(String, String)>),
 }
 
+/// One step of a route.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// Visit a hop or link. `extra_service` (ns) is added to the station's service time on this
+    /// visit only (e.g. anti-spam processing of mail treated as external); `meter` tags the
+    /// visit for traffic counters (0: none).
+    Station {
+        name: String,
+        extra_service: Option<Dist>,
+        meter: u8,
+    },
+    /// A content filter: a spam copy is filtered with probability `spam_detection`; any other
+    /// copy is quarantined with probability `false_positive`.
+    Filter {
+        spam_detection: f64,
+        false_positive: f64,
+    },
+}
+
+impl Step {
+    pub fn visit(name: &str) -> Self {
+        Step::Station {
+            name: name.to_string(),
+            extra_service: None,
+            meter: 0,
+        }
+    }
+
+    pub fn station_name(&self) -> Option<&str> {
+        match self {
+            Step::Station { name, .. } => Some(name),
+            Step::Filter { .. } => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct RouteSpec {
     pub name: String,
-    /// Hop or link names, visited in order.
-    pub steps: Vec<String>,
+    /// Steps, in order.
+    pub steps: Vec<Step>,
     pub end: RouteEnd,
 }
 
@@ -113,6 +181,8 @@ pub enum TopologyError {
     EmptyLoop { route: String },
     #[error("name `{name}` is used by both a hop and a link; give them different names")]
     DuplicateName { name: String },
+    #[error("route `{route}` step {step} has probability {p}; use a number from 0 to 1")]
+    BadFilter { route: String, step: usize, p: f64 },
 }
 
 /// Compiles `spec`; `entries` are the routes sources start on, which must all end.
@@ -128,6 +198,11 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
             servers: hop.servers,
             service: hop.service.clone(),
             per_kb_ns: hop.per_kb_ns,
+            queue_limit: hop.queue_limit,
+            queue_limit_external: hop.queue_limit_external,
+            shadow_redundancy: hop.shadow_redundancy,
+            availability: hop.availability.clone(),
+            retry: hop.retry,
         });
         by_name.insert(&hop.name, vec![id]);
     }
@@ -141,12 +216,16 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
         if let Some(mbps) = link.bandwidth_mbps {
             ids.push(StationId(stations.len() as u32));
             stations.push(Station {
-                name: format!("{}.bandwidth", link.name),
-                kind: StationKind::LinkBandwidth,
-                servers: Servers::Finite(1),
-                service: Dist::deterministic(0.0).expect("zero is a valid constant"),
                 // 1 KB = 8192 bits; mbps * 1e6 bits per second; result in nanoseconds.
                 per_kb_ns: 8192.0 / (mbps * 1e6) * 1e9,
+                // A link refuses at its entrance: the bandwidth station when there is one.
+                availability: link.availability.clone(),
+                ..Station::plain(
+                    format!("{}.bandwidth", link.name),
+                    StationKind::LinkBandwidth,
+                    Servers::Finite(1),
+                    Dist::deterministic(0.0).expect("zero is a valid constant"),
+                )
             });
         }
         ids.push(StationId(stations.len() as u32));
@@ -154,12 +233,16 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
             None => link.latency.clone(),
             Some(tls) => Dist::Sum(Box::new((link.latency.clone(), tls.clone()))),
         };
+        let servers = link
+            .max_connections
+            .map_or(Servers::Unlimited, Servers::Finite);
         stations.push(Station {
-            name: link.name.clone(),
-            kind: StationKind::Link,
-            servers: Servers::Unlimited,
-            service,
-            per_kb_ns: 0.0,
+            availability: if link.bandwidth_mbps.is_some() {
+                Availability::default()
+            } else {
+                link.availability.clone()
+            },
+            ..Station::plain(link.name.clone(), StationKind::Link, servers, service)
         });
         by_name.insert(&link.name, ids);
     }
@@ -180,31 +263,77 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
         )
     };
 
-    // Pass 1: lay out each route's visit nodes followed by its end node.
+    // Pass 1: lay out each route's step nodes followed by its end node.
     let mut nodes: Vec<Node> = Vec::new();
+    let mut meters: Vec<u8> = Vec::new();
+    let mut extras: Vec<Dist> = Vec::new();
+    let mut filters: Vec<(f64, f64)> = Vec::new();
     let mut entry = Vec::with_capacity(spec.routes.len());
     let mut end_node = Vec::with_capacity(spec.routes.len());
     let mut flows: Vec<String> = Vec::new();
     for route in &spec.routes {
-        let mut visits = Vec::new();
-        for (i, step) in route.steps.iter().enumerate() {
-            let ids = by_name
-                .get(step.as_str())
-                .ok_or_else(|| TopologyError::UnknownStep {
-                    route: route.name.clone(),
-                    step: i + 1,
-                    name: step.clone(),
-                    accepted: accepted_steps(),
-                })?;
-            visits.extend(ids.iter().copied());
-        }
         entry.push(NodeId(nodes.len() as u32));
-        for st in &visits {
-            let next = NodeId((nodes.len() + 1) as u32);
-            nodes.push(Node::Visit { station: *st, next });
+        for (i, step) in route.steps.iter().enumerate() {
+            match step {
+                Step::Station {
+                    name,
+                    extra_service,
+                    meter,
+                } => {
+                    let ids =
+                        by_name
+                            .get(name.as_str())
+                            .ok_or_else(|| TopologyError::UnknownStep {
+                                route: route.name.clone(),
+                                step: i + 1,
+                                name: name.clone(),
+                                accepted: accepted_steps(),
+                            })?;
+                    for (k, st) in ids.iter().enumerate() {
+                        let last = k + 1 == ids.len();
+                        // Extra service applies once, at the station that does the work.
+                        let extra = match extra_service {
+                            Some(d) if last => {
+                                extras.push(d.clone());
+                                (extras.len() - 1) as u32
+                            }
+                            _ => NO_EXTRA,
+                        };
+                        let next = NodeId((nodes.len() + 1) as u32);
+                        nodes.push(Node::Visit {
+                            station: *st,
+                            next,
+                            extra,
+                        });
+                        meters.push(if last { *meter } else { 0 });
+                    }
+                }
+                Step::Filter {
+                    spam_detection,
+                    false_positive,
+                } => {
+                    for p in [spam_detection, false_positive] {
+                        if !(p.is_finite() && (0.0..=1.0).contains(p)) {
+                            return Err(TopologyError::BadFilter {
+                                route: route.name.clone(),
+                                step: i + 1,
+                                p: *p,
+                            });
+                        }
+                    }
+                    filters.push((*spam_detection, *false_positive));
+                    let next = NodeId((nodes.len() + 1) as u32);
+                    nodes.push(Node::Filter {
+                        index: (filters.len() - 1) as u32,
+                        next,
+                    });
+                    meters.push(0);
+                }
+            }
         }
         end_node.push(nodes.len());
         nodes.push(Node::Deliver { flow: 0 }); // placeholder, set in pass 2
+        meters.push(0);
     }
 
     // Pass 2: resolve ends.
@@ -251,6 +380,7 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
                         Target::Deliver(flow) => {
                             let f = flow_id(flow, &mut flows);
                             nodes.push(Node::Deliver { flow: f });
+                            meters.push(0);
                             NodeId((nodes.len() - 1) as u32)
                         }
                     };
@@ -309,7 +439,7 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
         nodes[end_node[ri]] = node;
     }
 
-    let network = Network {
+    let mut network = Network {
         stations,
         nodes,
         branches: branch_table.into_iter().map(|(c, n, _)| (c, n)).collect(),
@@ -322,8 +452,13 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
             .zip(&entry)
             .map(|(r, e)| (r.name.clone(), *e))
             .collect(),
+        meters,
+        extras,
+        filters,
+        flow_of: Vec::new(),
     };
     check_termination(&network, spec)?;
+    network.flow_of = flow_of(&network);
     Ok(network)
 }
 
@@ -402,6 +537,52 @@ fn check_termination(net: &Network, spec: &TopologySpec) -> Result<(), TopologyE
     }
     let _ = spec;
     Ok(())
+}
+
+/// For each node and recipient group, the flow a copy of that group at that node ends in: the
+/// first delivery reachable (following a split's branch for the group). Used to attribute end
+/// states other than delivery (expired, quarantined, filtered) to flows. `u16::MAX` if none.
+fn flow_of(net: &Network) -> Vec<[u16; MAX_GROUPS]> {
+    let n = net.nodes.len();
+    let mut out = vec![[u16::MAX; MAX_GROUPS]; n];
+    for (start, row) in out.iter_mut().enumerate() {
+        for (g, slot) in row.iter_mut().enumerate() {
+            let mut id = NodeId(start as u32);
+            // Bounded walk: termination was checked, and a loop is cut after n steps.
+            for _ in 0..=n {
+                match net.node(id) {
+                    Node::Visit { next, .. } | Node::Filter { next, .. } => id = next,
+                    Node::Deliver { flow } => {
+                        *slot = flow;
+                        break;
+                    }
+                    Node::Branch { start, end } => {
+                        // The most likely branch.
+                        let mut prev = 0.0f64;
+                        let mut best = (f64::MIN, id);
+                        for &(c, to) in &net.branches[start as usize..end as usize] {
+                            let p = c.min(1.0) - prev;
+                            prev = c.min(1.0);
+                            if p > best.0 {
+                                best = (p, to);
+                            }
+                        }
+                        id = best.1;
+                    }
+                    Node::Split { start, end } => {
+                        let t = net.splits[start as usize..end as usize]
+                            .iter()
+                            .find(|(x, _)| usize::from(*x) == g);
+                        match t {
+                            Some(&(_, to)) => id = to,
+                            None => break,
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {

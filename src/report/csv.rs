@@ -33,6 +33,11 @@ pub struct SummaryRow<'a> {
     pub p99_ms: Option<f64>,
     pub p999_ms: Option<f64>,
     pub max_ms: Option<f64>,
+    pub expired: Option<f64>,
+    pub quarantined: Option<f64>,
+    pub filtered_spam: Option<f64>,
+    pub deferrals: Option<f64>,
+    pub mean_retry_delay_ms: Option<f64>,
     pub replications: u32,
     pub delivered_ci95_lo: Option<f64>,
     pub delivered_ci95_hi: Option<f64>,
@@ -70,6 +75,10 @@ pub struct HopRow<'a> {
     pub mean_sojourn_ms: Option<f64>,
     pub littles_law_rel_err: Option<f64>,
     pub offered_utilization: Option<f64>,
+    /// Transient refusals answered (full queue or outage).
+    pub deferrals: Option<f64>,
+    /// Copies that expired waiting for the station.
+    pub expired: Option<f64>,
     pub replications: u32,
     pub processed_ci95_lo: Option<f64>,
     pub processed_ci95_hi: Option<f64>,
@@ -115,6 +124,11 @@ pub fn summary_rows(study: &StudyOutcome) -> Vec<SummaryRow<'_>> {
                 p99_ms: val(f.p99_ms),
                 p999_ms: val(f.p999_ms),
                 max_ms: val(f.max_ms),
+                expired: val(f.expired),
+                quarantined: val(f.quarantined),
+                filtered_spam: val(f.filtered_spam),
+                deferrals: val(f.deferrals),
+                mean_retry_delay_ms: val(f.mean_retry_delay_ms),
                 replications: study.replications,
                 delivered_ci95_lo: lo(f.delivered),
                 delivered_ci95_hi: hi(f.delivered),
@@ -163,6 +177,8 @@ pub fn hop_rows(study: &StudyOutcome) -> Vec<HopRow<'_>> {
                     .is_finite()
                     .then_some(m.littles_law_rel_err),
                 offered_utilization: s.offered_utilization,
+                deferrals: val(m.refusals),
+                expired: val(m.expired),
                 replications: study.replications,
                 processed_ci95_lo: lo(m.processed),
                 processed_ci95_hi: hi(m.processed),
@@ -203,6 +219,88 @@ pub fn accounting_rows(study: &StudyOutcome) -> Vec<AccountingRow<'_>> {
             }
         })
         .collect()
+}
+
+#[derive(Serialize)]
+pub struct CostRow<'a> {
+    pub variant: &'a str,
+    /// On-premises mailboxes receiving Internet mail through EOP (empty: mailboxes not given).
+    pub eop_licences: Option<f64>,
+    pub to_cloud_messages_per_day: Option<f64>,
+    pub to_cloud_gb_per_day: Option<f64>,
+    pub to_onprem_messages_per_day: Option<f64>,
+    pub to_onprem_gb_per_day: Option<f64>,
+    /// Peak one-minute rate over the on-premises Internet connection (hybrid connector both
+    /// ways, plus Internet mail to and from on-premises hops).
+    pub onprem_internet_peak_mbps: Option<f64>,
+}
+
+/// Rows of `costs.csv`, for hybrid variants. Daily figures scale the simulated (peak-hour)
+/// rates by 86 400 s ÷ the peak factor; GB are 10⁹ bytes, KB 1024 bytes.
+pub fn cost_rows(study: &StudyOutcome) -> Vec<CostRow<'_>> {
+    use crate::model::hybrid::meters;
+    let mut rows = Vec::new();
+    for v in &study.variants {
+        let Some(basis) = v.costs else { continue };
+        let day = 86_400.0 / basis.peak_factor;
+        let meter = |m: u8| v.meters.get(usize::from(m)).copied();
+        let msgs = |m: u8| meter(m).and_then(|x| val(x.copies_per_s)).map(|r| r * day);
+        let gb = |m: u8| {
+            meter(m)
+                .and_then(|x| val(x.kb_per_s))
+                .map(|r| r * day * 1024.0 / 1e9)
+        };
+        rows.push(CostRow {
+            variant: &v.name,
+            eop_licences: basis.eop_licences,
+            to_cloud_messages_per_day: msgs(meters::TO_CLOUD).or(Some(0.0)),
+            to_cloud_gb_per_day: gb(meters::TO_CLOUD).or(Some(0.0)),
+            to_onprem_messages_per_day: msgs(meters::TO_ONPREM).or(Some(0.0)),
+            to_onprem_gb_per_day: gb(meters::TO_ONPREM).or(Some(0.0)),
+            onprem_internet_peak_mbps: val(v.onprem_internet_peak_kb_per_s)
+                .map(|kb| kb * 8192.0 / 1e6),
+        });
+    }
+    rows
+}
+
+#[derive(Serialize)]
+pub struct OutageRow<'a> {
+    pub variant: &'a str,
+    pub replication: u32,
+    pub hop: &'a str,
+    pub start_s: f64,
+    /// Empty if the hop was still down when the run ended.
+    pub duration_s: Option<f64>,
+    /// Most copies waiting for the hop at once (queued, or deferred by their senders).
+    pub peak_backlog: u64,
+    /// Time from recovery until the backlog had drained; empty if not by the end of the run.
+    pub drain_s: Option<f64>,
+    /// Recipients that expired waiting for the hop during the outage or its drain.
+    pub expired: u64,
+}
+
+pub fn outage_rows(study: &StudyOutcome) -> Vec<OutageRow<'_>> {
+    let mut rows = Vec::new();
+    for v in &study.variants {
+        for (rep, o) in &v.outages {
+            let station = &v.stations[o.station as usize];
+            rows.push(OutageRow {
+                variant: &v.name,
+                replication: *rep,
+                hop: station.name.trim_end_matches(".bandwidth"),
+                start_s: o.start.as_secs_f64(),
+                duration_s: o.end.map(|e| (e - o.start).as_secs_f64()),
+                peak_backlog: o.peak_backlog,
+                drain_s: match (o.end, o.drained) {
+                    (Some(e), Some(d)) => Some((d - e).as_secs_f64()),
+                    _ => None,
+                },
+                expired: o.expired,
+            });
+        }
+    }
+    rows
 }
 
 /// Serializes `rows` to CSV bytes.

@@ -75,6 +75,9 @@ pub fn explain(scn: &Scenario) -> String {
                                 "       split: this copy carries the {name} recipients"
                             );
                         }
+                        "filter" => {
+                            let _ = writeln!(o, "       filter: {name}");
+                        }
                         "loop" => {
                             let _ = writeln!(o, "       back to route {name}");
                         }

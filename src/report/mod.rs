@@ -89,6 +89,22 @@ pub fn write_all(
     let accounting = dir.join("accounting.csv");
     csv::write(&accounting, &csv::accounting_rows(study))?;
     written.push(accounting);
+    let costs = csv::cost_rows(study);
+    if !costs.is_empty() {
+        let p = dir.join("costs.csv");
+        csv::write(&p, &costs)?;
+        written.push(p);
+    }
+    let outages = csv::outage_rows(study);
+    if study
+        .variants
+        .iter()
+        .any(|v| v.stations.iter().any(|s| s.has_outages))
+    {
+        let p = dir.join("outages.csv");
+        csv::write(&p, &outages)?;
+        written.push(p);
+    }
     let hgrm_dir = dir.join("hgrm");
     create_dir(&hgrm_dir)?;
     for v in &study.variants {

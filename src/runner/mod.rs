@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::engine::{RngStreams, SimTime};
+use crate::model::hybrid::meters;
 use crate::model::network::StationKind;
 use crate::model::sim::{MailSim, RunLimits, RunResult};
-use crate::scenario::{Scenario, VariantModel};
+use crate::scenario::{CostBasis, Scenario, VariantModel};
 use crate::stats::summary::{FlowSummary, StationSummary, summarize_flow, summarize_station};
-use crate::stats::{Accounting, ConservationError};
+use crate::stats::{Accounting, ConservationError, MeanCi, OutageRecord, mean_ci};
 
 /// Command-line overrides of the scenario's run settings.
 #[derive(Clone, Copy, Debug, Default)]
@@ -56,7 +57,7 @@ pub fn simulate(scn: &Scenario, unit: Unit, seed: u64) -> Result<RunResult, RunE
         max_messages: scn.run.max_messages,
     };
     let rng = RngStreams::new(seed, u64::from(unit.replication));
-    MailSim::new(&v.network, &v.sources, rng, limits)
+    MailSim::new(&v.network, &v.sources, rng, limits, scn.run.retry)
         .run()
         .map_err(|source| RunError::Conservation {
             variant: v.name.clone(),
@@ -78,6 +79,20 @@ pub struct VariantOutcome {
     pub events: u64,
     /// Simulated time summed over replications.
     pub simulated: SimTime,
+    /// Traffic figures per meter id (index 0 unused; see `model::hybrid::meters`).
+    pub meters: Vec<MeterSummary>,
+    /// Peak one-minute rate over the on-premises Internet connection, KB/s.
+    pub onprem_internet_peak_kb_per_s: MeanCi,
+    /// Every outage of every replication: (replication, record).
+    pub outages: Vec<(u32, OutageRecord)>,
+    pub costs: Option<CostBasis>,
+}
+
+/// Traffic on one meter, per second of the statistics window.
+#[derive(Clone, Copy, Debug)]
+pub struct MeterSummary {
+    pub copies_per_s: MeanCi,
+    pub kb_per_s: MeanCi,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +101,8 @@ pub struct StationOutcome {
     pub kind: StationKind,
     pub servers: Option<u32>,
     pub offered_utilization: Option<f64>,
+    /// Whether the scenario schedules outages or failures for it (so `outages.csv` is due).
+    pub has_outages: bool,
     pub summary: StationSummary,
 }
 
@@ -140,6 +157,7 @@ fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
                 kind: st.kind,
                 servers: st.servers.count(),
                 offered_utilization: v.offered_utilization[i],
+                has_outages: !st.availability.is_always_up(),
                 summary: summarize_station(&stats, &windows, st.servers.count()),
             }
         })
@@ -148,7 +166,59 @@ fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
     for r in reps {
         accounting.add(&r.accounting);
     }
+    let secs = |r: &RunResult| r.window.as_secs_f64();
+    let meter_count = reps.iter().map(|r| r.meters.len()).max().unwrap_or(0);
+    let meters_summary = (0..meter_count)
+        .map(|m| MeterSummary {
+            copies_per_s: mean_ci(
+                &reps
+                    .iter()
+                    .map(|r| r.meters.get(m).map_or(0.0, |x| x.copies as f64) / secs(r))
+                    .collect::<Vec<_>>(),
+            ),
+            kb_per_s: mean_ci(
+                &reps
+                    .iter()
+                    .map(|r| r.meters.get(m).map_or(0.0, |x| x.kb) / secs(r))
+                    .collect::<Vec<_>>(),
+            ),
+        })
+        .collect();
+    // Peak minute over the on-premises Internet connection: the meters' per-minute sums.
+    let peaks: Vec<f64> = reps
+        .iter()
+        .map(|r| {
+            let minutes = r
+                .meters
+                .iter()
+                .map(|m| m.per_minute_kb.len())
+                .max()
+                .unwrap_or(0);
+            (0..minutes)
+                .map(|i| {
+                    meters::ONPREM_INTERNET
+                        .iter()
+                        .filter_map(|&m| {
+                            r.meters
+                                .get(usize::from(m))
+                                .and_then(|x| x.per_minute_kb.get(i))
+                        })
+                        .sum::<f64>()
+                        / 60.0
+                })
+                .fold(0.0, f64::max)
+        })
+        .collect();
+    let outages = reps
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.outages.iter().map(move |o| (i as u32, o.clone())))
+        .collect();
     VariantOutcome {
+        meters: meters_summary,
+        onprem_internet_peak_kb_per_s: mean_ci(&peaks),
+        outages,
+        costs: v.costs,
         name: v.name.clone(),
         flows,
         stations,

@@ -16,10 +16,13 @@ use sha2::{Digest, Sha256};
 use crate::engine::SimTime;
 use crate::load::Source;
 use crate::model::network::Network;
+use crate::model::transport::RetryPolicy;
 
 /// How a run stops and how it is seeded.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunSpec {
+    /// Retry and expiry for senders without a policy of their own (`[transport]`).
+    pub retry: RetryPolicy,
     pub duration: Option<SimTime>,
     pub max_messages: Option<u64>,
     pub warmup: SimTime,
@@ -35,6 +38,18 @@ pub struct VariantModel {
     pub sources: Vec<Source>,
     /// Offered utilization per station from the traffic equations (None: unlimited servers).
     pub offered_utilization: Vec<Option<f64>>,
+    /// For hybrid variants: what the cost figures need.
+    pub costs: Option<CostBasis>,
+}
+
+/// What turns a hybrid variant's measured traffic into `costs.csv`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CostBasis {
+    /// On-premises mailboxes that receive Internet mail through EOP (None: mailbox counts not
+    /// given).
+    pub eop_licences: Option<f64>,
+    /// The simulated rates are the peak hour's; a day carries 86 400 s ÷ this factor of them.
+    pub peak_factor: f64,
 }
 
 /// A validated scenario.
@@ -147,7 +162,11 @@ pub fn from_text(
             unstable: false,
         }));
     }
-    let run = validate::run_spec(&raw.run).map_err(to_error)?;
+    let mut run = validate::run_spec(&raw.run).map_err(to_error)?;
+    if let Some(t) = &raw.transport {
+        run.retry =
+            validate::retry_policy(t, RetryPolicy::default(), "transport").map_err(to_error)?;
+    }
     let variants = validate::variants(&raw, &name, opts.allow_unstable).map_err(to_error)?;
     let hash = Sha256::digest(text.as_bytes())
         .iter()

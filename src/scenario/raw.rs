@@ -15,6 +15,7 @@ pub struct RawScenario {
     pub name: Option<String>,
     pub description: Option<String>,
     pub run: RawRun,
+    pub transport: Option<RawRetry>,
     pub hybrid: Option<RawHybrid>,
     pub load: Option<RawLoad>,
     #[serde(default)]
@@ -40,10 +41,54 @@ pub struct RawRun {
     pub replications: Option<u32>,
 }
 
+/// Retry and expiry settings (Exchange's Set-TransportService names, in seconds).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRetry {
+    pub transient_retry_count: Option<i64>,
+    pub transient_retry_interval_s: Option<f64>,
+    pub message_retry_interval_s: Option<f64>,
+    pub expiration_timeout_s: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutage {
+    pub start_s: f64,
+    pub duration_s: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFailures {
+    pub mtbf_s: f64,
+    pub mttr_s: f64,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawHybrid {
     pub variants: Option<Vec<RawVariant>>,
+    /// Adds an Edge Transport server (hop `edge`).
+    pub edge: Option<bool>,
+    /// Adds an SMTP-rewriting device (hop `appliance`) between on-premises and EOP.
+    pub appliance: Option<RawAppliance>,
+    pub spam_detection: Option<RawSpamDetection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAppliance {
+    pub false_positive: f64,
+    pub external_processing_ms: RawDist,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSpamDetection {
+    pub eop: Option<f64>,
+    pub onprem: Option<f64>,
+    pub eop_behind_onprem: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -51,6 +96,10 @@ pub struct RawHybrid {
 pub struct RawVariant {
     pub mx: RawMx,
     pub centralized_mail_transport: bool,
+    /// Overrides `[hybrid] edge` for this variant.
+    pub edge: Option<bool>,
+    /// Overrides whether this variant has the `[hybrid.appliance]` device.
+    pub appliance: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -73,6 +122,8 @@ pub struct RawLoad {
     pub recipients: Option<RawRecipients>,
     pub size_kb: Option<RawDist>,
     pub rates_per_s: Option<IndexMap<String, f64>>,
+    /// Share of inbound Internet messages that are spam.
+    pub spam_share: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +139,12 @@ pub struct RawHop {
     pub servers: RawServers,
     pub service_ms: RawDist,
     pub per_kb_ms: Option<f64>,
+    pub queue_limit: Option<RawQueueLimit>,
+    pub queue_limit_external: Option<i64>,
+    pub shadow_redundancy: Option<bool>,
+    pub outages: Option<Vec<RawOutage>>,
+    pub failures: Option<RawFailures>,
+    pub retry: Option<RawRetry>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,13 +153,16 @@ pub struct RawLink {
     pub latency_ms: RawDist,
     pub tls_setup_ms: Option<RawDist>,
     pub bandwidth_mbps: Option<f64>,
+    pub max_connections: Option<i64>,
+    pub outages: Option<Vec<RawOutage>>,
+    pub failures: Option<RawFailures>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
     #[serde(default)]
-    pub steps: Vec<String>,
+    pub steps: Vec<RawStep>,
     pub deliver: Option<String>,
     pub next: Option<Vec<RawBranch>>,
     pub split: Option<IndexMap<String, String>>,
@@ -124,6 +184,7 @@ pub struct RawSource {
     pub recipients: Option<RawRecipients>,
     pub groups: Option<IndexMap<String, f64>>,
     pub size_kb: Option<RawDist>,
+    pub spam_share: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -159,6 +220,73 @@ pub enum RawDist {
     Empirical {
         samples: Vec<f64>,
     },
+}
+
+/// A route step: a hop or link name, or a table — `{ hop = "x", extra_service_ms = … }` (a
+/// visit with extra work) or `{ spam_detection = 0.9, false_positive = 0.001 }` (a filter).
+#[derive(Debug)]
+pub enum RawStep {
+    Name(String),
+    Table(RawStepTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStepTable {
+    pub hop: Option<String>,
+    pub extra_service_ms: Option<RawDist>,
+    pub spam_detection: Option<f64>,
+    pub false_positive: Option<f64>,
+}
+
+impl<'de> Deserialize<'de> for RawStep {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RawStep;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a hop or link name, or a table with `hop` or with `spam_detection`/`false_positive`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawStep, E> {
+                Ok(RawStep::Name(v.to_string()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawStep, A::Error> {
+                RawStepTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawStep::Table)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `queue_limit = 5000` or `queue_limit = "exchange2013"` (the submission-queue back-pressure
+/// preset).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RawQueueLimit {
+    Count(i64),
+    Preset(String),
+}
+
+impl<'de> Deserialize<'de> for RawQueueLimit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = RawQueueLimit;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number of messages or \"exchange2013\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawQueueLimit, E> {
+                Ok(RawQueueLimit::Count(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawQueueLimit, E> {
+                Ok(RawQueueLimit::Count(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawQueueLimit, E> {
+                Ok(RawQueueLimit::Preset(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `servers = 4` or `servers = "unlimited"`. Sign and size are checked in stage two, so that

@@ -6,15 +6,16 @@
 use indexmap::IndexMap;
 
 use super::raw::*;
-use super::{RunSpec, VariantModel};
+use super::{CostBasis, RunSpec, VariantModel};
 use crate::engine::SimTime;
 use crate::load::{MAX_GROUPS, MailProfile, Recipients, Source};
 use crate::model::dist::{Dist, DistError};
-use crate::model::hybrid::{self, Mx, Variant};
+use crate::model::hybrid::{self, Appliance, HybridOptions, Mx, Variant};
 use crate::model::network::{Network, Servers, StationKind};
 use crate::model::topology::{
-    HopSpec, LinkSpec, RouteEnd, RouteSpec, Target, TopologyError, TopologySpec, compile,
+    HopSpec, LinkSpec, RouteEnd, RouteSpec, Step, Target, TopologyError, TopologySpec, compile,
 };
+use crate::model::transport::{Availability, RetryPolicy};
 
 /// A rejected value: the dotted path of the field and what is wrong with it.
 #[derive(Debug)]
@@ -141,6 +142,7 @@ pub fn run_spec(r: &RawRun) -> V<RunSpec> {
         return bad("run.replications", "must be 1 or more");
     }
     Ok(RunSpec {
+        retry: RetryPolicy::default(),
         duration: duration.map(SimTime::from_secs_f64),
         max_messages: r.messages,
         warmup: SimTime::from_secs_f64(warmup),
@@ -149,7 +151,85 @@ pub fn run_spec(r: &RawRun) -> V<RunSpec> {
     })
 }
 
-fn hop(name: &str, h: &RawHop) -> V<HopSpec> {
+/// A retry policy from `raw`, each missing field taken from `base`.
+pub fn retry_policy(raw: &RawRetry, base: RetryPolicy, field: &str) -> V<RetryPolicy> {
+    let secs = |v: Option<f64>, name: &str, dflt: SimTime| -> V<SimTime> {
+        match v {
+            Some(x) => Ok(SimTime::from_secs_f64(positive(
+                x,
+                &format!("{field}.{name}"),
+            )?)),
+            None => Ok(dflt),
+        }
+    };
+    let transient_retry_count = match raw.transient_retry_count {
+        // Set-TransportService accepts 0 to 15.
+        Some(n) if (0..=15).contains(&n) => n as u32,
+        Some(n) => {
+            return bad(
+                format!("{field}.transient_retry_count"),
+                format!("must be a whole number from 0 to 15, got {n}"),
+            );
+        }
+        None => base.transient_retry_count,
+    };
+    Ok(RetryPolicy {
+        transient_retry_count,
+        transient_retry_interval: secs(
+            raw.transient_retry_interval_s,
+            "transient_retry_interval_s",
+            base.transient_retry_interval,
+        )?,
+        message_retry_interval: secs(
+            raw.message_retry_interval_s,
+            "message_retry_interval_s",
+            base.message_retry_interval,
+        )?,
+        expiration_timeout: secs(
+            raw.expiration_timeout_s,
+            "expiration_timeout_s",
+            base.expiration_timeout,
+        )?,
+    })
+}
+
+fn availability(
+    outages: &Option<Vec<RawOutage>>,
+    failures: &Option<RawFailures>,
+    field: &str,
+) -> V<Availability> {
+    let mut a = Availability::default();
+    for (i, o) in outages.iter().flatten().enumerate() {
+        let start = non_negative(o.start_s, &format!("{field}.outages.{i}.start_s"))?;
+        let len = positive(o.duration_s, &format!("{field}.outages.{i}.duration_s"))?;
+        a.windows
+            .push((SimTime::from_secs_f64(start), SimTime::from_secs_f64(len)));
+    }
+    if let Some(f) = failures {
+        let mtbf = positive(f.mtbf_s, &format!("{field}.failures.mtbf_s"))?;
+        let mttr = positive(f.mttr_s, &format!("{field}.failures.mttr_s"))?;
+        a.failures = Some((mtbf * 1e9, mttr * 1e9));
+    }
+    Ok(a)
+}
+
+fn count(v: i64, field: &str) -> V<u32> {
+    if (1..=100_000_000).contains(&v) {
+        Ok(v as u32)
+    } else {
+        bad(
+            field,
+            format!("must be a whole number from 1 to 100000000, got {v}"),
+        )
+    }
+}
+
+/// The Exchange 2013 submission-queue back-pressure thresholds: at Medium (4000) MAIL FROM is
+/// refused for non-Exchange senders, at High (10 000) for everyone (back pressure, [ODE]).
+pub const EXCHANGE2013_QUEUE_LIMITS: (u32, u32) = (4000, 10_000);
+
+/// A hop from its table; optional fields not given come from `base` (a hybrid default).
+fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> {
     let field = format!("hops.{name}");
     let servers = match h.servers {
         RawServers::Unlimited => Servers::Unlimited,
@@ -161,11 +241,46 @@ fn hop(name: &str, h: &RawHop) -> V<HopSpec> {
             );
         }
     };
+    let (mut queue_limit, mut queue_limit_external) = match &h.queue_limit {
+        None => (None, None),
+        Some(RawQueueLimit::Count(n)) => (Some(count(*n, &format!("{field}.queue_limit"))?), None),
+        Some(RawQueueLimit::Preset(p)) if p == "exchange2013" => (
+            Some(EXCHANGE2013_QUEUE_LIMITS.1),
+            Some(EXCHANGE2013_QUEUE_LIMITS.0),
+        ),
+        Some(RawQueueLimit::Preset(p)) => {
+            return bad(
+                format!("{field}.queue_limit"),
+                format!(
+                    "unknown preset \"{p}\"; accepted: a whole number of messages or \"exchange2013\""
+                ),
+            );
+        }
+    };
+    if let Some(n) = h.queue_limit_external {
+        queue_limit_external = Some(count(n, &format!("{field}.queue_limit_external"))?);
+        queue_limit = queue_limit.or(queue_limit_external);
+    }
+    let retry = match &h.retry {
+        Some(r) => Some(retry_policy(
+            r,
+            base.and_then(|b| b.retry).unwrap_or_default(),
+            &format!("{field}.retry"),
+        )?),
+        None => base.and_then(|b| b.retry),
+    };
     Ok(HopSpec {
         name: name.to_string(),
         servers,
         service: dist(&h.service_ms, &format!("{field}.service_ms"), 1e6, true)?,
         per_kb_ns: non_negative(h.per_kb_ms.unwrap_or(0.0), &format!("{field}.per_kb_ms"))? * 1e6,
+        queue_limit,
+        queue_limit_external,
+        shadow_redundancy: h
+            .shadow_redundancy
+            .unwrap_or(base.is_some_and(|b| b.shadow_redundancy)),
+        availability: availability(&h.outages, &h.failures, &field)?,
+        retry,
     })
 }
 
@@ -182,7 +297,40 @@ fn link(name: &str, l: &RawLink) -> V<LinkSpec> {
             Some(b) => Some(positive(b, &format!("{field}.bandwidth_mbps"))?),
             None => None,
         },
+        max_connections: match l.max_connections {
+            Some(n) => Some(count(n, &format!("{field}.max_connections"))?),
+            None => None,
+        },
+        availability: availability(&l.outages, &l.failures, &field)?,
     })
+}
+
+fn step(raw: &RawStep, field: &str) -> V<Step> {
+    match raw {
+        RawStep::Name(n) => Ok(Step::visit(n)),
+        RawStep::Table(t) => match (&t.hop, t.spam_detection, t.false_positive) {
+            (Some(h), None, None) => Ok(Step::Station {
+                name: h.clone(),
+                extra_service: match &t.extra_service_ms {
+                    Some(d) => Some(dist(d, &format!("{field}.extra_service_ms"), 1e6, true)?),
+                    None => None,
+                },
+                meter: 0,
+            }),
+            (None, spam, fp)
+                if (spam.is_some() || fp.is_some()) && t.extra_service_ms.is_none() =>
+            {
+                Ok(Step::Filter {
+                    spam_detection: share(spam.unwrap_or(0.0), &format!("{field}.spam_detection"))?,
+                    false_positive: share(fp.unwrap_or(0.0), &format!("{field}.false_positive"))?,
+                })
+            }
+            _ => bad(
+                field,
+                "a step table is either a visit `{ hop = \"<name>\", extra_service_ms = … }` or a filter `{ spam_detection = …, false_positive = … }`",
+            ),
+        },
+    }
 }
 
 fn recipients(r: &Option<RawRecipients>, field: &str) -> V<Recipients> {
@@ -235,9 +383,15 @@ fn route(name: &str, r: &RawRoute) -> V<RouteSpec> {
             );
         }
     };
+    let steps = r
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, st)| step(st, &format!("{field}.steps.{i}")))
+        .collect::<V<_>>()?;
     Ok(RouteSpec {
         name: name.to_string(),
-        steps: r.steps.clone(),
+        steps,
         end,
     })
 }
@@ -264,6 +418,9 @@ fn topology_bad(e: TopologyError, hybrid: bool) -> Bad {
                 format!("routes.{route}")
             }
             TopologyError::DuplicateName { name } => format!("links.{name}"),
+            TopologyError::BadFilter { route, step, .. } => {
+                format!("routes.{route}.steps.{}", step - 1)
+            }
         }
     };
     Bad {
@@ -281,9 +438,15 @@ pub fn offered_utilization(net: &Network, sources: &[Source]) -> Vec<Option<f64>
         let Some(entry) = net.route_entry(&s.route) else {
             continue;
         };
-        let visits = net.expected_visits(entry, &s.group_presence());
-        for (i, v) in visits.iter().enumerate() {
-            busy[i] += s.rate_per_s * v * net.stations[i].mean_service_ns(s.size_kb.mean()) / 1e9;
+        // Spam and legitimate mail meet filters differently: weigh the two by the spam share.
+        for (spam, share) in [(false, 1.0 - s.spam_share), (true, s.spam_share)] {
+            if share == 0.0 {
+                continue;
+            }
+            let work = net.expected_work_s(entry, &s.group_presence(), s.size_kb.mean(), spam);
+            for (b, w) in busy.iter_mut().zip(work) {
+                *b += s.rate_per_s * share * w;
+            }
         }
     }
     net.stations
@@ -352,7 +515,11 @@ fn custom(raw: &RawScenario, name: &str) -> V<Vec<VariantModel>> {
         );
     }
     let spec = TopologySpec {
-        hops: raw.hops.iter().map(|(n, h)| hop(n, h)).collect::<V<_>>()?,
+        hops: raw
+            .hops
+            .iter()
+            .map(|(n, h)| hop(n, h, None))
+            .collect::<V<_>>()?,
         links: raw
             .links
             .iter()
@@ -391,6 +558,7 @@ fn custom(raw: &RawScenario, name: &str) -> V<Vec<VariantModel>> {
             recipients: recipients(&s.recipients, &format!("{field}.recipients"))?,
             group_shares,
             size_kb: size(&s.size_kb, &format!("{field}.size_kb"))?,
+            spam_share: share(s.spam_share.unwrap_or(0.0), &format!("{field}.spam_share"))?,
         });
     }
     let offered_utilization = offered_utilization(&network, &sources);
@@ -399,6 +567,7 @@ fn custom(raw: &RawScenario, name: &str) -> V<Vec<VariantModel>> {
         network,
         sources,
         offered_utilization,
+        costs: None,
     }])
 }
 
@@ -466,6 +635,7 @@ fn profile(l: &RawLoad) -> V<MailProfile> {
 /// The five hybrid sources, with rates from `rates_per_s` where given and from the mailbox
 /// profile otherwise. Sources whose derived rate is zero are left out.
 pub fn hybrid_sources(l: &RawLoad) -> V<Vec<Source>> {
+    let spam_share = share(l.spam_share.unwrap_or(0.0), "load.spam_share")?;
     let recipients = recipients(&l.recipients, "load.recipients")?;
     let size_kb = size(&l.size_kb, "load.size_kb")?;
     let given = l.rates_per_s.clone().unwrap_or_default();
@@ -503,7 +673,8 @@ pub fn hybrid_sources(l: &RawLoad) -> V<Vec<Source>> {
         let rate = match (given.get(name), &derived) {
             (Some(r), _) => *r,
             (None, Some(d)) => match name {
-                "inbound" => d.inbound,
+                // The profile counts legitimate mail; spam arrives on top of it.
+                "inbound" => d.inbound / (1.0 - spam_share.min(0.999)),
                 "outbound_from_onprem" => d.outbound_from_onprem,
                 "outbound_from_cloud" => d.outbound_from_cloud,
                 "onprem_to_cloud" => d.onprem_to_cloud,
@@ -525,12 +696,46 @@ pub fn hybrid_sources(l: &RawLoad) -> V<Vec<Source>> {
                 Vec::new()
             },
             size_kb: size_kb.clone(),
+            // Spam comes from the Internet; internal mail is not spam.
+            spam_share: if name == "inbound" { spam_share } else { 0.0 },
         });
     }
     if out.is_empty() {
         return bad("load", "every source's rate is zero; give a load");
     }
     Ok(out)
+}
+
+fn hybrid_options(h: &RawHybrid) -> V<HybridOptions> {
+    let mut o = HybridOptions {
+        edge: h.edge.unwrap_or(false),
+        ..HybridOptions::default()
+    };
+    if let Some(d) = &h.spam_detection {
+        let f = |v: Option<f64>, name: &str, dflt: f64| match v {
+            Some(x) => share(x, &format!("hybrid.spam_detection.{name}")),
+            None => Ok(dflt),
+        };
+        o.spam.eop = f(d.eop, "eop", o.spam.eop)?;
+        o.spam.onprem = f(d.onprem, "onprem", o.spam.onprem)?;
+        o.spam.eop_behind_onprem = f(
+            d.eop_behind_onprem,
+            "eop_behind_onprem",
+            o.spam.eop_behind_onprem,
+        )?;
+    }
+    if let Some(a) = &h.appliance {
+        o.appliance = Some(Appliance {
+            external_processing: dist(
+                &a.external_processing_ms,
+                "hybrid.appliance.external_processing_ms",
+                1e6,
+                true,
+            )?,
+            false_positive: share(a.false_positive, "hybrid.appliance.false_positive")?,
+        });
+    }
+    Ok(o)
 }
 
 fn hybrid_variants(raw: &RawScenario, h: &RawHybrid) -> V<Vec<VariantModel>> {
@@ -560,12 +765,13 @@ fn hybrid_variants(raw: &RawScenario, h: &RawHybrid) -> V<Vec<VariantModel>> {
             return bad(
                 format!("hops.{name}"),
                 format!(
-                    "is not a hop of the hybrid routes; accepted: {}",
-                    hybrid::HOPS.join(", ")
+                    "is not a hop of the hybrid routes; accepted: {}, {}",
+                    hybrid::HOPS.join(", "),
+                    hybrid::OPTIONAL_HOPS.join(", ")
                 ),
             );
         };
-        *slot = hop(name, h)?;
+        *slot = hop(name, h, Some(slot))?;
     }
     let mut links = hybrid::default_links();
     for (name, l) in &raw.links {
@@ -581,43 +787,80 @@ fn hybrid_variants(raw: &RawScenario, h: &RawHybrid) -> V<Vec<VariantModel>> {
         *slot = link(name, l)?;
     }
     let sources = hybrid_sources(load)?;
-    let chosen: Vec<Variant> = match &h.variants {
-        None => Variant::ALL.to_vec(),
-        Some(list) => {
-            let mut out: Vec<Variant> = Vec::new();
-            for (i, v) in list.iter().enumerate() {
-                let var = Variant {
-                    mx: match v.mx {
-                        RawMx::Eop => Mx::Eop,
-                        RawMx::Onprem => Mx::Onprem,
-                    },
-                    centralized_mail_transport: v.centralized_mail_transport,
+    let options = hybrid_options(h)?;
+    // (variant, options, name): the options a variant asks for on top of the scenario's.
+    let mut chosen: Vec<(Variant, HybridOptions, String)> = Vec::new();
+    let raw_variants: Vec<(Variant, Option<bool>, Option<bool>)> = match &h.variants {
+        None => Variant::ALL.iter().map(|v| (*v, None, None)).collect(),
+        Some(list) => list
+            .iter()
+            .map(|v| {
+                let mx = match v.mx {
+                    RawMx::Eop => Mx::Eop,
+                    RawMx::Onprem => Mx::Onprem,
                 };
-                if out.contains(&var) {
-                    return bad(
-                        format!("hybrid.variants.{i}"),
-                        format!("variant `{}` is listed twice", var.name()),
-                    );
-                }
-                out.push(var);
-            }
-            if out.is_empty() {
-                return bad("hybrid.variants", "list at least one variant");
-            }
-            out
-        }
+                (
+                    Variant {
+                        mx,
+                        centralized_mail_transport: v.centralized_mail_transport,
+                    },
+                    v.edge,
+                    v.appliance,
+                )
+            })
+            .collect(),
     };
+    if raw_variants.is_empty() {
+        return bad("hybrid.variants", "list at least one variant");
+    }
+    for (i, (var, edge, appliance)) in raw_variants.into_iter().enumerate() {
+        let mut o = options.clone();
+        o.edge = edge.unwrap_or(o.edge);
+        match appliance {
+            Some(false) => o.appliance = None,
+            Some(true) if o.appliance.is_none() => {
+                return bad(
+                    format!("hybrid.variants.{i}.appliance"),
+                    "needs the device described: add `[hybrid.appliance]` with `false_positive` and `external_processing_ms`",
+                );
+            }
+            _ => {}
+        }
+        let mut name = var.name();
+        if o.edge {
+            name.push_str("_edge");
+        }
+        if o.appliance.is_some() {
+            name.push_str("_appliance");
+        }
+        if chosen.iter().any(|(_, _, n)| *n == name) {
+            return bad(
+                format!("hybrid.variants.{i}"),
+                format!("variant `{name}` is listed twice"),
+            );
+        }
+        chosen.push((var, o, name));
+    }
     chosen
         .into_iter()
-        .map(|v| {
-            let network =
-                compile(&hybrid::topology(v, &hops, &links)).map_err(|e| topology_bad(e, true))?;
+        .map(|(v, o, name)| {
+            let network = compile(&hybrid::topology(v, &hops, &links, &o))
+                .map_err(|e| topology_bad(e, true))?;
             let offered_utilization = offered_utilization(&network, &sources);
+            let eop_licences = match v.mx {
+                Mx::Eop => load.mailboxes.as_ref().map(|m| m.onprem),
+                Mx::Onprem => Some(0.0),
+            };
+            let costs = Some(CostBasis {
+                eop_licences,
+                peak_factor: load.peak_factor.unwrap_or(1.0),
+            });
             Ok(VariantModel {
-                name: v.name(),
+                name,
                 network,
                 sources: sources.clone(),
                 offered_utilization,
+                costs,
             })
         })
         .collect()

@@ -84,6 +84,10 @@ pub struct StationStats {
     pub waits: u64,
     /// Time in station (wait + service) of copies that completed in the window.
     pub sojourn_sum_ns: u128,
+    /// Transient refusals (full queue or outage) the station answered.
+    pub refusals: u64,
+    /// Copies that expired while waiting for this station.
+    pub expired: u64,
 }
 
 impl Default for StationStats {
@@ -98,6 +102,8 @@ impl Default for StationStats {
             wait_sum_ns: 0,
             waits: 0,
             sojourn_sum_ns: 0,
+            refusals: 0,
+            expired: 0,
         }
     }
 }
@@ -121,6 +127,8 @@ impl StationStats {
         self.wait_sum_ns = 0;
         self.waits = 0;
         self.sojourn_sum_ns = 0;
+        self.refusals = 0;
+        self.expired = 0;
     }
 }
 
@@ -136,6 +144,14 @@ pub struct FlowStats {
     /// Σ latency × recipients, in nanoseconds.
     pub sum_ns: u128,
     pub max: SimTime,
+    /// Deferrals (transient refusals) met by the copies delivered.
+    pub deferrals: u64,
+    /// Σ time spent deferred × recipients, in nanoseconds: the latency retries added.
+    pub deferred_sum_ns: u128,
+    /// Recipients of copies that ended otherwise, attributed to the flow they were heading for.
+    pub expired: u64,
+    pub quarantined: u64,
+    pub filtered_spam: u64,
 }
 
 impl Default for FlowStats {
@@ -146,6 +162,11 @@ impl Default for FlowStats {
             copies: 0,
             sum_ns: 0,
             max: SimTime::ZERO,
+            deferrals: 0,
+            deferred_sum_ns: 0,
+            expired: 0,
+            quarantined: 0,
+            filtered_spam: 0,
         }
     }
 }
@@ -158,6 +179,15 @@ impl FlowStats {
         self.copies += 1;
         self.sum_ns += u128::from(latency.as_nanos()) * u128::from(recipients);
         self.max = self.max.max(latency);
+    }
+
+    /// Mean time a delivered recipient spent deferred, in milliseconds.
+    pub fn mean_retry_delay_ms(&self) -> f64 {
+        if self.delivered == 0 {
+            f64::NAN
+        } else {
+            self.deferred_sum_ns as f64 / self.delivered as f64 / 1e6
+        }
     }
 
     pub fn mean_ms(&self) -> f64 {
@@ -176,6 +206,46 @@ impl FlowStats {
         // hdrhistogram reports the highest value equivalent to the bucket; microseconds → ms.
         self.latency.value_at_quantile(quantile) as f64 / 1e3
     }
+}
+
+/// Traffic counted on tagged route steps (e.g. the hybrid connector in one direction), in the
+/// statistics window.
+#[derive(Clone, Debug, Default)]
+pub struct MeterStats {
+    pub copies: u64,
+    pub kb: f64,
+    /// Kilobytes per minute of the window, for peak rates.
+    pub per_minute_kb: Vec<f64>,
+}
+
+impl MeterStats {
+    #[inline]
+    pub fn record(&mut self, since_warmup: SimTime, kb: f64) {
+        self.copies += 1;
+        self.kb += kb;
+        let minute = (since_warmup.as_nanos() / 60_000_000_000) as usize;
+        if minute >= self.per_minute_kb.len() {
+            self.per_minute_kb.resize(minute + 1, 0.0);
+        }
+        self.per_minute_kb[minute] += kb;
+    }
+}
+
+/// One outage of one station and what it did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutageRecord {
+    pub station: u32,
+    pub start: SimTime,
+    /// When the station came back (None: still down at the end of the run).
+    pub end: Option<SimTime>,
+    /// Most copies waiting for the station at once (queued or deferred by their senders).
+    pub peak_backlog: u64,
+    /// Waiting copies at the start, the level the backlog must return to.
+    pub backlog_at_start: u64,
+    /// When the backlog had drained after recovery (None: not by the end of the run).
+    pub drained: Option<SimTime>,
+    /// Recipients that expired waiting for the station during the outage or its drain.
+    pub expired: u64,
 }
 
 /// Where every recipient of every generated message ended, over the whole run (warm-up

@@ -20,6 +20,13 @@ pub struct FlowSummary {
     pub p99_ms: MeanCi,
     pub p999_ms: MeanCi,
     pub max_ms: MeanCi,
+    /// Recipients that expired, were quarantined, or were filtered as spam.
+    pub expired: MeanCi,
+    pub quarantined: MeanCi,
+    pub filtered_spam: MeanCi,
+    /// Deferrals met by delivered copies, and the mean time a recipient spent deferred.
+    pub deferrals: MeanCi,
+    pub mean_retry_delay_ms: MeanCi,
     /// All replications' latencies in one histogram (microseconds).
     pub merged: Histogram<u64>,
 }
@@ -56,6 +63,11 @@ pub fn summarize_flow(reps: &[&FlowStats], windows: &[SimTime]) -> FlowSummary {
                 r.max.as_millis_f64()
             }
         })),
+        expired: per_rep(reps.iter().map(|r| r.expired as f64)),
+        quarantined: per_rep(reps.iter().map(|r| r.quarantined as f64)),
+        filtered_spam: per_rep(reps.iter().map(|r| r.filtered_spam as f64)),
+        deferrals: per_rep(reps.iter().map(|r| r.deferrals as f64)),
+        mean_retry_delay_ms: per_rep(reps.iter().map(|r| r.mean_retry_delay_ms())),
         merged,
     }
 }
@@ -78,6 +90,9 @@ pub struct StationSummary {
     pub mean_sojourn_ms: MeanCi,
     /// |L − λW| ÷ L, from the means across replications (Little's law check).
     pub littles_law_rel_err: f64,
+    /// Transient refusals answered (full queue or outage), and copies that expired waiting.
+    pub refusals: MeanCi,
+    pub expired: MeanCi,
 }
 
 pub fn summarize_station(
@@ -136,5 +151,7 @@ pub fn summarize_station(
         mean_in_system,
         mean_sojourn_ms,
         littles_law_rel_err,
+        refusals: per_rep(reps.iter().map(|r| r.refusals as f64)),
+        expired: per_rep(reps.iter().map(|r| r.expired as f64)),
     }
 }
