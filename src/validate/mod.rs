@@ -1,0 +1,303 @@
+//! `mailflow validate`: simulates networks that queueing theory solves exactly and checks
+//! the simulator's figures against the closed forms.
+//!
+//! It owns the suite ([`cases`]), the closed forms ([`theory`]) and the pass criterion. Each
+//! case is an ordinary scenario text loaded by [`crate::scenario::from_text`] and run by
+//! [`crate::runner::run`], the same path as `mailflow run`, so what passes here is what users
+//! run. It must not simulate through any other path, and does no I/O: the CSV and the table
+//! are written by [`crate::report::validation`].
+//!
+//! # The pass criterion
+//!
+//! Each metric is estimated once per replication; replications are independent, so the mean
+//! of the R estimates has a Student-t interval with R − 1 degrees of freedom (the `ci95`
+//! columns). A metric passes when
+//!
+//! ```text
+//! |simulated − theory| ≤ t(1 − α/2, R − 1) · SE + bias allowance,   α = 0.05 / M
+//! ```
+//!
+//! where SE is the standard error of the mean across replications and M the number of checks
+//! in the whole suite. Checking M metrics each at 95% would fail a correct simulator on some
+//! metric most of the time (1 − 0.95^M ≈ 76% for the M = 28 checks of the suite); the Bonferroni
+//! level α = 0.05/M
+//! bounds the chance that a correct simulator fails *any* check at 5%, whatever the seed.
+//! The bias allowance covers what replications cannot average away, and is derived per kind:
+//!
+//! - quantiles come from histograms with 3 significant digits that report a bucket's highest
+//!   value (at most 1/1024 of the value above the sample quantile) of latencies truncated to
+//!   whole microseconds (at most 1 µs below): allowance `theory / 1024 + 0.001 ms`;
+//! - means, shares and rates are exact sums (durations are rounded to the nearest nanosecond,
+//!   which is unbiased): allowance 0;
+//! - the empty start: each case's warm-up is at least 20 relaxation times (see
+//!   [`cases::Case::scenario_text`]), leaving a bias below 10⁻⁸ of the answer: allowance 0.
+
+pub mod cases;
+pub mod theory;
+
+use std::time::{Duration, Instant};
+
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+pub use cases::Size;
+
+use crate::engine::stream_seed;
+use crate::runner::{self, RunError, RunOptions, VariantOutcome};
+use crate::scenario::{self, LoadOptions};
+use crate::stats::MeanCi;
+use cases::{Case, Measure, Metric};
+
+/// The master seed when none is given.
+pub const DEFAULT_SEED: u64 = 1;
+
+/// The chance that a correct simulator fails some check of the suite is at most 1 − this.
+pub const FAMILY_CONFIDENCE: f64 = 0.95;
+
+/// Random-stream namespace from which each case's seed derives (see [`stream_seed`]).
+const CASE_SEED_NAMESPACE: u32 = 0x7A11;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct ValidateOptions {
+    pub seed: u64,
+    /// None: the size's default ([`Size::default_replications`]).
+    pub replications: Option<u32>,
+    /// Worker threads; None uses one per core.
+    pub threads: Option<usize>,
+    pub size: Size,
+    /// Cases to run by name; empty runs every case.
+    pub cases: Vec<String>,
+    /// Multiplies every simulated service rate (theory keeps the true one): 1 validates the
+    /// simulator; any other value builds a deliberately wrong model, which must fail.
+    pub service_rate_factor: f64,
+}
+
+impl Default for ValidateOptions {
+    fn default() -> Self {
+        ValidateOptions {
+            seed: DEFAULT_SEED,
+            replications: None,
+            threads: None,
+            size: Size::Full,
+            cases: Vec::new(),
+            service_rate_factor: 1.0,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error("unknown validation case `{name}`; accepted: {accepted}")]
+    UnknownCase { name: String, accepted: String },
+    #[error("validation needs 2 or more replications for confidence intervals, got {0}")]
+    TooFewReplications(u32),
+    #[error("service rate factor must be a finite number greater than zero, got {0}")]
+    BadFactor(f64),
+    /// A case's own scenario text was refused: a bug in mailflow, never a user error.
+    #[error("validation case `{case}` does not load ({message}); this is a bug in mailflow")]
+    Case { case: String, message: String },
+    #[error("validation case `{case}`: {source}")]
+    Run { case: String, source: RunError },
+}
+
+/// One row of the table: a metric of a case, theory against simulation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Check {
+    pub case: String,
+    pub metric: String,
+    pub theory: f64,
+    /// Mean across replications.
+    pub simulated: f64,
+    /// 95% Student-t interval of the mean across replications.
+    pub ci95: Option<(f64, f64)>,
+    /// The largest |simulated − theory| that passes (see the module documentation).
+    pub tolerance: f64,
+    pub pass: bool,
+}
+
+impl Check {
+    /// |simulated − theory| in tolerances: ≤ 1 passes; a wrong model should give ≫ 1.
+    pub fn deviation(&self) -> f64 {
+        (self.simulated - self.theory).abs() / self.tolerance
+    }
+}
+
+/// The suite's outcome.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    pub checks: Vec<Check>,
+    pub seed: u64,
+    pub replications: u32,
+    pub threads: usize,
+    /// Checks in the whole suite, M in the Bonferroni level α = 0.05 / M.
+    pub family_size: usize,
+    pub size: Size,
+    pub service_rate_factor: f64,
+    pub events: u64,
+    pub wall: Duration,
+}
+
+impl Validation {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.pass)
+    }
+}
+
+/// The cases `names` selects (all when empty), in suite order, with their suite index.
+fn select(names: &[String]) -> Result<Vec<(usize, Case)>, ValidateError> {
+    let all = cases::all();
+    for n in names {
+        if !all.iter().any(|c| c.name == n) {
+            return Err(ValidateError::UnknownCase {
+                name: n.clone(),
+                accepted: cases::names().join(", "),
+            });
+        }
+    }
+    Ok(all
+        .into_iter()
+        .enumerate()
+        .filter(|(_, c)| names.is_empty() || names.iter().any(|n| n == c.name))
+        .collect())
+}
+
+/// Replication units the run will simulate, for a progress bar.
+pub fn units(opts: &ValidateOptions) -> u64 {
+    let r = opts
+        .replications
+        .unwrap_or(opts.size.default_replications());
+    select(&opts.cases).map_or(0, |c| c.len() as u64 * u64::from(r))
+}
+
+/// The two-sided Student-t quantile t(1 − α/2, df).
+fn t_quantile(alpha: f64, df: f64) -> f64 {
+    StudentsT::new(0.0, 1.0, df)
+        .expect("degrees of freedom are positive")
+        .inverse_cdf(1.0 - alpha / 2.0)
+}
+
+/// The systematic error a measurement method may add, in the metric's unit.
+fn bias_allowance(m: &Metric) -> f64 {
+    match m.measure {
+        // One histogram bucket above (≤ 1/1024 relative at 3 significant digits) and the
+        // microsecond truncation below.
+        Measure::FlowQuantile(_) | Measure::WaitQuantile(..) => m.theory.abs() / 1024.0 + 0.001,
+        Measure::FlowMean
+        | Measure::MeanWait(_)
+        | Measure::WaitProbability(_)
+        | Measure::ArrivalRate(_) => 0.0,
+    }
+}
+
+/// The simulated figure of `measure` across replications.
+fn measured(v: &VariantOutcome, measure: Measure) -> MeanCi {
+    let flow = || &v.flows[0].1;
+    let station = |i: usize| &v.stations[i].summary;
+    match measure {
+        Measure::FlowMean => flow().mean_ms,
+        Measure::FlowQuantile(p) if p == 0.5 => flow().p50_ms,
+        Measure::FlowQuantile(p) if p == 0.9 => flow().p90_ms,
+        Measure::FlowQuantile(p) if p == 0.99 => flow().p99_ms,
+        Measure::FlowQuantile(p) => unreachable!("the summaries hold no {p} quantile"),
+        Measure::MeanWait(i) => station(i).mean_wait_ms,
+        Measure::WaitQuantile(i, p) if p == 0.9 => station(i).p90_wait_ms,
+        Measure::WaitQuantile(i, p) if p == 0.99 => station(i).p99_wait_ms,
+        Measure::WaitQuantile(_, p) => unreachable!("the summaries hold no {p} wait quantile"),
+        Measure::WaitProbability(i) => station(i).wait_probability,
+        Measure::ArrivalRate(i) => station(i).arrival_rate_per_s,
+    }
+}
+
+/// Judges one metric: see the module documentation for the criterion.
+pub fn judge(case: &str, m: &Metric, sim: MeanCi, replications: u32, family_size: usize) -> Check {
+    let df = f64::from(replications - 1);
+    let bias = bias_allowance(m);
+    let tolerance = match sim.ci95 {
+        Some((lo, hi)) => {
+            // The 95% half-width is t(0.975, df)·SE; rescale it to the Bonferroni level.
+            let se = (hi - lo) / 2.0 / t_quantile(0.05, df);
+            let alpha = (1.0 - FAMILY_CONFIDENCE) / family_size as f64;
+            t_quantile(alpha, df) * se + bias
+        }
+        None => f64::NAN,
+    };
+    let pass = sim.mean.is_finite() && (sim.mean - m.theory).abs() <= tolerance;
+    Check {
+        case: case.to_string(),
+        metric: m.name.clone(),
+        theory: m.theory,
+        simulated: sim.mean,
+        ci95: sim.ci95,
+        tolerance,
+        pass,
+    }
+}
+
+/// Runs the selected cases one after another (each case's replications in parallel) and
+/// judges every metric. `on_unit_done` is called after each replication, for progress.
+pub fn run(
+    opts: &ValidateOptions,
+    on_unit_done: &(dyn Fn() + Sync),
+) -> Result<Validation, ValidateError> {
+    let start = Instant::now();
+    let replications = opts
+        .replications
+        .unwrap_or(opts.size.default_replications());
+    if replications < 2 {
+        return Err(ValidateError::TooFewReplications(replications));
+    }
+    let f = opts.service_rate_factor;
+    if !(f.is_finite() && f > 0.0) {
+        return Err(ValidateError::BadFactor(f));
+    }
+    let family_size = cases::all().iter().map(|c| c.metrics().len()).sum();
+    let mut checks = Vec::new();
+    let mut events = 0;
+    let mut threads = 0;
+    for (index, case) in select(&opts.cases)? {
+        let text = case.scenario_text(opts.size, replications, f);
+        let label = format!("<validation case {}>", case.name);
+        let scn =
+            scenario::from_text(&text, &label, case.name, LoadOptions::default()).map_err(|e| {
+                ValidateError::Case {
+                    case: case.name.to_string(),
+                    message: e.to_string(),
+                }
+            })?;
+        // Each case's seed derives from the master seed and the case's place in the suite,
+        // so running one case alone reproduces its rows of the full table.
+        let run_opts = RunOptions {
+            seed: Some(stream_seed(opts.seed, 0, CASE_SEED_NAMESPACE, index as u64)),
+            replications: Some(replications),
+            threads: opts.threads,
+        };
+        let study =
+            runner::run(&scn, run_opts, on_unit_done).map_err(|source| ValidateError::Run {
+                case: case.name.to_string(),
+                source,
+            })?;
+        events += study.events();
+        threads = study.threads;
+        let v = &study.variants[0];
+        for m in case.metrics() {
+            checks.push(judge(
+                case.name,
+                &m,
+                measured(v, m.measure),
+                replications,
+                family_size,
+            ));
+        }
+    }
+    Ok(Validation {
+        checks,
+        seed: opts.seed,
+        replications,
+        threads,
+        family_size,
+        size: opts.size,
+        service_rate_factor: f,
+        events,
+        wall: start.elapsed(),
+    })
+}
