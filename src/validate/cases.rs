@@ -393,3 +393,76 @@ impl Case {
         t
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{LoadOptions, from_text};
+
+    /// Theory's utilizations, per station in network order.
+    fn theory_utilizations(case: &Case) -> Vec<f64> {
+        match case.kind {
+            Kind::Single { rho, .. } => vec![rho],
+            Kind::Tandem => tandem().marginals().iter().map(Mmc::rho).collect(),
+            Kind::Feedback => feedback().marginals().iter().map(Mmc::rho).collect(),
+        }
+    }
+
+    #[test]
+    fn every_case_loads_and_the_model_agrees_on_utilizations() {
+        // The loader's traffic equations (fixed-point iteration over the node graph) against
+        // theory's (Gaussian elimination): both exact, so they agree to rounding (1e-9).
+        for case in all() {
+            let text = case.scenario_text(Size::Quick, 10, 1.0);
+            let scn = from_text(&text, case.name, case.name, LoadOptions::default())
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            assert_eq!(scn.run.replications, 10);
+            let model: Vec<f64> = scn.variants[0]
+                .offered_utilization
+                .iter()
+                .map(|u| u.expect("finite servers"))
+                .collect();
+            let theory = theory_utilizations(&case);
+            assert_eq!(model.len(), theory.len(), "{}", case.name);
+            for (m, t) in model.iter().zip(&theory) {
+                assert!((m - t).abs() < 1e-9, "{}: model {m}, theory {t}", case.name);
+            }
+            assert!(!case.metrics().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_wrong_model_changes_only_the_simulated_service_rates() {
+        let case = &all()[1]; // M/M/1 at 0.8
+        let scn = |f| {
+            from_text(
+                &case.scenario_text(Size::Quick, 10, f),
+                "t",
+                "t",
+                LoadOptions::default(),
+            )
+            .unwrap()
+        };
+        let u = |s: crate::scenario::Scenario| s.variants[0].offered_utilization[0].unwrap();
+        assert!((u(scn(1.1)) - 0.8 / 1.1).abs() < 1e-9);
+        assert!(
+            (case.metrics()[1].theory - 50.0).abs() < 1e-9,
+            "theory keeps μ = 100/s"
+        );
+    }
+
+    #[test]
+    fn warmup_covers_twenty_relaxation_times() {
+        // M/M/1 at 0.95: τ = 1 / (100 (1 − √0.95)²) = 15.6 s; quick window 5e5 / 95 s.
+        let text = all()[2].scenario_text(Size::Quick, 10, 1.0);
+        let scn = from_text(&text, "t", "t", LoadOptions::default()).unwrap();
+        let warmup = scn.run.warmup.as_secs_f64();
+        let window = scn.run.duration.unwrap().as_secs_f64() - warmup;
+        assert!((window - 0.25 * 2e6 / 95.0).abs() < 1e-3, "{window}");
+        let tau = 1.0 / (100.0 * (1.0 - 0.95f64.sqrt()).powi(2));
+        assert!(
+            warmup >= 20.0 * tau && warmup >= window / 9.0 - 1e-6,
+            "{warmup}"
+        );
+    }
+}

@@ -19,9 +19,9 @@
 //!
 //! where SE is the standard error of the mean across replications and M the number of checks
 //! in the whole suite. Checking M metrics each at 95% would fail a correct simulator on some
-//! metric most of the time (1 − 0.95^M ≈ 76% for the M = 28 checks of the suite); the Bonferroni
-//! level α = 0.05/M
-//! bounds the chance that a correct simulator fails *any* check at 5%, whatever the seed.
+//! metric most of the time (1 − 0.95^M ≈ 76% for the suite's M = 28 checks); the Bonferroni
+//! level α = 0.05/M bounds the chance that a correct simulator fails *any* check at 5%,
+//! whatever the seed, and still leaves tolerances of a few percent (the table prints each).
 //! The bias allowance covers what replications cannot average away, and is derived per kind:
 //!
 //! - quantiles come from histograms with 3 significant digits that report a bucket's highest
@@ -300,4 +300,155 @@ pub fn run(
         events,
         wall: start.elapsed(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quick(case: &str, factor: f64, threads: usize) -> Validation {
+        let opts = ValidateOptions {
+            size: Size::Quick,
+            cases: vec![case.to_string()],
+            service_rate_factor: factor,
+            threads: Some(threads),
+            ..Default::default()
+        };
+        run(&opts, &|| {}).unwrap()
+    }
+
+    fn show(v: &Validation) -> String {
+        crate::report::validation::table(v)
+    }
+
+    /// Runs `case` at quick size twice: as built, every metric must pass; with every service
+    /// rate 10% too high (theory unchanged), the case must fail, and by a wide margin.
+    ///
+    /// Tolerances: a correct model passes with probability ≥ 95% for the whole suite by the
+    /// Bonferroni construction (see the module documentation), and the seeds are fixed, so
+    /// this is deterministic. The wrong model must put some metric at least 5 tolerances
+    /// from theory: the effect of a 10% faster server is 17% (mean sojourn, M/M/1 at 0.5) to
+    /// 67% (M/M/1 at 0.95) while the quick tolerances are 1–18%, so a case that only just
+    /// failed would mean the check had lost its power, not that the model was right.
+    fn check_case(case: &str) {
+        let right = quick(case, 1.0, 1);
+        assert!(!right.checks.is_empty());
+        assert!(
+            right.passed(),
+            "expected every check to pass, got:\n{}",
+            show(&right)
+        );
+        let wrong = quick(case, 1.1, 1);
+        assert!(!wrong.passed(), "a wrong model passed:\n{}", show(&wrong));
+        let worst = wrong
+            .checks
+            .iter()
+            .map(Check::deviation)
+            .fold(0.0, f64::max);
+        assert!(
+            worst >= 5.0,
+            "the wrong model failed by only {worst:.2} tolerances:\n{}",
+            show(&wrong)
+        );
+    }
+
+    macro_rules! case_tests {
+        ($($test:ident => $case:literal),* $(,)?) => {
+            const TESTED: &[&str] = &[$($case),*];
+            $(#[test] fn $test() { check_case($case); })*
+        };
+    }
+
+    case_tests! {
+        mm1_rho050_agrees_and_a_wrong_model_fails => "mm1_rho0.50",
+        mm1_rho080_agrees_and_a_wrong_model_fails => "mm1_rho0.80",
+        mm1_rho095_agrees_and_a_wrong_model_fails => "mm1_rho0.95",
+        mmc_c4_agrees_and_a_wrong_model_fails => "mmc_c4_rho0.90",
+        mmc_c16_agrees_and_a_wrong_model_fails => "mmc_c16_rho0.90",
+        md1_agrees_and_a_wrong_model_fails => "md1_rho0.80",
+        mg1_lognormal_agrees_and_a_wrong_model_fails => "mg1_lognormal_rho0.80",
+        jackson_tandem_agrees_and_a_wrong_model_fails => "jackson_tandem",
+        jackson_feedback_agrees_and_a_wrong_model_fails => "jackson_feedback",
+    }
+
+    #[test]
+    fn every_case_has_a_test() {
+        assert_eq!(TESTED, cases::names().as_slice());
+    }
+
+    #[test]
+    fn servers_too_slow_fail_too() {
+        // 10% slower servers: M/M/1 at 0.8 becomes 0.889, the mean sojourn doubles.
+        let v = quick("mm1_rho0.80", 0.9, 1);
+        assert!(!v.passed(), "{}", show(&v));
+        assert!(v.checks.iter().all(|c| !c.pass), "{}", show(&v));
+    }
+
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let one = quick("jackson_feedback", 1.0, 1);
+        let two = quick("jackson_feedback", 1.0, 2);
+        assert_eq!(one.checks, two.checks);
+    }
+
+    #[test]
+    fn the_criterion_widens_the_95_interval_to_the_family_level() {
+        let m = Metric {
+            name: "mean_wait_ms".into(),
+            theory: 10.0,
+            measure: Measure::MeanWait(0),
+        };
+        // 20 replications: the 95% half-width is t(0.975, 19) = 2.0930 standard errors; at
+        // α = 0.05/28 the two-sided quantile is t(1 − 0.000893, 19) = 3.6292 (numerical integration
+        // of the t density, independent of statrs).
+        let sim = |mean: f64| MeanCi {
+            mean,
+            ci95: Some((mean - 2.093_024, mean + 2.093_024)),
+        };
+        let c = judge("c", &m, sim(13.0), 20, 28);
+        assert!((c.tolerance - 3.629_2).abs() < 1e-3, "{}", c.tolerance);
+        assert!(
+            c.pass,
+            "outside the 95% interval but within the family-wise one"
+        );
+        assert!(!judge("c", &m, sim(13.7), 20, 28).pass);
+        assert!(judge("c", &m, sim(6.5), 20, 28).pass);
+        // No interval (one replication) or no value never passes.
+        let none = MeanCi {
+            mean: 10.0,
+            ci95: None,
+        };
+        assert!(!judge("c", &m, none, 20, 28).pass);
+        assert!(!judge("c", &m, sim(f64::NAN), 20, 28).pass);
+        // Quantiles add the histogram's resolution: 1/1024 of the value and 1 µs.
+        let q = Metric {
+            measure: Measure::FlowQuantile(0.9),
+            ..m
+        };
+        let exact = MeanCi {
+            mean: 10.0,
+            ci95: Some((10.0, 10.0)),
+        };
+        let t = judge("c", &q, exact, 20, 28).tolerance;
+        assert!((t - (10.0 / 1024.0 + 0.001)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_options_are_refused() {
+        let mut o = ValidateOptions {
+            replications: Some(1),
+            ..Default::default()
+        };
+        assert!(matches!(
+            run(&o, &|| {}),
+            Err(ValidateError::TooFewReplications(1))
+        ));
+        o.replications = None;
+        o.cases = vec!["mm2".into()];
+        let e = run(&o, &|| {}).unwrap_err();
+        assert!(e.to_string().contains("mm1_rho0.50"), "{e}");
+        o.cases.clear();
+        o.service_rate_factor = 0.0;
+        assert!(matches!(run(&o, &|| {}), Err(ValidateError::BadFactor(_))));
+    }
 }
