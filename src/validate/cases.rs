@@ -38,17 +38,35 @@ impl Size {
     }
 }
 
+/// A latency quantile the run's summaries hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quantile {
+    P50,
+    P90,
+    P99,
+}
+
+impl Quantile {
+    pub fn p(self) -> f64 {
+        match self {
+            Quantile::P50 => 0.5,
+            Quantile::P90 => 0.9,
+            Quantile::P99 => 0.99,
+        }
+    }
+}
+
 /// What a metric measures and where the simulated value comes from.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Measure {
     /// Mean end-to-end latency of the case's one flow, ms.
     FlowMean,
-    /// End-to-end latency at a quantile (0.5, 0.9 or 0.99) of the flow, ms.
-    FlowQuantile(f64),
+    /// End-to-end latency of the flow at a quantile, ms.
+    FlowQuantile(Quantile),
     /// Mean wait before service at station `0` (network order), ms.
     MeanWait(usize),
-    /// Waiting time at a quantile (0.9 or 0.99) at a station, ms.
-    WaitQuantile(usize, f64),
+    /// Waiting time at a station at a quantile (P90 or P99: stations keep no median), ms.
+    WaitQuantile(usize, Quantile),
     /// Share of copies that waited at a station.
     WaitProbability(usize),
     /// Arrivals per second at a station (external plus fed back).
@@ -229,13 +247,13 @@ impl Case {
                         m("mean_sojourn_ms", ms(q.mean_sojourn()), Measure::FlowMean),
                     ];
                     for (name, p) in [
-                        ("sojourn_p50_ms", 0.5),
-                        ("sojourn_p90_ms", 0.9),
-                        ("sojourn_p99_ms", 0.99),
+                        ("sojourn_p50_ms", Quantile::P50),
+                        ("sojourn_p90_ms", Quantile::P90),
+                        ("sojourn_p99_ms", Quantile::P99),
                     ] {
                         v.push(m(
                             name,
-                            ms(q.mm1_sojourn_quantile(p)),
+                            ms(q.mm1_sojourn_quantile(p.p())),
                             Measure::FlowQuantile(p),
                         ));
                     }
@@ -251,12 +269,12 @@ impl Case {
                         m(
                             "wait_p90_ms",
                             ms(q.wait_quantile(0.9)),
-                            Measure::WaitQuantile(0, 0.9),
+                            Measure::WaitQuantile(0, Quantile::P90),
                         ),
                         m(
                             "wait_p99_ms",
                             ms(q.wait_quantile(0.99)),
-                            Measure::WaitQuantile(0, 0.99),
+                            Measure::WaitQuantile(0, Quantile::P99),
                         ),
                     ]
                 }

@@ -45,7 +45,7 @@ use crate::engine::stream_seed;
 use crate::runner::{self, RunError, RunOptions, VariantOutcome};
 use crate::scenario::{self, LoadOptions};
 use crate::stats::MeanCi;
-use cases::{Case, Measure, Metric};
+use cases::{Case, Measure, Metric, Quantile};
 
 /// The master seed when none is given.
 pub const DEFAULT_SEED: u64 = 1;
@@ -195,14 +195,15 @@ fn measured(v: &VariantOutcome, measure: Measure) -> MeanCi {
     let station = |i: usize| &v.stations[i].summary;
     match measure {
         Measure::FlowMean => flow().mean_ms,
-        Measure::FlowQuantile(p) if p == 0.5 => flow().p50_ms,
-        Measure::FlowQuantile(p) if p == 0.9 => flow().p90_ms,
-        Measure::FlowQuantile(p) if p == 0.99 => flow().p99_ms,
-        Measure::FlowQuantile(p) => unreachable!("the summaries hold no {p} quantile"),
+        Measure::FlowQuantile(Quantile::P50) => flow().p50_ms,
+        Measure::FlowQuantile(Quantile::P90) => flow().p90_ms,
+        Measure::FlowQuantile(Quantile::P99) => flow().p99_ms,
         Measure::MeanWait(i) => station(i).mean_wait_ms,
-        Measure::WaitQuantile(i, p) if p == 0.9 => station(i).p90_wait_ms,
-        Measure::WaitQuantile(i, p) if p == 0.99 => station(i).p99_wait_ms,
-        Measure::WaitQuantile(_, p) => unreachable!("the summaries hold no {p} wait quantile"),
+        Measure::WaitQuantile(i, Quantile::P90) => station(i).p90_wait_ms,
+        Measure::WaitQuantile(i, Quantile::P99) => station(i).p99_wait_ms,
+        Measure::WaitQuantile(_, Quantile::P50) => {
+            unreachable!("no case asks for a station's median wait")
+        }
         Measure::WaitProbability(i) => station(i).wait_probability,
         Measure::ArrivalRate(i) => station(i).arrival_rate_per_s,
     }
@@ -422,7 +423,7 @@ mod tests {
         assert!(!judge("c", &m, sim(f64::NAN), 20, 28).pass);
         // Quantiles add the histogram's resolution: 1/1024 of the value and 1 µs.
         let q = Metric {
-            measure: Measure::FlowQuantile(0.9),
+            measure: Measure::FlowQuantile(Quantile::P90),
             ..m
         };
         let exact = MeanCi {

@@ -117,11 +117,12 @@ impl Jackson {
                 .max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))
                 .expect("non-empty range");
             a.swap(col, pivot);
-            for r in 0..n {
+            let pivot_row = a[col].clone();
+            for (r, row) in a.iter_mut().enumerate() {
                 if r != col {
-                    let f = a[r][col] / a[col][col];
-                    for k in col..=n {
-                        a[r][k] -= f * a[col][k];
+                    let f = row[col] / pivot_row[col];
+                    for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                        *x -= f * p;
                     }
                 }
             }
