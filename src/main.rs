@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use mailflow::report::{self, ReportError};
 use mailflow::runner::{self, RunError, RunOptions};
 use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioError};
+use mailflow::validate::{self, Size, ValidateError, ValidateOptions};
 
 #[derive(Parser)]
 #[command(
@@ -22,11 +23,12 @@ use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioError};
         A scenario (TOML) describes hops, links, routes and load. `run` simulates every routing \
         variant side by side and writes summary.csv, hops.csv, accounting.csv, .hgrm latency \
         distributions and manifest.json; `explain` prints each variant's numbered hop list per \
-        flow without simulating.\n\n\
+        flow without simulating; `validate` checks the simulator against queueing theory.\n\n\
         Exit codes: 0 success; 1 a run that completed but failed its own check; 2 bad input or usage.",
     after_help = "Examples:\n  mailflow run scenarios/hybrid-routing.toml\n  \
         mailflow run scenarios/tandem-mmc.toml --replications 10 --out /tmp/tandem\n  \
-        mailflow explain scenarios/hybrid-routing.toml"
+        mailflow explain scenarios/hybrid-routing.toml\n  \
+        mailflow validate"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -39,6 +41,49 @@ enum Command {
     Run(RunArgs),
     /// Print each variant's numbered hop list per flow, the load, and offered utilizations
     Explain(ExplainArgs),
+    /// Check the simulator against queueing theory on networks with exact answers
+    #[command(long_about = VALIDATE_ABOUT)]
+    Validate(ValidateArgs),
+}
+
+const VALIDATE_ABOUT: &str = "Check the simulator against queueing theory.\n\n\
+    Simulates networks with exact answers (M/M/1 at utilization 0.5, 0.8, 0.95; M/M/4 and \
+    M/M/16 at 0.9; M/D/1 and M/G/1 with log-normal service; a tandem and a feedback Jackson \
+    network) through the same path as `run`, with independent replications, and prints theory \
+    against the simulated mean and its 95% confidence interval. A metric passes when \
+    |simulated - theory| is within the Student-t interval at family-wise 95% confidence over all \
+    the suite's checks (Bonferroni), plus the histograms' resolution for quantiles. Writes \
+    validation.csv (case,metric,theory,simulated,ci95_lo,ci95_hi,pass) into --out.\n\n\
+    Exit status: 0 when every check passes, 1 when any fails, 2 for bad usage.";
+
+#[derive(Args)]
+struct ValidateArgs {
+    /// Output directory for validation.csv
+    #[arg(long, value_name = "DIR", default_value = "results/validation")]
+    out: PathBuf,
+    /// Master seed; each case's seed derives from it and the case's place in the suite
+    #[arg(long, value_name = "N", default_value_t = validate::DEFAULT_SEED)]
+    seed: u64,
+    /// Independent replications per case (2 or more) [default: 20, or 10 with --quick]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(2..))]
+    replications: Option<u32>,
+    /// Worker threads (results are identical whatever the count) [default: one per core]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+    /// A quarter of the customers and half the replications: seconds instead of a minute,
+    /// with wider intervals
+    #[arg(long)]
+    quick: bool,
+    /// Run only this case (repeat for several) [default: every case]
+    #[arg(long = "case", value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(validate::cases::names()))]
+    cases: Vec<String>,
+    /// Multiply every simulated service rate by F while theory keeps the true rates: a
+    /// deliberately wrong model, to see the checks fail (1.1 = servers 10% too fast)
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    service_rate_factor: f64,
+    /// Print nothing but errors and the failing checks; no progress bar
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -97,6 +142,18 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         if let Some(RunError::Threads { .. }) = cause.downcast_ref::<RunError>() {
             return 2;
         }
+        if let Some(
+            ValidateError::UnknownCase { .. }
+            | ValidateError::TooFewReplications(_)
+            | ValidateError::BadFactor(_)
+            | ValidateError::Run {
+                source: RunError::Threads { .. },
+                ..
+            },
+        ) = cause.downcast_ref::<ValidateError>()
+        {
+            return 2;
+        }
     }
     1
 }
@@ -112,6 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => cmd_run(args),
         Command::Explain(args) => cmd_explain(args),
+        Command::Validate(args) => cmd_validate(args),
     }
 }
 
@@ -132,18 +190,7 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let units =
         scn.variants.len() as u64 * u64::from(opts.replications.unwrap_or(scn.run.replications));
-    let bar = if !args.quiet && std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(units);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, ETA {eta}")
-                .expect("static template")
-                .progress_chars("=> "),
-        );
-        b.set_message(format!("simulating {}", scn.name));
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(units, args.quiet, format!("simulating {}", scn.name));
     let study = runner::run(&scn, opts, &|| bar.inc(1)).context("simulation failed")?;
     bar.finish_and_clear();
     let written = report::write_all(&out_dir, &scn, &study)?;
@@ -162,6 +209,60 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn progress_bar(units: u64, quiet: bool, message: String) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(units);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, ETA {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    b.set_message(message);
+    b
+}
+
+fn cmd_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let opts = ValidateOptions {
+        seed: args.seed,
+        replications: args.replications,
+        threads: args.threads.map(|t| t as usize),
+        size: if args.quick { Size::Quick } else { Size::Full },
+        cases: args.cases,
+        service_rate_factor: args.service_rate_factor,
+    };
+    let bar = progress_bar(validate::units(&opts), args.quiet, "validating".into());
+    let outcome = validate::run(&opts, &|| bar.inc(1)).context("validation failed to run")?;
+    bar.finish_and_clear();
+    let csv = report::validation::write_csv(&args.out, &outcome)?;
+    let mut out = std::io::stdout().lock();
+    if args.quiet {
+        for c in outcome.checks.iter().filter(|c| !c.pass) {
+            writeln!(
+                out,
+                "FAIL {} {}: theory {}, simulated {}",
+                c.case, c.metric, c.theory, c.simulated
+            )?;
+        }
+    } else {
+        write!(out, "{}", report::validation::table(&outcome))?;
+        writeln!(
+            out,
+            "{} events in {:.1} s wall ({} threads); wrote {}",
+            outcome.events,
+            outcome.wall.as_secs_f64(),
+            outcome.threads,
+            csv.display()
+        )?;
+    }
+    Ok(if outcome.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn cmd_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {

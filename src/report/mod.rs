@@ -10,6 +10,7 @@ pub mod explain;
 pub mod hgrm;
 pub mod manifest;
 pub mod terminal;
+pub mod validation;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

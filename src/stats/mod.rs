@@ -82,6 +82,8 @@ pub struct StationStats {
     pub wait: Histogram<u64>,
     pub wait_sum_ns: u128,
     pub waits: u64,
+    /// Copies among `waits` that waited longer than zero (found every server busy).
+    pub delayed: u64,
     /// Time in station (wait + service) of copies that completed in the window.
     pub sojourn_sum_ns: u128,
     /// Transient refusals (full queue or outage) the station answered.
@@ -101,6 +103,7 @@ impl Default for StationStats {
             wait: new_histogram(),
             wait_sum_ns: 0,
             waits: 0,
+            delayed: 0,
             sojourn_sum_ns: 0,
             refusals: 0,
             expired: 0,
@@ -114,6 +117,7 @@ impl StationStats {
         record_span(&mut self.wait, wait, 1);
         self.wait_sum_ns += u128::from(wait.as_nanos());
         self.waits += 1;
+        self.delayed += u64::from(wait > SimTime::ZERO);
     }
 
     /// Zeroes the counters at the end of warm-up; levels carry on.
@@ -126,6 +130,7 @@ impl StationStats {
         self.wait.reset();
         self.wait_sum_ns = 0;
         self.waits = 0;
+        self.delayed = 0;
         self.sojourn_sum_ns = 0;
         self.refusals = 0;
         self.expired = 0;

@@ -82,7 +82,10 @@ pub struct StationSummary {
     pub mean_queue_len: MeanCi,
     pub max_queue_len: MeanCi,
     pub mean_wait_ms: MeanCi,
+    pub p90_wait_ms: MeanCi,
     pub p99_wait_ms: MeanCi,
+    /// Share of copies that waited at all (found every server busy): Erlang C's P(wait).
+    pub wait_probability: MeanCi,
     pub arrival_rate_per_s: MeanCi,
     /// Time-average number in the station (waiting + in service): L.
     pub mean_in_system: MeanCi,
@@ -93,6 +96,16 @@ pub struct StationSummary {
     /// Transient refusals answered (full queue or outage), and copies that expired waiting.
     pub refusals: MeanCi,
     pub expired: MeanCi,
+}
+
+/// The waiting time at `quantile` in milliseconds; NaN when no copy started service.
+fn wait_quantile_ms(r: &StationStats, quantile: f64) -> f64 {
+    if r.waits == 0 {
+        f64::NAN
+    } else {
+        // Microseconds → ms, the bucket's highest equivalent value as for flow latencies.
+        r.wait.value_at_quantile(quantile) as f64 / 1e3
+    }
 }
 
 pub fn summarize_station(
@@ -140,11 +153,13 @@ pub fn summarize_station(
                 r.wait_sum_ns as f64 / r.waits as f64 / 1e6
             }
         })),
-        p99_wait_ms: per_rep(reps.iter().map(|r| {
+        p90_wait_ms: per_rep(reps.iter().map(|r| wait_quantile_ms(r, 0.9))),
+        p99_wait_ms: per_rep(reps.iter().map(|r| wait_quantile_ms(r, 0.99))),
+        wait_probability: per_rep(reps.iter().map(|r| {
             if r.waits == 0 {
                 f64::NAN
             } else {
-                r.wait.value_at_quantile(0.99) as f64 / 1e3
+                r.delayed as f64 / r.waits as f64
             }
         })),
         arrival_rate_per_s,
