@@ -47,7 +47,7 @@ impl Recipients {
             return Err(RecipientsError::ZeroCount);
         }
         let total: f64 = weights.iter().sum();
-        if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || !(total > 0.0) {
+        if weights.iter().any(|w| !w.is_finite() || *w < 0.0) || total <= 0.0 || total.is_nan() {
             return Err(RecipientsError::BadWeights);
         }
         let mut acc = 0.0;

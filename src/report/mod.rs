@@ -58,21 +58,6 @@ pub fn create_dir(dir: &Path) -> Result<(), ReportError> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn atomic_write_replaces_whole_file_and_leaves_no_temporaries() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.csv");
-        write_atomic(&p, b"old, longer content\n").unwrap();
-        write_atomic(&p, b"new\n").unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"new\n");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-}
-
 /// Writes every result file of `study` into `dir`; returns the paths written, manifest last.
 pub fn write_all(
     dir: &Path,
@@ -126,4 +111,19 @@ pub fn write_all(
     write_atomic(&manifest_path, &json)?;
     written.push(manifest_path);
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_whole_file_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.csv");
+        write_atomic(&p, b"old, longer content\n").unwrap();
+        write_atomic(&p, b"new\n").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"new\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }

@@ -129,13 +129,13 @@ pub fn run_spec(r: &RawRun) -> V<RunSpec> {
         Some(w) => non_negative(w, "run.warmup_s")?,
         None => duration.map_or(0.0, |d| d / 10.0),
     };
-    if let Some(d) = duration {
-        if warmup >= d {
-            return bad(
-                "run.warmup_s",
-                format!("must be shorter than `duration_s` ({d} s), got {warmup}"),
-            );
-        }
+    if let Some(d) = duration
+        && warmup >= d
+    {
+        return bad(
+            "run.warmup_s",
+            format!("must be shorter than `duration_s` ({d} s), got {warmup}"),
+        );
     }
     let replications = r.replications.unwrap_or(1);
     if replications == 0 {
