@@ -63,14 +63,28 @@ pub struct Station {
     pub service: Dist,
     /// Added service time per kilobyte, in nanoseconds.
     pub per_kb_ns: f64,
+    /// Most copies that may wait; a full queue refuses with a transient error.
     pub queue_limit: Option<u32>,
+    /// A lower limit for copies from outside the organization (back pressure at Medium).
     pub queue_limit_external: Option<u32>,
+    /// Shadow redundancy: copies held when the station fails are resubmitted by their senders
+    /// (Exchange 2013 and later); without it they wait on disk for the restart (2007).
     pub shadow_redundancy: bool,
     pub availability: Availability,
+    /// How this station retries messages it holds that the next one refuses; None: the
+    /// scenario's.
     pub retry: Option<RetryPolicy>,
 }
 
 impl Station {
+    /// A hop with no queue limit, always up, with the scenario's retry policy.
+    pub fn new(name: &str, servers: Servers, service: Dist, per_kb_ns: f64) -> Self {
+        Station {
+            per_kb_ns,
+            ..Station::plain(name.to_string(), StationKind::Hop, servers, service)
+        }
+    }
+
     /// A station with no queue limit, always up, without shadow redundancy.
     pub fn plain(name: String, kind: StationKind, servers: Servers, service: Dist) -> Self {
         Station {

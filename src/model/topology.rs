@@ -9,46 +9,11 @@ use std::collections::{HashMap, VecDeque};
 
 use super::dist::Dist;
 use super::network::{NO_EXTRA, Network, Node, NodeId, Servers, Station, StationId, StationKind};
-use super::transport::{Availability, RetryPolicy};
+use super::transport::Availability;
 use crate::load::MAX_GROUPS;
 
-/// A hop: a station with servers and a service time.
-#[derive(Clone, Debug)]
-pub struct HopSpec {
-    pub name: String,
-    pub servers: Servers,
-    /// Service time in nanoseconds.
-    pub service: Dist,
-    /// Extra service time per kilobyte of message, in nanoseconds.
-    pub per_kb_ns: f64,
-    /// Most copies that may wait; a full queue refuses with a transient error.
-    pub queue_limit: Option<u32>,
-    /// A lower limit for copies from outside the organization (back pressure at Medium).
-    pub queue_limit_external: Option<u32>,
-    /// Shadow redundancy: copies held when the hop fails are resubmitted by their senders
-    /// (Exchange 2013 and later); without it they wait on disk for the restart (2007).
-    pub shadow_redundancy: bool,
-    pub availability: Availability,
-    /// How this hop retries messages it holds that the next hop refuses; None: the scenario's.
-    pub retry: Option<RetryPolicy>,
-}
-
-impl HopSpec {
-    /// A hop with no queue limit, always up, with the scenario's retry policy.
-    pub fn new(name: &str, servers: Servers, service: Dist, per_kb_ns: f64) -> Self {
-        HopSpec {
-            name: name.to_string(),
-            servers,
-            service,
-            per_kb_ns,
-            queue_limit: None,
-            queue_limit_external: None,
-            shadow_redundancy: false,
-            availability: Availability::default(),
-            retry: None,
-        }
-    }
-}
+/// A hop: a station with servers and a service time. Hops compile to stations as they are.
+pub type HopSpec = Station;
 
 /// A link: a delay (latency plus optional TLS set-up) and optional bandwidth.
 #[derive(Clone, Debug)]
@@ -193,16 +158,8 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
     for hop in &spec.hops {
         let id = StationId(stations.len() as u32);
         stations.push(Station {
-            name: hop.name.clone(),
             kind: StationKind::Hop,
-            servers: hop.servers,
-            service: hop.service.clone(),
-            per_kb_ns: hop.per_kb_ns,
-            queue_limit: hop.queue_limit,
-            queue_limit_external: hop.queue_limit_external,
-            shadow_redundancy: hop.shadow_redundancy,
-            availability: hop.availability.clone(),
-            retry: hop.retry,
+            ..hop.clone()
         });
         by_name.insert(&hop.name, vec![id]);
     }

@@ -271,6 +271,7 @@ fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> {
     };
     Ok(HopSpec {
         name: name.to_string(),
+        kind: StationKind::Hop,
         servers,
         service: dist(&h.service_ms, &format!("{field}.service_ms"), 1e6, true)?,
         per_kb_ns: non_negative(h.per_kb_ms.unwrap_or(0.0), &format!("{field}.per_kb_ms"))? * 1e6,
