@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand};
 
 use mailflow::report::{self, ReportError};
 use mailflow::runner::{self, RunError, RunOptions};
-use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioError};
+use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioError, ScenarioFile};
+use mailflow::sweep::{self, SweepError};
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +40,8 @@ enum Command {
     Run(RunArgs),
     /// Print each variant's numbered hop list per flow, the load, and offered utilizations
     Explain(ExplainArgs),
+    /// Run a scenario over a grid of field values (`--set`) and write sweep.csv
+    Sweep(SweepArgs),
 }
 
 #[derive(Args)]
@@ -48,6 +51,13 @@ struct RunArgs {
     /// Output directory [default: results/<scenario name>]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    study: StudyArgs,
+}
+
+/// Flags shared by `run`, `sweep` and `capacity`.
+#[derive(Args)]
+struct StudyArgs {
     /// Master seed; every random stream derives from it [default: the scenario's run.seed]
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -63,6 +73,23 @@ struct RunArgs {
     /// Print nothing but errors; no progress bar
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// Scenario file (TOML)
+    scenario: PathBuf,
+    /// A field to sweep and its values, PATH=VALUES; repeat for a grid (every combination).
+    /// VALUES is a range `1..8` (whole numbers, step 1), `0.5..3:0.25` (start..end:step) or a
+    /// list `1,2,4`. PATH is a dotted path in the file (`hops.cas2013.servers`) or `load.scale`,
+    /// which multiplies every arrival rate
+    #[arg(long = "set", value_name = "PATH=VALUES", required = true)]
+    set: Vec<String>,
+    /// Output directory [default: results/<scenario name>-sweep]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    study: StudyArgs,
 }
 
 #[derive(Args)]
@@ -97,6 +124,16 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         if let Some(RunError::Threads { .. }) = cause.downcast_ref::<RunError>() {
             return 2;
         }
+        match cause.downcast_ref::<SweepError>() {
+            Some(
+                SweepError::Set { .. }
+                | SweepError::TooLarge { .. }
+                | SweepError::Scenario(_)
+                | SweepError::Run(RunError::Threads { .. }),
+            ) => return 2,
+            Some(SweepError::Run(_)) => return 1,
+            None => {}
+        }
     }
     1
 }
@@ -112,6 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => cmd_run(args),
         Command::Explain(args) => cmd_explain(args),
+        Command::Sweep(args) => cmd_sweep(args),
     }
 }
 
@@ -119,35 +157,46 @@ fn load(path: &std::path::Path, allow_unstable: bool) -> anyhow::Result<Scenario
     Ok(scenario::load(path, LoadOptions { allow_unstable })?)
 }
 
+impl StudyArgs {
+    fn run_options(&self) -> RunOptions {
+        RunOptions {
+            seed: self.seed,
+            replications: self.replications,
+            threads: self.threads.map(|t| t as usize),
+        }
+    }
+}
+
+/// A progress bar with ETA on stderr counting `units` simulation runs, or a hidden one when
+/// stderr is not a terminal or the user asked for quiet.
+fn progress(units: u64, message: String, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(units);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, ETA {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    b.set_message(message);
+    b
+}
+
 fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scn = load(&args.scenario, args.allow_unstable)?;
+    let scn = load(&args.scenario, args.study.allow_unstable)?;
     let out_dir = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&scn.name));
-    let opts = RunOptions {
-        seed: args.seed,
-        replications: args.replications,
-        threads: args.threads.map(|t| t as usize),
-    };
+    let opts = args.study.run_options();
     let units =
         scn.variants.len() as u64 * u64::from(opts.replications.unwrap_or(scn.run.replications));
-    let bar = if !args.quiet && std::io::stderr().is_terminal() {
-        let b = indicatif::ProgressBar::new(units);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, ETA {eta}")
-                .expect("static template")
-                .progress_chars("=> "),
-        );
-        b.set_message(format!("simulating {}", scn.name));
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress(units, format!("simulating {}", scn.name), args.study.quiet);
     let study = runner::run(&scn, opts, &|| bar.inc(1)).context("simulation failed")?;
     bar.finish_and_clear();
     let written = report::write_all(&out_dir, &scn, &study)?;
-    if !args.quiet {
+    if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::table(&study))?;
         writeln!(
@@ -157,6 +206,47 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
             study.wall.as_secs_f64(),
             study.events() as f64 / study.wall.as_secs_f64().max(1e-9) / 1e6,
             study.threads,
+            written.len(),
+            out_dir.display()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let axes = args
+        .set
+        .iter()
+        .map(|a| sweep::parse_axis(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let file = ScenarioFile::read(&args.scenario)?;
+    let points = sweep::build_points(&file, &axes)?;
+    let name = points[0].1.name.clone();
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-sweep")));
+    let opts = args.study.run_options();
+    let units = sweep::unit_count(&points, opts, args.study.allow_unstable);
+    let n_points = points.len();
+    let bar = progress(
+        units,
+        format!("sweeping {name} ({n_points} points)"),
+        args.study.quiet,
+    );
+    let outcome = sweep::run(points, &axes, opts, args.study.allow_unstable, &|| {
+        bar.inc(1)
+    })
+    .context("simulation failed")?;
+    bar.finish_and_clear();
+    let written = report::write_sweep(&out_dir, &outcome)?;
+    if !args.study.quiet {
+        let mut out = std::io::stdout().lock();
+        write!(out, "{}", report::terminal::sweep_table(&outcome))?;
+        writeln!(
+            out,
+            "{n_points} points, {units} runs in {:.2} s wall; {} files in {}",
+            outcome.points[0].outcome.wall.as_secs_f64(),
             written.len(),
             out_dir.display()
         )?;

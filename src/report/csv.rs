@@ -10,6 +10,8 @@ use serde::Serialize;
 use super::{ReportError, write_atomic};
 use crate::runner::StudyOutcome;
 use crate::stats::MeanCi;
+use crate::stats::summary::FlowSummary;
+use crate::sweep::SweepOutcome;
 
 fn val(m: MeanCi) -> Option<f64> {
     m.mean.is_finite().then_some(m.mean)
@@ -104,38 +106,154 @@ pub fn summary_rows(study: &StudyOutcome) -> Vec<SummaryRow<'_>> {
     let mut rows = Vec::new();
     for v in &study.variants {
         for (flow, f) in &v.flows {
-            rows.push(SummaryRow {
-                variant: &v.name,
-                flow,
-                delivered: val(f.delivered),
-                throughput_per_s: val(f.throughput_per_s),
-                mean_ms: val(f.mean_ms),
-                p50_ms: val(f.p50_ms),
-                p90_ms: val(f.p90_ms),
-                p99_ms: val(f.p99_ms),
-                p999_ms: val(f.p999_ms),
-                max_ms: val(f.max_ms),
-                replications: study.replications,
-                delivered_ci95_lo: lo(f.delivered),
-                delivered_ci95_hi: hi(f.delivered),
-                throughput_per_s_ci95_lo: lo(f.throughput_per_s),
-                throughput_per_s_ci95_hi: hi(f.throughput_per_s),
-                mean_ms_ci95_lo: lo(f.mean_ms),
-                mean_ms_ci95_hi: hi(f.mean_ms),
-                p50_ms_ci95_lo: lo(f.p50_ms),
-                p50_ms_ci95_hi: hi(f.p50_ms),
-                p90_ms_ci95_lo: lo(f.p90_ms),
-                p90_ms_ci95_hi: hi(f.p90_ms),
-                p99_ms_ci95_lo: lo(f.p99_ms),
-                p99_ms_ci95_hi: hi(f.p99_ms),
-                p999_ms_ci95_lo: lo(f.p999_ms),
-                p999_ms_ci95_hi: hi(f.p999_ms),
-                max_ms_ci95_lo: lo(f.max_ms),
-                max_ms_ci95_hi: hi(f.max_ms),
-            });
+            rows.push(summary_row(&v.name, flow, f, study.replications));
         }
     }
     rows
+}
+
+/// The summary row of one variant's flow.
+pub fn summary_row<'a>(
+    variant: &'a str,
+    flow: &'a str,
+    f: &FlowSummary,
+    replications: u32,
+) -> SummaryRow<'a> {
+    SummaryRow {
+        variant,
+        flow,
+        delivered: val(f.delivered),
+        throughput_per_s: val(f.throughput_per_s),
+        mean_ms: val(f.mean_ms),
+        p50_ms: val(f.p50_ms),
+        p90_ms: val(f.p90_ms),
+        p99_ms: val(f.p99_ms),
+        p999_ms: val(f.p999_ms),
+        max_ms: val(f.max_ms),
+        replications,
+        delivered_ci95_lo: lo(f.delivered),
+        delivered_ci95_hi: hi(f.delivered),
+        throughput_per_s_ci95_lo: lo(f.throughput_per_s),
+        throughput_per_s_ci95_hi: hi(f.throughput_per_s),
+        mean_ms_ci95_lo: lo(f.mean_ms),
+        mean_ms_ci95_hi: hi(f.mean_ms),
+        p50_ms_ci95_lo: lo(f.p50_ms),
+        p50_ms_ci95_hi: hi(f.p50_ms),
+        p90_ms_ci95_lo: lo(f.p90_ms),
+        p90_ms_ci95_hi: hi(f.p90_ms),
+        p99_ms_ci95_lo: lo(f.p99_ms),
+        p99_ms_ci95_hi: hi(f.p99_ms),
+        p999_ms_ci95_lo: lo(f.p999_ms),
+        p999_ms_ci95_hi: hi(f.p999_ms),
+        max_ms_ci95_lo: lo(f.max_ms),
+        max_ms_ci95_hi: hi(f.max_ms),
+    }
+}
+
+/// A summary row with no figures (a variant that was not simulated).
+pub fn empty_summary_row<'a>(variant: &'a str, flow: &'a str) -> SummaryRow<'a> {
+    SummaryRow {
+        variant,
+        flow,
+        delivered: None,
+        throughput_per_s: None,
+        mean_ms: None,
+        p50_ms: None,
+        p90_ms: None,
+        p99_ms: None,
+        p999_ms: None,
+        max_ms: None,
+        replications: 0,
+        delivered_ci95_lo: None,
+        delivered_ci95_hi: None,
+        throughput_per_s_ci95_lo: None,
+        throughput_per_s_ci95_hi: None,
+        mean_ms_ci95_lo: None,
+        mean_ms_ci95_hi: None,
+        p50_ms_ci95_lo: None,
+        p50_ms_ci95_hi: None,
+        p90_ms_ci95_lo: None,
+        p90_ms_ci95_hi: None,
+        p99_ms_ci95_lo: None,
+        p99_ms_ci95_hi: None,
+        p999_ms_ci95_lo: None,
+        p999_ms_ci95_hi: None,
+        max_ms_ci95_lo: None,
+        max_ms_ci95_hi: None,
+    }
+}
+
+/// The header and the cells of one `Serialize` row, as the CSV writer would write them, so
+/// rows with leading columns known only at run time (a sweep's axes) reuse the row structs.
+fn cells<T: Serialize>(row: &T, file: &Path) -> Result<(Vec<String>, Vec<String>), ReportError> {
+    let bytes = to_bytes(std::slice::from_ref(row), file)?;
+    let mut r = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes.as_slice());
+    let mut recs = r.records().map(|x| {
+        x.map(|rec| rec.iter().map(str::to_string).collect::<Vec<_>>())
+            .map_err(|source| ReportError::Csv {
+                file: file.to_path_buf(),
+                source,
+            })
+    });
+    let head = recs.next().expect("a header row")?;
+    let body = recs.next().expect("a data row")?;
+    Ok((head, body))
+}
+
+/// `sweep.csv`: one row per point × variant × flow. Leading columns are the swept paths (as
+/// given to `--set`), then `load_scale` (unless swept), `status` (`ok`, or `unstable`: not
+/// simulated, figures empty), `max_offered_utilization`, then the columns of `summary.csv`.
+pub fn sweep_bytes(sweep: &SweepOutcome, file: &Path) -> Result<Vec<u8>, ReportError> {
+    let scale_swept = sweep.axes.iter().any(|a| {
+        a == crate::scenario::overrides::LOAD_SCALE_ALIAS
+            || a == crate::scenario::overrides::LOAD_SCALE_FIELD
+    });
+    let err = |source| ReportError::Csv {
+        file: file.to_path_buf(),
+        source,
+    };
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let mut header_done = false;
+    for p in &sweep.points {
+        for pv in &p.variants {
+            for (fi, flow) in pv.flows.iter().enumerate() {
+                let row = match pv.outcome {
+                    Some(i) => {
+                        let v = &p.outcome.variants[i];
+                        summary_row(&v.name, flow, &v.flows[fi].1, p.outcome.replications)
+                    }
+                    None => empty_summary_row(&pv.name, flow),
+                };
+                let (head, body) = cells(&row, file)?;
+                if !header_done {
+                    let mut h: Vec<String> = sweep.axes.clone();
+                    if !scale_swept {
+                        h.push("load_scale".into());
+                    }
+                    h.push("status".into());
+                    h.push("max_offered_utilization".into());
+                    h.extend(head);
+                    w.write_record(&h).map_err(err)?;
+                    header_done = true;
+                }
+                let mut r: Vec<String> = p
+                    .overrides
+                    .iter()
+                    .map(|o| crate::scenario::overrides::value_text(&o.value))
+                    .collect();
+                if !scale_swept {
+                    r.push(format!("{}", p.load_scale));
+                }
+                r.push(if pv.unstable.is_some() { "unstable" } else { "ok" }.into());
+                r.push(format!("{}", pv.max_offered_utilization));
+                r.extend(body);
+                w.write_record(&r).map_err(err)?;
+            }
+        }
+    }
+    w.into_inner().map_err(|e| err(e.into_error().into()))
 }
 
 pub fn hop_rows(study: &StudyOutcome) -> Vec<HopRow<'_>> {

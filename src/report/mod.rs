@@ -110,3 +110,41 @@ pub fn write_all(
     written.push(manifest_path);
     Ok(written)
 }
+
+/// Writes the files of a sweep into `dir`: `sweep.csv`, the pictures, and `manifest.json`
+/// (last); returns the paths written.
+pub fn write_sweep(
+    dir: &Path,
+    sweep: &crate::sweep::SweepOutcome,
+) -> Result<Vec<PathBuf>, ReportError> {
+    create_dir(dir)?;
+    let mut written = Vec::new();
+    let path = dir.join("sweep.csv");
+    write_atomic(&path, &csv::sweep_bytes(sweep, &path)?)?;
+    written.push(path);
+    let first = &sweep.points[0].outcome;
+    let mut m = manifest::StudyManifest::new("sweep", &sweep.first, first);
+    m.parameters = sweep.axes.clone();
+    m.points = sweep.points.len();
+    m.events = sweep.points.iter().map(|p| p.outcome.events()).sum();
+    m.wall_time_s = first.wall.as_secs_f64();
+    write_manifest(dir, m, &mut written)?;
+    Ok(written)
+}
+
+/// Writes `manifest.json` listing `written`, and adds it to them.
+fn write_manifest(
+    dir: &Path,
+    mut m: manifest::StudyManifest<'_>,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), ReportError> {
+    m.files = written
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
+        .collect();
+    let path = dir.join("manifest.json");
+    let json = serde_json::to_vec_pretty(&m).expect("manifest serializes");
+    write_atomic(&path, &json)?;
+    written.push(path);
+    Ok(())
+}

@@ -70,3 +70,50 @@ pub fn table(study: &StudyOutcome) -> String {
     }
     out
 }
+
+/// One line per sweep point and variant: the swept values, then the flow with the highest p99
+/// and that p99, the bottleneck and its utilization (or why the variant was not simulated).
+pub fn sweep_table(sweep: &crate::sweep::SweepOutcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}  variant  worst p99 (flow)  bottleneck",
+        sweep.axes.join("  ")
+    );
+    for p in &sweep.points {
+        let values: Vec<String> = p
+            .overrides
+            .iter()
+            .map(|o| crate::scenario::overrides::value_text(&o.value))
+            .collect();
+        for pv in &p.variants {
+            let what = match (&pv.unstable, pv.outcome) {
+                (Some(u), _) => format!(
+                    "not simulated: {} offered {:.0}% of capacity",
+                    u.station,
+                    u.utilization * 100.0
+                ),
+                (None, Some(i)) => {
+                    let v = &p.outcome.variants[i];
+                    let worst = v
+                        .flows
+                        .iter()
+                        .filter(|(_, f)| f.p99_ms.mean.is_finite())
+                        .max_by(|a, b| a.1.p99_ms.mean.total_cmp(&b.1.p99_ms.mean));
+                    let worst = match worst {
+                        Some((flow, f)) => format!("{} ms ({flow})", ms(f.p99_ms)),
+                        None => "no deliveries".into(),
+                    };
+                    let bottleneck = match v.bottleneck() {
+                        Some((name, u)) => format!("{name} {:.1}%", u * 100.0),
+                        None => "-".into(),
+                    };
+                    format!("{worst}  {bottleneck}")
+                }
+                (None, None) => unreachable!("a stable variant is simulated"),
+            };
+            let _ = writeln!(out, "{}  {}  {what}", values.join("  "), pv.name);
+        }
+    }
+    out
+}

@@ -115,12 +115,8 @@ pub enum ScenarioError {
         file: String,
         source: std::io::Error,
     },
-    #[error("{file}: {message} ({flags})")]
-    Override {
-        file: String,
-        flags: String,
-        message: String,
-    },
+    #[error("{file}: {message}")]
+    Override { file: String, message: String },
     #[error("{trace}: {source} (the trace of {file})")]
     Trace {
         file: String,
@@ -238,7 +234,6 @@ pub fn from_text_with(
     } else {
         let override_err = |message: String| ScenarioError::Override {
             file: file.to_string(),
-            flags: flags.clone(),
             message,
         };
         let mut table: toml::Table = toml::from_str(text).expect("the text parsed above");
@@ -247,7 +242,7 @@ pub fn from_text_with(
                 .map_err(|m| override_err(format!("cannot apply `{}`: {m}", o.flag())))?;
         }
         raw::RawScenario::deserialize(table)
-            .map_err(|e| override_err(e.message().trim().to_string()))?
+            .map_err(|e| override_err(format!("{} (with {flags})", e.message().trim())))?
     };
     let name = raw.name.clone().unwrap_or_else(|| default_name.to_string());
     let to_error = |mut b: validate::Bad| {
