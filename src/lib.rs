@@ -1,6 +1,7 @@
 //! mailflow: a discrete-event throughput simulator for mail transport routing in hybrid
 //! Exchange deployments. See ARCHITECTURE.md for the map.
 
+pub mod capacity;
 pub mod engine;
 pub mod load;
 pub mod model;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use mailflow::capacity::{self, CapacityError};
 use mailflow::report::{self, ReportError};
 use mailflow::runner::{self, RunError, RunOptions};
 use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioError, ScenarioFile};
@@ -42,6 +43,8 @@ enum Command {
     Explain(ExplainArgs),
     /// Run a scenario over a grid of field values (`--set`) and write sweep.csv
     Sweep(SweepArgs),
+    /// Find, per variant, the largest load (or with --hop the fewest servers) meeting SLOs
+    Capacity(CapacityArgs),
 }
 
 #[derive(Args)]
@@ -93,6 +96,37 @@ struct SweepArgs {
 }
 
 #[derive(Args)]
+struct CapacityArgs {
+    /// Scenario file (TOML)
+    scenario: PathBuf,
+    /// A latency objective FLOW.FIGURE<=LIMIT; repeat for several. FIGURE is p50, p90, p99,
+    /// p999, mean or max; LIMIT has a unit: ms, s or min. Example: inbound_to_onprem.p99<=60s
+    #[arg(long = "slo", value_name = "SLO", required = true)]
+    slo: Vec<String>,
+    /// Search the fewest servers of this hop that meet the SLOs at the load given by --scale,
+    /// instead of the largest load
+    #[arg(long, value_name = "NAME")]
+    hop: Option<String>,
+    /// Load scale to start from (load search) or to search servers at (--hop)
+    /// [default: the scenario's run.load_scale, 1 if unset]
+    #[arg(long, value_name = "X")]
+    scale: Option<f64>,
+    /// Load search: stop when the bracket (first failing − last passing) is within this
+    /// fraction of the last passing scale
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.02)]
+    precision: f64,
+    /// Set a scenario field before searching, PATH=VALUE (e.g. run.duration_s=900 for a
+    /// quicker, rougher search); repeat for several
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Output directory [default: results/<scenario name>-capacity]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    study: StudyArgs,
+}
+
+#[derive(Args)]
 struct ExplainArgs {
     /// Scenario file (TOML)
     scenario: PathBuf,
@@ -134,6 +168,11 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             Some(SweepError::Run(_)) => return 1,
             None => {}
         }
+        match cause.downcast_ref::<CapacityError>() {
+            Some(CapacityError::Run(RunError::Conservation { .. })) => return 1,
+            Some(_) => return 2,
+            None => {}
+        }
     }
     1
 }
@@ -150,6 +189,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => cmd_run(args),
         Command::Explain(args) => cmd_explain(args),
         Command::Sweep(args) => cmd_sweep(args),
+        Command::Capacity(args) => cmd_capacity(args),
     }
 }
 
@@ -252,6 +292,89 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
+    let slos = args
+        .slo
+        .iter()
+        .map(|s| capacity::parse_slo(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(x) = args.scale {
+        if !(x.is_finite() && x > 0.0) {
+            anyhow::bail!(CapacityError::Scale(x));
+        }
+    }
+    let mut overrides = Vec::new();
+    for arg in &args.set {
+        let axis = sweep::parse_axis(arg)?;
+        let [value] = axis.values.as_slice() else {
+            return Err(SweepError::Set {
+                arg: arg.clone(),
+                message: "capacity takes one value per path; use `mailflow sweep` for several"
+                    .into(),
+            }
+            .into());
+        };
+        overrides.push(scenario::Override {
+            path: axis.path.clone(),
+            value: value.clone(),
+        });
+    }
+    // Unstable configurations are part of the search (they fail without simulation).
+    let scn = ScenarioFile::read(&args.scenario)?.build(
+        LoadOptions {
+            allow_unstable: true,
+        },
+        &overrides,
+    )?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(format!("{}-capacity", scn.name)));
+    let spec = capacity::SearchSpec {
+        slos,
+        knob: match &args.hop {
+            Some(h) => capacity::Knob::Servers(h.clone()),
+            None => capacity::Knob::LoadScale,
+        },
+        start: args.scale,
+        precision: args.precision,
+        min_scale: 1e-3,
+        max_servers: 100_000,
+    };
+    let bar = progress(0, format!("searching {}", scn.name), args.study.quiet);
+    let outcome = capacity::search(
+        &scn,
+        &spec,
+        args.study.run_options(),
+        &|n| bar.inc_length(n),
+        &|| bar.inc(1),
+    )
+    .context("capacity search failed")?;
+    bar.finish_and_clear();
+    let written = report::write_capacity(&out_dir, &scn, &outcome)?;
+    if !args.study.quiet {
+        let mut out = std::io::stdout().lock();
+        write!(
+            out,
+            "{}",
+            report::terminal::capacity_text(&scn.name, &outcome)
+        )?;
+        writeln!(
+            out,
+            "{} configurations simulated in {:.2} s wall; {} files in {}",
+            outcome.simulated,
+            outcome.wall.as_secs_f64(),
+            written.len(),
+            out_dir.display()
+        )?;
+    }
+    if outcome.answers.iter().all(|a| a.feasible()) {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(1))
+    }
 }
 
 fn cmd_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {

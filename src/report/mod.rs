@@ -148,3 +148,46 @@ fn write_manifest(
     written.push(path);
     Ok(())
 }
+
+/// Writes the files of a capacity search into `dir`: `capacity.csv`, `capacity_steps.csv`,
+/// the pictures, and `manifest.json` (last); returns the paths written.
+pub fn write_capacity(
+    dir: &Path,
+    scn: &crate::scenario::Scenario,
+    c: &crate::capacity::CapacityOutcome,
+) -> Result<Vec<PathBuf>, ReportError> {
+    create_dir(dir)?;
+    let mut written = Vec::new();
+    let path = dir.join("capacity.csv");
+    csv::write(&path, &csv::capacity_rows(c))?;
+    written.push(path);
+    let path = dir.join("capacity_steps.csv");
+    csv::write(&path, &csv::capacity_step_rows(c))?;
+    written.push(path);
+    let mut m = manifest::StudyManifest {
+        program: "mailflow",
+        version: env!("CARGO_PKG_VERSION"),
+        command: "capacity",
+        scenario: &scn.name,
+        scenario_file: scn.file.display().to_string(),
+        scenario_sha256: &scn.hash,
+        seed: c.seed,
+        replications: c.replications,
+        threads: c.threads,
+        parameters: c
+            .spec
+            .slos
+            .iter()
+            .map(|s| format!("--slo {}", s.text))
+            .collect(),
+        points: c.simulated,
+        events: c.events,
+        wall_time_s: c.wall.as_secs_f64(),
+        files: Vec::new(),
+    };
+    if let crate::capacity::Knob::Servers(h) = &c.spec.knob {
+        m.parameters.push(format!("--hop {h}"));
+    }
+    write_manifest(dir, m, &mut written)?;
+    Ok(written)
+}

@@ -67,9 +67,7 @@ pub fn parse_axis(arg: &str) -> Result<Axis, SweepError> {
     {
         return Err(set_err(
             arg,
-            format!(
-                "`{path}` is not a dotted path of field names, such as hops.cas2013.servers"
-            ),
+            format!("`{path}` is not a dotted path of field names, such as hops.cas2013.servers"),
         ));
     }
     let spec = spec.trim();
@@ -180,10 +178,16 @@ fn list_item(item: &str) -> Result<Value, String> {
 /// Every combination of the axes' values, the first axis varying slowest.
 pub fn grid(axes: &[Axis]) -> Result<Vec<Vec<Override>>, SweepError> {
     for (i, a) in axes.iter().enumerate() {
-        if let Some(b) = axes[..i].iter().find(|b| overrides_field(b) == overrides_field(a)) {
+        if let Some(b) = axes[..i]
+            .iter()
+            .find(|b| overrides_field(b) == overrides_field(a))
+        {
             return Err(set_err(
                 &a.path,
-                format!("`{}` is swept twice (also as `{}`); give each path once", a.path, b.path),
+                format!(
+                    "`{}` is swept twice (also as `{}`); give each path once",
+                    a.path, b.path
+                ),
             ));
         }
     }
@@ -281,7 +285,11 @@ pub fn build_points(
 }
 
 /// The work units [`run`] will simulate, for a progress bar.
-pub fn unit_count(points: &[(Vec<Override>, Scenario)], opts: RunOptions, allow_unstable: bool) -> u64 {
+pub fn unit_count(
+    points: &[(Vec<Override>, Scenario)],
+    opts: RunOptions,
+    allow_unstable: bool,
+) -> u64 {
     points
         .iter()
         .map(|(_, s)| {
@@ -381,7 +389,10 @@ mod tests {
     fn ranges_and_lists_parse() {
         assert_eq!(vals("a.b=1..4"), ["1", "2", "3", "4"]);
         assert_eq!(vals("a.b=1..8:3"), ["1", "4", "7"]);
-        assert_eq!(vals("load.scale=0.5..1.5:0.25"), ["0.5", "0.75", "1", "1.25", "1.5"]);
+        assert_eq!(
+            vals("load.scale=0.5..1.5:0.25"),
+            ["0.5", "0.75", "1", "1.25", "1.5"]
+        );
         assert_eq!(vals("x=0.1..0.3:0.1"), ["0.1", "0.2", "0.3"]);
         assert_eq!(vals("x=1,2.5,unlimited"), ["1", "2.5", "unlimited"]);
         assert_eq!(parse_axis("x=3").unwrap().values, vec![Value::Integer(3)]);
