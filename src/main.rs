@@ -88,6 +88,10 @@ struct SweepArgs {
     /// which multiplies every arrival rate
     #[arg(long = "set", value_name = "PATH=VALUES", required = true)]
     set: Vec<String>,
+    /// A latency objective (FLOW.p99<=LIMIT, as for `capacity`) drawn as a line on the p99
+    /// against load pictures; repeat for several
+    #[arg(long = "slo", value_name = "SLO")]
+    slo: Vec<String>,
     /// Output directory [default: results/<scenario name>-sweep]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -259,8 +263,14 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|a| sweep::parse_axis(a))
         .collect::<Result<Vec<_>, _>>()?;
+    let slos = args
+        .slo
+        .iter()
+        .map(|s| capacity::parse_slo(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let file = ScenarioFile::read(&args.scenario)?;
     let points = sweep::build_points(&file, &axes)?;
+    capacity::check_slos(&points[0].1, &slos)?;
     let name = points[0].1.name.clone();
     let out_dir = args
         .out
@@ -279,7 +289,7 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     })
     .context("simulation failed")?;
     bar.finish_and_clear();
-    let written = report::write_sweep(&out_dir, &outcome)?;
+    let written = report::write_sweep(&out_dir, &outcome, &slos)?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::sweep_table(&outcome))?;
