@@ -374,6 +374,7 @@ pub fn search(
     done: &(dyn Fn() + Sync),
 ) -> Result<CapacityOutcome, CapacityError> {
     let started = std::time::Instant::now();
+    check_slos(scn, &spec.slos)?;
     let replications = opts.replications.unwrap_or(scn.run.replications);
     if replications < 2 {
         return Err(CapacityError::OneReplication);
@@ -381,7 +382,6 @@ pub fn search(
     if !(spec.precision > 0.0 && spec.precision < 1.0) {
         return Err(CapacityError::Precision(spec.precision));
     }
-    check_slos(scn, &spec.slos)?;
     let base = spec.start.unwrap_or(scn.run.load_scale);
     let base_scn = scn.at_load_scale(base);
     let mut states = Vec::new();
