@@ -262,6 +262,30 @@ pub enum ArrivalSpec {
     },
 }
 
+impl ArrivalSpec {
+    /// A few words for `explain`: how arrivals are generated.
+    pub fn describe(&self) -> String {
+        match self {
+            ArrivalSpec::Poisson => "Poisson".into(),
+            ArrivalSpec::Shaped(s) => format!(
+                "shaped: the busiest hour's rate, busiest ÷ mean hour {:.2}, {} burst(s), at most {:.2} × it",
+                s.diurnal_peak_factor(),
+                s.bursts.len(),
+                s.max_factor()
+            ),
+            ArrivalSpec::Trace { rows, speedup } => format!(
+                "replayed trace of {} messages{}",
+                rows.len(),
+                if *speedup != 1.0 {
+                    format!(", {speedup} × as fast")
+                } else {
+                    String::new()
+                }
+            ),
+        }
+    }
+}
+
 /// The arrival state of one source during one run. An enum, so the hot path does no dynamic
 /// dispatch.
 #[derive(Clone, Debug)]

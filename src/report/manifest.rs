@@ -19,6 +19,8 @@ pub struct Manifest<'a> {
     pub variants: Vec<&'a str>,
     pub warmup_s: f64,
     pub duration_s: Option<f64>,
+    /// Every arrival rate is the file's × this (`run.load_scale`).
+    pub load_scale: f64,
     pub max_messages: Option<u64>,
     /// Simulated seconds, summed over every variant × replication.
     pub simulated_s: f64,
@@ -42,6 +44,7 @@ pub fn build<'a>(scn: &'a Scenario, study: &'a StudyOutcome, files: Vec<String>)
         variants: study.variants.iter().map(|v| v.name.as_str()).collect(),
         warmup_s: scn.run.warmup.as_secs_f64(),
         duration_s: scn.run.duration.map(|d| d.as_secs_f64()),
+        load_scale: scn.run.load_scale,
         max_messages: scn.run.max_messages,
         simulated_s: study
             .variants

@@ -142,7 +142,7 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
     };
     let _ = writeln!(
         o,
-        "Capacity of {scenario}: {what} that meets {} ({} replications per point, seed {}).",
+        "Capacity of {scenario}: {what} {} ({} replications per point, seed {}).",
         slos.join(" and "),
         c.replications,
         c.seed
