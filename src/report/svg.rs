@@ -365,6 +365,6 @@ mod tests {
             &[("v".into(), vec![Some(0.5), None])],
         )
         .unwrap();
-        assert!(svg.contains("<rect") && svg.contains(">a<"));
+        assert!(svg.contains("<rect") && svg.contains("\na\n</text>"));
     }
 }
