@@ -1,6 +1,7 @@
 //! mailflow: a discrete-event throughput simulator for mail transport routing in hybrid
 //! Exchange deployments. See ARCHITECTURE.md for the map.
 
+pub mod capacity;
 pub mod engine;
 pub mod load;
 pub mod model;
@@ -8,4 +9,5 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod stats;
+pub mod sweep;
 pub mod validate;

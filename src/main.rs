@@ -9,9 +9,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
+use mailflow::capacity::{self, CapacityError};
 use mailflow::report::{self, ReportError};
 use mailflow::runner::{self, RunError, RunOptions};
-use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioError};
+use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioError, ScenarioFile};
+use mailflow::sweep::{self, SweepError};
 use mailflow::validate::{self, Size, ValidateError, ValidateOptions};
 
 #[derive(Parser)]
@@ -41,6 +43,10 @@ enum Command {
     Run(RunArgs),
     /// Print each variant's numbered hop list per flow, the load, and offered utilizations
     Explain(ExplainArgs),
+    /// Run a scenario over a grid of field values (`--set`) and write sweep.csv
+    Sweep(SweepArgs),
+    /// Find, per variant, the largest load (or with --hop the fewest servers) meeting SLOs
+    Capacity(CapacityArgs),
     /// Check the simulator against queueing theory on networks with exact answers
     #[command(long_about = VALIDATE_ABOUT)]
     Validate(ValidateArgs),
@@ -93,6 +99,13 @@ struct RunArgs {
     /// Output directory [default: results/<scenario name>]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    study: StudyArgs,
+}
+
+/// Flags shared by `run`, `sweep` and `capacity`.
+#[derive(Args)]
+struct StudyArgs {
     /// Master seed; every random stream derives from it [default: the scenario's run.seed]
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -108,6 +121,58 @@ struct RunArgs {
     /// Print nothing but errors; no progress bar
     #[arg(long, short)]
     quiet: bool,
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// Scenario file (TOML)
+    scenario: PathBuf,
+    /// A field to sweep and its values, PATH=VALUES; repeat for a grid (every combination).
+    /// VALUES is a range `1..8` (whole numbers, step 1), `0.5..3:0.25` (start..end:step) or a
+    /// list `1,2,4`. PATH is a dotted path in the file (`hops.cas2013.servers`) or `load.scale`,
+    /// which multiplies every arrival rate
+    #[arg(long = "set", value_name = "PATH=VALUES", required = true)]
+    set: Vec<String>,
+    /// A latency objective (FLOW.p99<=LIMIT, as for `capacity`) drawn as a line on the p99
+    /// against load pictures; repeat for several
+    #[arg(long = "slo", value_name = "SLO")]
+    slo: Vec<String>,
+    /// Output directory [default: results/<scenario name>-sweep]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    study: StudyArgs,
+}
+
+#[derive(Args)]
+struct CapacityArgs {
+    /// Scenario file (TOML)
+    scenario: PathBuf,
+    /// A latency objective FLOW.FIGURE<=LIMIT; repeat for several. FIGURE is p50, p90, p99,
+    /// p999, mean or max; LIMIT has a unit: ms, s or min. Example: inbound_to_onprem.p99<=60s
+    #[arg(long = "slo", value_name = "SLO", required = true)]
+    slo: Vec<String>,
+    /// Search the fewest servers of this hop that meet the SLOs at the load given by --scale,
+    /// instead of the largest load
+    #[arg(long, value_name = "NAME")]
+    hop: Option<String>,
+    /// Load scale to start from (load search) or to search servers at (--hop)
+    /// [default: the scenario's run.load_scale, 1 if unset]
+    #[arg(long, value_name = "X")]
+    scale: Option<f64>,
+    /// Load search: stop when the bracket (first failing − last passing) is within this
+    /// fraction of the last passing scale
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.02)]
+    precision: f64,
+    /// Set a scenario field before searching, PATH=VALUE (e.g. run.duration_s=900 for a
+    /// quicker, rougher search); repeat for several
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
+    /// Output directory [default: results/<scenario name>-capacity]
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    study: StudyArgs,
 }
 
 #[derive(Args)]
@@ -154,6 +219,21 @@ fn exit_code(err: &anyhow::Error) -> u8 {
         {
             return 2;
         }
+        match cause.downcast_ref::<SweepError>() {
+            Some(
+                SweepError::Set { .. }
+                | SweepError::TooLarge { .. }
+                | SweepError::Scenario(_)
+                | SweepError::Run(RunError::Threads { .. }),
+            ) => return 2,
+            Some(SweepError::Run(_)) => return 1,
+            None => {}
+        }
+        match cause.downcast_ref::<CapacityError>() {
+            Some(CapacityError::Run(RunError::Conservation { .. })) => return 1,
+            Some(_) => return 2,
+            None => {}
+        }
     }
     1
 }
@@ -170,6 +250,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => cmd_run(args),
         Command::Explain(args) => cmd_explain(args),
         Command::Validate(args) => cmd_validate(args),
+        Command::Sweep(args) => cmd_sweep(args),
+        Command::Capacity(args) => cmd_capacity(args),
     }
 }
 
@@ -177,24 +259,46 @@ fn load(path: &std::path::Path, allow_unstable: bool) -> anyhow::Result<Scenario
     Ok(scenario::load(path, LoadOptions { allow_unstable })?)
 }
 
+impl StudyArgs {
+    fn run_options(&self) -> RunOptions {
+        RunOptions {
+            seed: self.seed,
+            replications: self.replications,
+            threads: self.threads.map(|t| t as usize),
+        }
+    }
+}
+
+/// A progress bar with ETA on stderr counting `units` simulation runs, or a hidden one when
+/// stderr is not a terminal or the user asked for quiet.
+fn progress(units: u64, message: String, quiet: bool) -> indicatif::ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(units);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, ETA {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    b.set_message(message);
+    b
+}
+
 fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scn = load(&args.scenario, args.allow_unstable)?;
+    let scn = load(&args.scenario, args.study.allow_unstable)?;
     let out_dir = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&scn.name));
-    let opts = RunOptions {
-        seed: args.seed,
-        replications: args.replications,
-        threads: args.threads.map(|t| t as usize),
-    };
+    let opts = args.study.run_options();
     let units =
         scn.variants.len() as u64 * u64::from(opts.replications.unwrap_or(scn.run.replications));
-    let bar = progress_bar(units, args.quiet, format!("simulating {}", scn.name));
+    let bar = progress(units, format!("simulating {}", scn.name), args.study.quiet);
     let study = runner::run(&scn, opts, &|| bar.inc(1)).context("simulation failed")?;
     bar.finish_and_clear();
     let written = report::write_all(&out_dir, &scn, &study)?;
-    if !args.quiet {
+    if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::table(&study))?;
         writeln!(
@@ -211,20 +315,6 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn progress_bar(units: u64, quiet: bool, message: String) -> indicatif::ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let b = indicatif::ProgressBar::new(units);
-    b.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} runs, ETA {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
-    );
-    b.set_message(message);
-    b
-}
-
 fn cmd_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let opts = ValidateOptions {
         seed: args.seed,
@@ -234,7 +324,7 @@ fn cmd_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         cases: args.cases,
         service_rate_factor: args.service_rate_factor,
     };
-    let bar = progress_bar(validate::units(&opts), args.quiet, "validating".into());
+    let bar = progress(validate::units(&opts), "validating".into(), args.quiet);
     let outcome = validate::run(&opts, &|| bar.inc(1)).context("validation failed to run")?;
     bar.finish_and_clear();
     let csv = report::validation::write_csv(&args.out, &outcome)?;
@@ -263,6 +353,136 @@ fn cmd_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let axes = args
+        .set
+        .iter()
+        .map(|a| sweep::parse_axis(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let slos = args
+        .slo
+        .iter()
+        .map(|s| capacity::parse_slo(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let file = ScenarioFile::read(&args.scenario)?;
+    let points = sweep::build_points(&file, &axes)?;
+    capacity::check_slos(&points[0].1, &slos)?;
+    let name = points[0].1.name.clone();
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-sweep")));
+    let opts = args.study.run_options();
+    let units = sweep::unit_count(&points, opts, args.study.allow_unstable);
+    let n_points = points.len();
+    let bar = progress(
+        units,
+        format!("sweeping {name} ({n_points} points)"),
+        args.study.quiet,
+    );
+    let outcome = sweep::run(points, &axes, opts, args.study.allow_unstable, &|| {
+        bar.inc(1)
+    })
+    .context("simulation failed")?;
+    bar.finish_and_clear();
+    let written = report::write_sweep(&out_dir, &outcome, &slos)?;
+    if !args.study.quiet {
+        let mut out = std::io::stdout().lock();
+        write!(out, "{}", report::terminal::sweep_table(&outcome))?;
+        writeln!(
+            out,
+            "{n_points} points, {units} runs in {:.2} s wall; {} files in {}",
+            outcome.points[0].outcome.wall.as_secs_f64(),
+            written.len(),
+            out_dir.display()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
+    let slos = args
+        .slo
+        .iter()
+        .map(|s| capacity::parse_slo(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(x) = args.scale {
+        if !(x.is_finite() && x > 0.0) {
+            anyhow::bail!(CapacityError::Scale(x));
+        }
+    }
+    let mut overrides = Vec::new();
+    for arg in &args.set {
+        let axis = sweep::parse_axis(arg)?;
+        let [value] = axis.values.as_slice() else {
+            return Err(SweepError::Set {
+                arg: arg.clone(),
+                message: "capacity takes one value per path; use `mailflow sweep` for several"
+                    .into(),
+            }
+            .into());
+        };
+        overrides.push(scenario::Override {
+            path: axis.path.clone(),
+            value: value.clone(),
+        });
+    }
+    // Unstable configurations are part of the search (they fail without simulation).
+    let scn = ScenarioFile::read(&args.scenario)?.build(
+        LoadOptions {
+            allow_unstable: true,
+        },
+        &overrides,
+    )?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(format!("{}-capacity", scn.name)));
+    let spec = capacity::SearchSpec {
+        slos,
+        knob: match &args.hop {
+            Some(h) => capacity::Knob::Servers(h.clone()),
+            None => capacity::Knob::LoadScale,
+        },
+        start: args.scale,
+        precision: args.precision,
+        min_scale: 1e-3,
+        max_servers: 100_000,
+    };
+    let bar = progress(0, format!("searching {}", scn.name), args.study.quiet);
+    let outcome = capacity::search(
+        &scn,
+        &spec,
+        args.study.run_options(),
+        &|n| bar.inc_length(n),
+        &|| bar.inc(1),
+    )
+    .context("capacity search failed")?;
+    bar.finish_and_clear();
+    let written = report::write_capacity(&out_dir, &scn, &outcome)?;
+    if !args.study.quiet {
+        let mut out = std::io::stdout().lock();
+        write!(
+            out,
+            "{}",
+            report::terminal::capacity_text(&scn.name, &outcome)
+        )?;
+        writeln!(
+            out,
+            "{} configurations simulated in {:.2} s wall; {} files in {}",
+            outcome.simulated,
+            outcome.wall.as_secs_f64(),
+            written.len(),
+            out_dir.display()
+        )?;
+    }
+    if outcome.answers.iter().all(|a| a.feasible()) {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Ok(ExitCode::from(1))
+    }
 }
 
 fn cmd_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {

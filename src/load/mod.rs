@@ -1,10 +1,17 @@
 //! Synthetic load: message sources, recipients, sizes, and rates derived from mailbox counts.
 //!
-//! A [`Source`] is a Poisson stream of messages entering one route. This module decides what a
-//! message looks like (recipient count, which group each recipient is in, size); it does not
-//! move messages: that is the simulation's job in [`crate::model::sim`].
+//! A [`Source`] is a stream of messages entering one route: Poisson at a constant rate, shaped
+//! over the day and week ([`arrivals`]), or replayed from a trace ([`trace`]). This module
+//! decides when messages arrive and what they look like (recipient count, which group each
+//! recipient is in, size); it does not move messages: that is the simulation's job in
+//! [`crate::model::sim`].
+
+pub mod arrivals;
+pub mod trace;
 
 use rand::Rng;
+
+pub use arrivals::{ArrivalProcess, ArrivalSpec, Shape};
 
 use crate::engine::SimRng;
 use crate::model::dist::Dist;
@@ -105,12 +112,15 @@ impl Recipients {
     }
 }
 
-/// A Poisson stream of messages entering the network at one route.
+/// A stream of messages entering the network at one route.
 #[derive(Clone, Debug)]
 pub struct Source {
     pub name: String,
-    /// Mean arrivals per second.
+    /// Mean arrivals per second; with a shape, the rate at its busiest hour (factor 1); for a
+    /// trace, its messages ÷ the run's length (used for offered utilization only).
     pub rate_per_s: f64,
+    /// When messages arrive.
+    pub arrivals: ArrivalSpec,
     /// The route messages start on.
     pub route: String,
     pub recipients: Recipients,
@@ -129,10 +139,16 @@ impl Source {
     #[inline]
     pub fn draw_groups(&self, rng: &mut SimRng) -> (u32, [u32; MAX_GROUPS]) {
         let n = self.recipients.sample(rng);
+        (n, self.place_recipients(n, rng))
+    }
+
+    /// Places `n` recipients in groups independently by `group_shares`.
+    #[inline]
+    pub fn place_recipients(&self, n: u32, rng: &mut SimRng) -> [u32; MAX_GROUPS] {
         let mut groups = [0u32; MAX_GROUPS];
         if self.group_shares.len() <= 1 {
             groups[0] = n;
-            return (n, groups);
+            return groups;
         }
         for _ in 0..n {
             let mut u: f64 = rng.random();
@@ -146,7 +162,15 @@ impl Source {
             }
             groups[g] += 1;
         }
-        (n, groups)
+        groups
+    }
+
+    /// Multiplies the arrival rate by `k` (a trace is replayed `k` times as fast).
+    pub fn scale_load(&mut self, k: f64) {
+        self.rate_per_s *= k;
+        if let ArrivalSpec::Trace { speedup, .. } = &mut self.arrivals {
+            *speedup *= k;
+        }
     }
 
     /// Probability that a message has a recipient in each group.
@@ -263,6 +287,7 @@ mod tests {
         let s = Source {
             name: "x".into(),
             rate_per_s: 1.0,
+            arrivals: ArrivalSpec::Poisson,
             route: "r".into(),
             recipients: Recipients::new(vec![1, 2, 5], &[0.5, 0.3, 0.2]).unwrap(),
             group_shares: vec![0.3, 0.7],

@@ -14,11 +14,10 @@
 use std::collections::VecDeque;
 
 use rand::Rng;
-use rand_distr::{Distribution, Exp};
 use slab::Slab;
 
 use crate::engine::{self, EventQueue, Model, RngStreams, SimRng, SimTime};
-use crate::load::{MAX_GROUPS, Source};
+use crate::load::{ArrivalProcess, MAX_GROUPS, Source};
 use crate::model::network::{NO_EXTRA, Network, Node, NodeId, StationId};
 use crate::model::transport::RetryPolicy;
 use crate::stats::{
@@ -115,9 +114,9 @@ struct StationState {
     policy: RetryPolicy,
 }
 
-struct SourceState {
+struct SourceState<'a> {
     entry: NodeId,
-    interarrival: Exp<f64>,
+    process: ArrivalProcess<'a>,
     arrivals: SimRng,
     message: SimRng,
 }
@@ -141,7 +140,7 @@ pub struct RunResult {
 pub struct MailSim<'a> {
     net: &'a Network,
     sources: &'a [Source],
-    source_state: Vec<SourceState>,
+    source_state: Vec<SourceState<'a>>,
     stations: Vec<StationState>,
     copies: Slab<MsgCopy>,
     routing: SimRng,
@@ -190,7 +189,7 @@ impl<'a> MailSim<'a> {
                 entry: net
                     .route_entry(&s.route)
                     .expect("source routes are checked when loading"),
-                interarrival: Exp::new(s.rate_per_s / 1e9).expect("rates are checked when loading"),
+                process: ArrivalProcess::new(&s.arrivals, s.rate_per_s),
                 arrivals: rng.stream(streams::ARRIVALS, i as u64),
                 message: rng.stream(streams::MESSAGE, i as u64),
             })
@@ -304,11 +303,8 @@ impl<'a> MailSim<'a> {
             return None;
         }
         let s = &mut self.source_state[i];
-        let t = now + SimTime::from_nanos_f64(s.interarrival.sample(&mut s.arrivals));
-        match self.limits.duration {
-            Some(d) if t > d => None,
-            _ => Some(t),
-        }
+        s.process
+            .next_after(now, self.limits.duration, &mut s.arrivals)
     }
 
     fn on_arrival(&mut self, now: SimTime, i: usize, queue: &mut EventQueue<Event>) {
@@ -321,8 +317,17 @@ impl<'a> MailSim<'a> {
         }
         let spec = &self.sources[i];
         let st = &mut self.source_state[i];
-        let (recipients, groups) = spec.draw_groups(&mut st.message);
-        let size_kb = spec.size_kb.sample(&mut st.message);
+        let (recipients, groups, size_kb) = match st.process.recorded() {
+            Some(m) => (
+                m.recipients,
+                spec.place_recipients(m.recipients, &mut st.message),
+                m.size_kb,
+            ),
+            None => {
+                let (n, groups) = spec.draw_groups(&mut st.message);
+                (n, groups, spec.size_kb.sample(&mut st.message))
+            }
+        };
         // Drawn only when spam is possible, so scenarios without spam keep their streams.
         let spam = spec.spam_share > 0.0 && st.message.random::<f64>() < spec.spam_share;
         let entry = st.entry;

@@ -8,8 +8,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::{ReportError, write_atomic};
+use crate::capacity::{CapacityOutcome, Knob, Step, Verdict};
 use crate::runner::StudyOutcome;
 use crate::stats::MeanCi;
+use crate::stats::summary::FlowSummary;
+use crate::sweep::SweepOutcome;
 
 fn val(m: MeanCi) -> Option<f64> {
     m.mean.is_finite().then_some(m.mean)
@@ -113,43 +116,171 @@ pub fn summary_rows(study: &StudyOutcome) -> Vec<SummaryRow<'_>> {
     let mut rows = Vec::new();
     for v in &study.variants {
         for (flow, f) in &v.flows {
-            rows.push(SummaryRow {
-                variant: &v.name,
-                flow,
-                delivered: val(f.delivered),
-                throughput_per_s: val(f.throughput_per_s),
-                mean_ms: val(f.mean_ms),
-                p50_ms: val(f.p50_ms),
-                p90_ms: val(f.p90_ms),
-                p99_ms: val(f.p99_ms),
-                p999_ms: val(f.p999_ms),
-                max_ms: val(f.max_ms),
-                expired: val(f.expired),
-                quarantined: val(f.quarantined),
-                filtered_spam: val(f.filtered_spam),
-                deferrals: val(f.deferrals),
-                mean_retry_delay_ms: val(f.mean_retry_delay_ms),
-                replications: study.replications,
-                delivered_ci95_lo: lo(f.delivered),
-                delivered_ci95_hi: hi(f.delivered),
-                throughput_per_s_ci95_lo: lo(f.throughput_per_s),
-                throughput_per_s_ci95_hi: hi(f.throughput_per_s),
-                mean_ms_ci95_lo: lo(f.mean_ms),
-                mean_ms_ci95_hi: hi(f.mean_ms),
-                p50_ms_ci95_lo: lo(f.p50_ms),
-                p50_ms_ci95_hi: hi(f.p50_ms),
-                p90_ms_ci95_lo: lo(f.p90_ms),
-                p90_ms_ci95_hi: hi(f.p90_ms),
-                p99_ms_ci95_lo: lo(f.p99_ms),
-                p99_ms_ci95_hi: hi(f.p99_ms),
-                p999_ms_ci95_lo: lo(f.p999_ms),
-                p999_ms_ci95_hi: hi(f.p999_ms),
-                max_ms_ci95_lo: lo(f.max_ms),
-                max_ms_ci95_hi: hi(f.max_ms),
-            });
+            rows.push(summary_row(&v.name, flow, f, study.replications));
         }
     }
     rows
+}
+
+/// The summary row of one variant's flow.
+pub fn summary_row<'a>(
+    variant: &'a str,
+    flow: &'a str,
+    f: &FlowSummary,
+    replications: u32,
+) -> SummaryRow<'a> {
+    SummaryRow {
+        variant,
+        flow,
+        delivered: val(f.delivered),
+        throughput_per_s: val(f.throughput_per_s),
+        mean_ms: val(f.mean_ms),
+        p50_ms: val(f.p50_ms),
+        p90_ms: val(f.p90_ms),
+        p99_ms: val(f.p99_ms),
+        p999_ms: val(f.p999_ms),
+        max_ms: val(f.max_ms),
+        expired: val(f.expired),
+        quarantined: val(f.quarantined),
+        filtered_spam: val(f.filtered_spam),
+        deferrals: val(f.deferrals),
+        mean_retry_delay_ms: val(f.mean_retry_delay_ms),
+        replications,
+        delivered_ci95_lo: lo(f.delivered),
+        delivered_ci95_hi: hi(f.delivered),
+        throughput_per_s_ci95_lo: lo(f.throughput_per_s),
+        throughput_per_s_ci95_hi: hi(f.throughput_per_s),
+        mean_ms_ci95_lo: lo(f.mean_ms),
+        mean_ms_ci95_hi: hi(f.mean_ms),
+        p50_ms_ci95_lo: lo(f.p50_ms),
+        p50_ms_ci95_hi: hi(f.p50_ms),
+        p90_ms_ci95_lo: lo(f.p90_ms),
+        p90_ms_ci95_hi: hi(f.p90_ms),
+        p99_ms_ci95_lo: lo(f.p99_ms),
+        p99_ms_ci95_hi: hi(f.p99_ms),
+        p999_ms_ci95_lo: lo(f.p999_ms),
+        p999_ms_ci95_hi: hi(f.p999_ms),
+        max_ms_ci95_lo: lo(f.max_ms),
+        max_ms_ci95_hi: hi(f.max_ms),
+    }
+}
+
+/// A summary row with no figures (a variant that was not simulated).
+pub fn empty_summary_row<'a>(variant: &'a str, flow: &'a str) -> SummaryRow<'a> {
+    SummaryRow {
+        variant,
+        flow,
+        delivered: None,
+        throughput_per_s: None,
+        mean_ms: None,
+        p50_ms: None,
+        p90_ms: None,
+        p99_ms: None,
+        p999_ms: None,
+        max_ms: None,
+        expired: None,
+        quarantined: None,
+        filtered_spam: None,
+        deferrals: None,
+        mean_retry_delay_ms: None,
+        replications: 0,
+        delivered_ci95_lo: None,
+        delivered_ci95_hi: None,
+        throughput_per_s_ci95_lo: None,
+        throughput_per_s_ci95_hi: None,
+        mean_ms_ci95_lo: None,
+        mean_ms_ci95_hi: None,
+        p50_ms_ci95_lo: None,
+        p50_ms_ci95_hi: None,
+        p90_ms_ci95_lo: None,
+        p90_ms_ci95_hi: None,
+        p99_ms_ci95_lo: None,
+        p99_ms_ci95_hi: None,
+        p999_ms_ci95_lo: None,
+        p999_ms_ci95_hi: None,
+        max_ms_ci95_lo: None,
+        max_ms_ci95_hi: None,
+    }
+}
+
+/// The header and the cells of one `Serialize` row, as the CSV writer would write them, so
+/// rows with leading columns known only at run time (a sweep's axes) reuse the row structs.
+fn cells<T: Serialize>(row: &T, file: &Path) -> Result<(Vec<String>, Vec<String>), ReportError> {
+    let bytes = to_bytes(std::slice::from_ref(row), file)?;
+    let mut r = ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes.as_slice());
+    let mut recs = r.records().map(|x| {
+        x.map(|rec| rec.iter().map(str::to_string).collect::<Vec<_>>())
+            .map_err(|source| ReportError::Csv {
+                file: file.to_path_buf(),
+                source,
+            })
+    });
+    let head = recs.next().expect("a header row")?;
+    let body = recs.next().expect("a data row")?;
+    Ok((head, body))
+}
+
+/// `sweep.csv`: one row per point × variant × flow. Leading columns are the swept paths (as
+/// given to `--set`), then `load_scale` (unless swept), `status` (`ok`, or `unstable`: not
+/// simulated, figures empty), `max_offered_utilization`, then the columns of `summary.csv`.
+pub fn sweep_bytes(sweep: &SweepOutcome, file: &Path) -> Result<Vec<u8>, ReportError> {
+    let scale_swept = sweep.axes.iter().any(|a| {
+        a == crate::scenario::overrides::LOAD_SCALE_ALIAS
+            || a == crate::scenario::overrides::LOAD_SCALE_FIELD
+    });
+    let err = |source| ReportError::Csv {
+        file: file.to_path_buf(),
+        source,
+    };
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    let mut header_done = false;
+    for p in &sweep.points {
+        for pv in &p.variants {
+            for (fi, flow) in pv.flows.iter().enumerate() {
+                let row = match pv.outcome {
+                    Some(i) => {
+                        let v = &p.outcome.variants[i];
+                        summary_row(&v.name, flow, &v.flows[fi].1, p.outcome.replications)
+                    }
+                    None => empty_summary_row(&pv.name, flow),
+                };
+                let (head, body) = cells(&row, file)?;
+                if !header_done {
+                    let mut h: Vec<String> = sweep.axes.clone();
+                    if !scale_swept {
+                        h.push("load_scale".into());
+                    }
+                    h.push("status".into());
+                    h.push("max_offered_utilization".into());
+                    h.extend(head);
+                    w.write_record(&h).map_err(err)?;
+                    header_done = true;
+                }
+                let mut r: Vec<String> = p
+                    .overrides
+                    .iter()
+                    .map(|o| crate::scenario::overrides::value_text(&o.value))
+                    .collect();
+                if !scale_swept {
+                    r.push(format!("{}", p.load_scale));
+                }
+                r.push(
+                    if pv.unstable.is_some() {
+                        "unstable"
+                    } else {
+                        "ok"
+                    }
+                    .into(),
+                );
+                r.push(format!("{}", pv.max_offered_utilization));
+                r.extend(body);
+                w.write_record(&r).map_err(err)?;
+            }
+        }
+    }
+    w.into_inner().map_err(|e| err(e.into_error().into()))
 }
 
 pub fn hop_rows(study: &StudyOutcome) -> Vec<HopRow<'_>> {
@@ -319,4 +450,158 @@ pub fn to_bytes<T: Serialize>(rows: &[T], file: &Path) -> Result<Vec<u8>, Report
 /// Writes `rows` to `path` atomically.
 pub fn write<T: Serialize>(path: &Path, rows: &[T]) -> Result<(), ReportError> {
     write_atomic(path, &to_bytes(rows, path)?)
+}
+
+/// `capacity.csv`: one row per variant — the search's answer and how sure it is.
+#[derive(Serialize)]
+pub struct CapacityRow<'a> {
+    pub variant: &'a str,
+    /// `load_scale` or `servers`.
+    pub search: &'a str,
+    /// The hop whose servers were searched (servers search only).
+    pub hop: Option<&'a str>,
+    /// A configuration meeting every SLO was found.
+    pub feasible: bool,
+    /// Largest passing load scale (load search), or the scale searched at (servers search).
+    pub load_scale: Option<f64>,
+    /// Fewest passing servers (servers search).
+    pub servers: Option<u32>,
+    /// The failing configuration next to the answer.
+    pub first_failing_load_scale: Option<f64>,
+    pub first_failing_servers: Option<u32>,
+    /// `fail` (interval above the SLO), `fail_uncertain` (interval straddles it) or `unstable`.
+    pub first_failing_verdict: Option<&'a str>,
+    /// The SLO missed there, or the saturated station.
+    pub first_failing_reason: Option<String>,
+    /// The SLO closest to its limit at the answer, its figure and interval.
+    pub tightest_slo: Option<&'a str>,
+    pub tightest_value_ms: Option<f64>,
+    pub tightest_ci95_lo_ms: Option<f64>,
+    pub tightest_ci95_hi_ms: Option<f64>,
+    pub tightest_limit_ms: Option<f64>,
+    pub bottleneck: Option<&'a str>,
+    pub bottleneck_utilization: Option<f64>,
+    /// Lower bound on the probability that every SLO holds at the answer (Bonferroni).
+    pub confidence: f64,
+    /// Load search's stopping rule: (first failing − last passing) ≤ precision × last passing.
+    pub precision: Option<f64>,
+    pub replications: u32,
+    pub steps: usize,
+}
+
+/// `capacity_steps.csv`: every configuration a search tried, one row per SLO.
+#[derive(Serialize)]
+pub struct CapacityStepRow<'a> {
+    pub variant: &'a str,
+    pub step: usize,
+    pub load_scale: f64,
+    pub servers: Option<u32>,
+    pub verdict: &'a str,
+    pub slo: &'a str,
+    pub limit_ms: f64,
+    pub value_ms: Option<f64>,
+    pub value_ci95_lo_ms: Option<f64>,
+    pub value_ci95_hi_ms: Option<f64>,
+    pub bottleneck: Option<&'a str>,
+    pub bottleneck_utilization: Option<f64>,
+}
+
+fn failing_reason(c: &CapacityOutcome, v: &Verdict) -> Option<String> {
+    match v {
+        Verdict::Pass => None,
+        Verdict::Fail { slo, .. } => Some(c.spec.slos[*slo].text.clone()),
+        Verdict::Unstable {
+            station,
+            utilization,
+        } => Some(format!("{station} offered utilization {utilization:.4}")),
+    }
+}
+
+/// The SLO whose interval's upper end is closest to (or furthest over) its limit at `step`.
+pub fn tightest<'c>(c: &'c CapacityOutcome, step: &Step) -> Option<(usize, MeanCi)> {
+    c.spec
+        .slos
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| {
+            let m = step.figures[i]?;
+            let hi = m.ci95.map_or(m.mean, |x| x.1);
+            Some((i, m, hi / s.limit_ms))
+        })
+        .max_by(|a, b| a.2.total_cmp(&b.2))
+        .map(|(i, m, _)| (i, m))
+}
+
+pub fn capacity_rows(c: &CapacityOutcome) -> Vec<CapacityRow<'_>> {
+    let servers_search = match &c.spec.knob {
+        Knob::Servers(h) => Some(h.as_str()),
+        Knob::LoadScale => None,
+    };
+    c.answers
+        .iter()
+        .map(|a| {
+            let pass = a.last_pass.map(|i| &a.steps[i]);
+            let fail = a.first_fail.map(|i| &a.steps[i]);
+            let tight = pass.and_then(|p| tightest(c, p));
+            CapacityRow {
+                variant: &a.variant,
+                search: if servers_search.is_some() {
+                    "servers"
+                } else {
+                    "load_scale"
+                },
+                hop: servers_search,
+                feasible: a.feasible(),
+                load_scale: if servers_search.is_some() {
+                    a.steps.first().map(|s| s.load_scale)
+                } else {
+                    pass.map(|s| s.load_scale)
+                },
+                servers: pass.and_then(|s| s.servers),
+                first_failing_load_scale: fail
+                    .filter(|_| servers_search.is_none())
+                    .map(|s| s.load_scale),
+                first_failing_servers: fail.and_then(|s| s.servers),
+                first_failing_verdict: fail.map(|s| s.verdict.label()),
+                first_failing_reason: fail.and_then(|s| failing_reason(c, &s.verdict)),
+                tightest_slo: tight.map(|(i, _)| c.spec.slos[i].text.as_str()),
+                tightest_value_ms: tight.map(|(_, m)| m.mean),
+                tightest_ci95_lo_ms: tight.and_then(|(_, m)| lo(m)),
+                tightest_ci95_hi_ms: tight.and_then(|(_, m)| hi(m)),
+                tightest_limit_ms: tight.map(|(i, _)| c.spec.slos[i].limit_ms),
+                bottleneck: pass.and_then(|p| p.bottleneck.as_ref().map(|b| b.0.as_str())),
+                bottleneck_utilization: pass.and_then(|p| p.bottleneck.as_ref().map(|b| b.1)),
+                confidence: c.confidence(),
+                precision: servers_search.is_none().then_some(c.spec.precision),
+                replications: c.replications,
+                steps: a.steps.len(),
+            }
+        })
+        .collect()
+}
+
+pub fn capacity_step_rows(c: &CapacityOutcome) -> Vec<CapacityStepRow<'_>> {
+    let mut rows = Vec::new();
+    for a in &c.answers {
+        for (i, st) in a.steps.iter().enumerate() {
+            for (k, slo) in c.spec.slos.iter().enumerate() {
+                let m = st.figures[k];
+                rows.push(CapacityStepRow {
+                    variant: &a.variant,
+                    step: i + 1,
+                    load_scale: st.load_scale,
+                    servers: st.servers,
+                    verdict: st.verdict.label(),
+                    slo: &slo.text,
+                    limit_ms: slo.limit_ms,
+                    value_ms: m.and_then(val),
+                    value_ci95_lo_ms: m.and_then(lo),
+                    value_ci95_hi_ms: m.and_then(hi),
+                    bottleneck: st.bottleneck.as_ref().map(|b| b.0.as_str()),
+                    bottleneck_utilization: st.bottleneck.as_ref().map(|b| b.1),
+                });
+            }
+        }
+    }
+    rows
 }

@@ -50,9 +50,10 @@ pub fn explain(scn: &Scenario) -> String {
             };
             let _ = writeln!(
                 o,
-                "    {:<22} {:>10.4} msg/s; recipients {}; size {}{groups}",
+                "    {:<22} {:>10.4} msg/s ({}); recipients {}; size {}{groups}",
                 s.name,
                 s.rate_per_s,
+                s.arrivals.describe(),
                 s.recipients.describe(),
                 s.size_kb.describe("KB")
             );

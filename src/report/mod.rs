@@ -9,6 +9,7 @@ pub mod csv;
 pub mod explain;
 pub mod hgrm;
 pub mod manifest;
+pub mod svg;
 pub mod terminal;
 pub mod validation;
 
@@ -29,6 +30,97 @@ pub enum ReportError {
     },
     #[error("cannot format CSV for {file}: {source}")]
     Csv { file: PathBuf, source: ::csv::Error },
+    #[error("{file}: {source}")]
+    Svg {
+        file: PathBuf,
+        source: svg::SvgError,
+    },
+}
+
+fn write_svg(
+    path: PathBuf,
+    drawn: Result<String, svg::SvgError>,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), ReportError> {
+    let text = drawn.map_err(|source| ReportError::Svg {
+        file: path.clone(),
+        source,
+    })?;
+    write_atomic(&path, text.as_bytes())?;
+    written.push(path);
+    Ok(())
+}
+
+/// `latency-<flow>.svg` per flow (the variants overlaid) and `utilization.svg`, for variants
+/// labelled as given; `context` ends each title (e.g. "at the capacity found").
+fn write_variant_pictures(
+    dir: &Path,
+    scenario: &str,
+    context: &str,
+    variants: &[(String, &crate::runner::VariantOutcome)],
+    written: &mut Vec<PathBuf>,
+) -> Result<(), ReportError> {
+    let mut flows: Vec<&str> = Vec::new();
+    for (_, v) in variants {
+        for (f, _) in &v.flows {
+            if !flows.contains(&f.as_str()) {
+                flows.push(f);
+            }
+        }
+    }
+    for flow in flows {
+        let curves: Vec<svg::Curve<'_>> = variants
+            .iter()
+            .filter_map(|(label, v)| {
+                let (_, f) = v.flows.iter().find(|(n, _)| n == flow)?;
+                Some(svg::Curve {
+                    name: label,
+                    histogram: &f.merged,
+                })
+            })
+            .collect();
+        write_svg(
+            dir.join(format!("latency-{flow}.svg")),
+            svg::latency_curves(
+                &format!("{scenario}: {flow} latency by percentile{context}"),
+                &curves,
+            ),
+            written,
+        )?;
+    }
+    let mut stations: Vec<String> = Vec::new();
+    for (_, v) in variants {
+        for s in &v.stations {
+            if s.servers.is_some() && !stations.contains(&s.name) {
+                stations.push(s.name.clone());
+            }
+        }
+    }
+    let bars: Vec<(String, Vec<Option<f64>>)> = variants
+        .iter()
+        .map(|(label, v)| {
+            let us = stations
+                .iter()
+                .map(|name| {
+                    v.stations
+                        .iter()
+                        .find(|s| &s.name == name)
+                        .and_then(|s| s.summary.utilization.map(|u| u.mean))
+                        .filter(|u| u.is_finite())
+                })
+                .collect();
+            (label.clone(), us)
+        })
+        .collect();
+    write_svg(
+        dir.join("utilization.svg"),
+        svg::utilization_bars(
+            &format!("{scenario}: utilization of finite-capacity stations{context}"),
+            &stations,
+            &bars,
+        ),
+        written,
+    )
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
@@ -91,6 +183,9 @@ pub fn write_all(
         csv::write(&p, &outages)?;
         written.push(p);
     }
+    let labelled: Vec<(String, &crate::runner::VariantOutcome)> =
+        study.variants.iter().map(|v| (v.name.clone(), v)).collect();
+    write_variant_pictures(dir, &scn.name, "", &labelled, &mut written)?;
     let hgrm_dir = dir.join("hgrm");
     create_dir(&hgrm_dir)?;
     for v in &study.variants {
@@ -111,6 +206,224 @@ pub fn write_all(
     write_atomic(&manifest_path, &json)?;
     written.push(manifest_path);
     Ok(written)
+}
+
+/// Writes the files of a sweep into `dir`: `sweep.csv`, the pictures, and `manifest.json`
+/// (last); returns the paths written.
+pub fn write_sweep(
+    dir: &Path,
+    sweep: &crate::sweep::SweepOutcome,
+    slos: &[crate::capacity::Slo],
+) -> Result<Vec<PathBuf>, ReportError> {
+    create_dir(dir)?;
+    let mut written = Vec::new();
+    let path = dir.join("sweep.csv");
+    write_atomic(&path, &csv::sweep_bytes(sweep, &path)?)?;
+    written.push(path);
+    write_sweep_pictures(dir, sweep, slos, &mut written)?;
+    let first = &sweep.points[0].outcome;
+    let mut m = manifest::StudyManifest::new("sweep", &sweep.first, first);
+    m.parameters = sweep.axes.clone();
+    m.points = sweep.points.len();
+    m.events = sweep.points.iter().map(|p| p.outcome.events()).sum();
+    m.wall_time_s = first.wall.as_secs_f64();
+    write_manifest(dir, m, &mut written)?;
+    Ok(written)
+}
+
+/// Writes `manifest.json` listing `written`, and adds it to them.
+fn write_manifest(
+    dir: &Path,
+    mut m: manifest::StudyManifest<'_>,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), ReportError> {
+    m.files = written
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
+        .collect();
+    let path = dir.join("manifest.json");
+    let json = serde_json::to_vec_pretty(&m).expect("manifest serializes");
+    write_atomic(&path, &json)?;
+    written.push(path);
+    Ok(())
+}
+
+/// Writes the files of a capacity search into `dir`: `capacity.csv`, `capacity_steps.csv`,
+/// the pictures, and `manifest.json` (last); returns the paths written.
+pub fn write_capacity(
+    dir: &Path,
+    scn: &crate::scenario::Scenario,
+    c: &crate::capacity::CapacityOutcome,
+) -> Result<Vec<PathBuf>, ReportError> {
+    create_dir(dir)?;
+    let mut written = Vec::new();
+    let path = dir.join("capacity.csv");
+    csv::write(&path, &csv::capacity_rows(c))?;
+    written.push(path);
+    let path = dir.join("capacity_steps.csv");
+    csv::write(&path, &csv::capacity_step_rows(c))?;
+    written.push(path);
+    write_capacity_pictures(dir, &scn.name, c, &mut written)?;
+    let mut m = manifest::StudyManifest {
+        program: "mailflow",
+        version: env!("CARGO_PKG_VERSION"),
+        command: "capacity",
+        scenario: &scn.name,
+        scenario_file: scn.file.display().to_string(),
+        scenario_sha256: &scn.hash,
+        seed: c.seed,
+        replications: c.replications,
+        threads: c.threads,
+        parameters: c
+            .spec
+            .slos
+            .iter()
+            .map(|s| format!("--slo {}", s.text))
+            .collect(),
+        points: c.simulated,
+        events: c.events,
+        wall_time_s: c.wall.as_secs_f64(),
+        files: Vec::new(),
+    };
+    if let crate::capacity::Knob::Servers(h) = &c.spec.knob {
+        m.parameters.push(format!("--hop {h}"));
+    }
+    write_manifest(dir, m, &mut written)?;
+    Ok(written)
+}
+
+/// p99 against load scale per flow, when `load.scale` (or `run.load_scale`) is swept: one line
+/// per variant and combination of the other swept values; an SLO on the flow's p99 is drawn.
+fn write_sweep_pictures(
+    dir: &Path,
+    sweep: &crate::sweep::SweepOutcome,
+    slos: &[crate::capacity::Slo],
+    written: &mut Vec<PathBuf>,
+) -> Result<(), ReportError> {
+    use crate::scenario::overrides::{LOAD_SCALE_ALIAS, LOAD_SCALE_FIELD, value_text};
+    let Some(axis) = sweep
+        .axes
+        .iter()
+        .position(|a| a == LOAD_SCALE_ALIAS || a == LOAD_SCALE_FIELD)
+    else {
+        return Ok(());
+    };
+    let mut flows: Vec<&str> = Vec::new();
+    for p in &sweep.points {
+        for v in &p.variants {
+            for f in &v.flows {
+                if !flows.contains(&f.as_str()) {
+                    flows.push(f);
+                }
+            }
+        }
+    }
+    for flow in flows {
+        let mut series: Vec<svg::LoadSeries> = Vec::new();
+        for p in &sweep.points {
+            let others: Vec<String> = p
+                .overrides
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != axis)
+                .map(|(_, o)| format!("{}={}", o.path, value_text(&o.value)))
+                .collect();
+            for pv in &p.variants {
+                let Some(vi) = pv.outcome else { continue };
+                let Some((_, f)) = p.outcome.variants[vi].flows.iter().find(|(n, _)| n == flow)
+                else {
+                    continue;
+                };
+                let name = if others.is_empty() {
+                    pv.name.clone()
+                } else {
+                    format!("{} {}", pv.name, others.join(" "))
+                };
+                let point = (p.load_scale, f.p99_ms.mean, f.p99_ms.ci95);
+                match series.iter_mut().find(|s| s.name == name) {
+                    Some(s) => s.points.push(point),
+                    None => series.push(svg::LoadSeries {
+                        name,
+                        points: vec![point],
+                    }),
+                }
+            }
+        }
+        let slo = slos
+            .iter()
+            .find(|s| s.flow == flow && s.metric == crate::capacity::Metric::P99)
+            .map(|s| s.limit_ms);
+        write_svg(
+            dir.join(format!("p99-vs-load-{flow}.svg")),
+            svg::figure_vs_load(
+                &format!("{}: {flow} p99 latency against load", sweep.first.name),
+                "p99 latency (ms), mean and 95% CI over replications",
+                &series,
+                slo,
+            ),
+            written,
+        )?;
+    }
+    Ok(())
+}
+
+/// For a load search, each SLO's figure against the load scales tried (with the SLO line);
+/// for any search, latency curves and utilization at each variant's answer.
+fn write_capacity_pictures(
+    dir: &Path,
+    scenario: &str,
+    c: &crate::capacity::CapacityOutcome,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), ReportError> {
+    if c.spec.knob == crate::capacity::Knob::LoadScale {
+        for (k, slo) in c.spec.slos.iter().enumerate() {
+            let series: Vec<svg::LoadSeries> = c
+                .answers
+                .iter()
+                .map(|a| svg::LoadSeries {
+                    name: a.variant.clone(),
+                    points: a
+                        .steps
+                        .iter()
+                        .filter_map(|s| s.figures[k].map(|m| (s.load_scale, m.mean, m.ci95)))
+                        .collect(),
+                })
+                .collect();
+            let name = format!("{}.{}", slo.flow, slo.metric.name());
+            write_svg(
+                dir.join(format!("{name}-vs-load.svg")),
+                svg::figure_vs_load(
+                    &format!("{scenario}: {name} at the load scales the search tried"),
+                    &format!("{} latency (ms), mean and 95% CI", slo.metric.name()),
+                    &series,
+                    Some(slo.limit_ms),
+                ),
+                written,
+            )?;
+        }
+    }
+    let at_answer: Vec<(String, &crate::runner::VariantOutcome)> = c
+        .answers
+        .iter()
+        .filter_map(|a| {
+            let s = &a.steps[a.last_pass?];
+            let label = match s.servers {
+                Some(n) => format!("{} ({n} servers)", a.variant),
+                None => format!("{} (× {:.3})", a.variant, s.load_scale),
+            };
+            Some((label, s.outcome.as_ref()?))
+        })
+        .collect();
+    if at_answer.is_empty() {
+        return Ok(());
+    }
+    write_variant_pictures(
+        dir,
+        scenario,
+        ", at the capacity found",
+        &at_answer,
+        written,
+    )
 }
 
 #[cfg(test)]

@@ -70,3 +70,183 @@ pub fn table(study: &StudyOutcome) -> String {
     }
     out
 }
+
+/// One line per sweep point and variant: the swept values, then the flow with the highest p99
+/// and that p99, the bottleneck and its utilization (or why the variant was not simulated).
+pub fn sweep_table(sweep: &crate::sweep::SweepOutcome) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}  variant  worst p99 (flow)  bottleneck",
+        sweep.axes.join("  ")
+    );
+    for p in &sweep.points {
+        let values: Vec<String> = p
+            .overrides
+            .iter()
+            .map(|o| crate::scenario::overrides::value_text(&o.value))
+            .collect();
+        for pv in &p.variants {
+            let what = match (&pv.unstable, pv.outcome) {
+                (Some(u), _) => format!(
+                    "not simulated: {} offered {:.0}% of capacity",
+                    u.station,
+                    u.utilization * 100.0
+                ),
+                (None, Some(i)) => {
+                    let v = &p.outcome.variants[i];
+                    let worst = v
+                        .flows
+                        .iter()
+                        .filter(|(_, f)| f.p99_ms.mean.is_finite())
+                        .max_by(|a, b| a.1.p99_ms.mean.total_cmp(&b.1.p99_ms.mean));
+                    let worst = match worst {
+                        Some((flow, f)) => format!("{} ms ({flow})", ms(f.p99_ms)),
+                        None => "no deliveries".into(),
+                    };
+                    let bottleneck = match v.bottleneck() {
+                        Some((name, u)) => format!("{name} {:.1}%", u * 100.0),
+                        None => "-".into(),
+                    };
+                    format!("{worst}  {bottleneck}")
+                }
+                (None, None) => unreachable!("a stable variant is simulated"),
+            };
+            let _ = writeln!(out, "{}  {}  {what}", values.join("  "), pv.name);
+        }
+    }
+    out
+}
+
+/// A latency for prose: milliseconds below 10 s, seconds above.
+fn prose_ms(v: f64) -> String {
+    if !v.is_finite() {
+        "-".into()
+    } else if v >= 10_000.0 {
+        format!("{:.1} s", v / 1e3)
+    } else {
+        format!("{v:.0} ms")
+    }
+}
+
+/// The answer of a capacity search as a paragraph a planner can paste into a report.
+pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> String {
+    use crate::capacity::{Knob, Verdict};
+    let mut o = String::new();
+    let slos: Vec<&str> = c.spec.slos.iter().map(|s| s.text.as_str()).collect();
+    let what = match &c.spec.knob {
+        Knob::LoadScale => {
+            "the largest load (as a multiple of the scenario's arrival rates)".to_string()
+        }
+        Knob::Servers(h) => format!("the fewest `{h}` servers"),
+    };
+    let _ = writeln!(
+        o,
+        "Capacity of {scenario}: {what} {} ({} replications per point, seed {}).",
+        slos.join(" and "),
+        c.replications,
+        c.seed
+    );
+    for a in &c.answers {
+        let pass = a.last_pass.map(|i| &a.steps[i]);
+        let fail = a.first_fail.map(|i| &a.steps[i]);
+        let fail_text = |s: &crate::capacity::Step| match &s.verdict {
+            Verdict::Unstable {
+                station,
+                utilization,
+            } => format!(
+                "{station} is offered {:.0}% of its capacity",
+                utilization * 100.0
+            ),
+            Verdict::Fail { slo, sure } => {
+                let sl = &c.spec.slos[*slo];
+                let m = s.figures[*slo].expect("a failed SLO was measured");
+                let ci = m
+                    .ci95
+                    .map(|(l, h)| format!(" (95% CI {}–{})", prose_ms(l), prose_ms(h)))
+                    .unwrap_or_default();
+                format!(
+                    "{}.{} is {}{ci}, {} its {} limit",
+                    sl.flow,
+                    sl.metric.name(),
+                    prose_ms(m.mean),
+                    if *sure { "over" } else { "possibly over" },
+                    prose_ms(sl.limit_ms)
+                )
+            }
+            Verdict::Pass => unreachable!("a failing step"),
+        };
+        let at = |s: &crate::capacity::Step| match s.servers {
+            Some(n) => format!("{n} servers"),
+            None => format!("{:.3} ×", s.load_scale),
+        };
+        let line = match (pass, &c.spec.knob) {
+            (None, _) => format!(
+                "- {}: no configuration tried meets them{}.",
+                a.variant,
+                fail.map(|f| format!("; at {} {}", at(f), fail_text(f)))
+                    .unwrap_or_default()
+            ),
+            (Some(p), knob) => {
+                let head = match knob {
+                    Knob::LoadScale => format!(
+                        "- {}: up to {:.3} × the scenario's load",
+                        a.variant, p.load_scale
+                    ),
+                    Knob::Servers(h) => format!(
+                        "- {}: {} `{h}` servers at {:.3} × the scenario's load",
+                        a.variant,
+                        p.servers.expect("servers search"),
+                        p.load_scale
+                    ),
+                };
+                let next = fail
+                    .map(|f| format!("; at {} {}", at(f), fail_text(f)))
+                    .unwrap_or_default();
+                let tight = crate::report::csv::tightest(c, p)
+                    .map(|(i, m)| {
+                        let sl = &c.spec.slos[i];
+                        let hi = m.ci95.map_or(m.mean, |x| x.1);
+                        format!(
+                            " At the answer the tightest is {}.{}: {} (95% CI upper end {}) against {}",
+                            sl.flow,
+                            sl.metric.name(),
+                            prose_ms(m.mean),
+                            prose_ms(hi),
+                            prose_ms(sl.limit_ms)
+                        )
+                    })
+                    .unwrap_or_default();
+                let bottleneck = p
+                    .bottleneck
+                    .as_ref()
+                    .map(|(n, u)| format!("; busiest hop {n} at {:.0}% utilization", u * 100.0))
+                    .unwrap_or_default();
+                format!("{head}{next}.{tight}{bottleneck}.")
+            }
+        };
+        let _ = writeln!(o, "{line}");
+    }
+    let k = c.spec.slos.len();
+    let _ = writeln!(
+        o,
+        "A configuration passes only if the upper end of each figure's 95% confidence interval \
+         is within its limit: each SLO then holds with at least 97.5% confidence{}.{}",
+        if k > 1 {
+            format!(
+                ", all {k} together with at least {:.1}%",
+                c.confidence() * 100.0
+            )
+        } else {
+            String::new()
+        },
+        match &c.spec.knob {
+            Knob::LoadScale => format!(
+                " Load scales are resolved to within {}% of the answer.",
+                c.spec.precision * 100.0
+            ),
+            Knob::Servers(_) => String::new(),
+        }
+    );
+    o
+}

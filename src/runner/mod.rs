@@ -235,17 +235,21 @@ pub fn run(
     opts: RunOptions,
     on_unit_done: &(dyn Fn() + Sync),
 ) -> Result<StudyOutcome, RunError> {
+    let mut out = run_many(&[scn], opts, on_unit_done)?;
+    Ok(out.pop().expect("one scenario in, one outcome out"))
+}
+
+/// Runs several scenarios (the points of a sweep or a search) as one pool of work units
+/// (scenario × variant × replication) and summarizes each scenario. A unit's random streams
+/// depend only on the master seed and its replication index, so every scenario and variant
+/// sees the same arrivals (common random numbers) and the outcome does not depend on how
+/// units are scheduled. Each outcome's `wall` is the whole batch's.
+pub fn run_many(
+    scns: &[&Scenario],
+    opts: RunOptions,
+    on_unit_done: &(dyn Fn() + Sync),
+) -> Result<Vec<StudyOutcome>, RunError> {
     let start = Instant::now();
-    let seed = opts.seed.unwrap_or(scn.run.seed);
-    let replications = opts.replications.unwrap_or(scn.run.replications);
-    let units: Vec<Unit> = (0..scn.variants.len())
-        .flat_map(|variant| {
-            (0..replications).map(move |replication| Unit {
-                variant,
-                replication,
-            })
-        })
-        .collect();
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = opts.threads {
         builder = builder.num_threads(t);
@@ -255,28 +259,63 @@ pub fn run(
         source,
     })?;
     let threads = pool.current_num_threads();
+    let plan: Vec<(u64, u32)> = scns
+        .iter()
+        .map(|scn| {
+            (
+                opts.seed.unwrap_or(scn.run.seed),
+                opts.replications.unwrap_or(scn.run.replications),
+            )
+        })
+        .collect();
+    let units: Vec<(usize, Unit)> = scns
+        .iter()
+        .enumerate()
+        .flat_map(|(i, scn)| {
+            let reps = plan[i].1;
+            (0..scn.variants.len()).flat_map(move |variant| {
+                (0..reps).map(move |replication| {
+                    (
+                        i,
+                        Unit {
+                            variant,
+                            replication,
+                        },
+                    )
+                })
+            })
+        })
+        .collect();
     let results: Vec<RunResult> = pool.install(|| {
         units
             .par_iter()
-            .map(|&u| {
-                let r = simulate(scn, u, seed);
+            .map(|&(i, u)| {
+                let r = simulate(scns[i], u, plan[i].0);
                 on_unit_done();
                 r
             })
             .collect::<Result<_, _>>()
     })?;
-    let per_variant = replications as usize;
-    let variants = scn
-        .variants
-        .iter()
-        .zip(results.chunks(per_variant))
-        .map(|(v, reps)| summarize(v, reps))
-        .collect();
-    Ok(StudyOutcome {
-        seed,
-        replications,
-        threads,
-        variants,
-        wall: start.elapsed(),
-    })
+    let wall = start.elapsed();
+    let mut rest = results.as_slice();
+    let mut out = Vec::with_capacity(scns.len());
+    for (scn, &(seed, replications)) in scns.iter().zip(&plan) {
+        let per_variant = replications as usize;
+        let (mine, tail) = rest.split_at(per_variant * scn.variants.len());
+        rest = tail;
+        let variants = scn
+            .variants
+            .iter()
+            .zip(mine.chunks(per_variant))
+            .map(|(v, reps)| summarize(v, reps))
+            .collect();
+        out.push(StudyOutcome {
+            seed,
+            replications,
+            threads,
+            variants,
+            wall,
+        });
+    }
+    Ok(out)
 }

@@ -2,15 +2,20 @@
 //!
 //! Loading is two-stage: [`raw`] mirrors the file with serde (unknown fields refused), then
 //! [`validate`] checks values and builds the [`Scenario`] the runner trusts. Every error names
-//! the file, the line, the field and what is accepted. This module reads the scenario file and
-//! nothing else; it never writes.
+//! the file, the line, the field and what is accepted. `--set` overrides ([`overrides`]) are
+//! applied to the parsed tree between the two stages. This module reads the scenario file and
+//! the trace it names, nothing else; it never writes.
 
 pub mod lines;
+pub mod overrides;
 pub mod raw;
 pub mod validate;
 
+pub use overrides::Override;
+
 use std::path::{Path, PathBuf};
 
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::engine::SimTime;
@@ -28,6 +33,8 @@ pub struct RunSpec {
     pub warmup: SimTime,
     pub seed: u64,
     pub replications: u32,
+    /// Every source's rate is the file's times this (`run.load_scale`, default 1).
+    pub load_scale: f64,
 }
 
 /// One routing option to simulate: its network and its load.
@@ -52,6 +59,45 @@ pub struct CostBasis {
     pub peak_factor: f64,
 }
 
+impl VariantModel {
+    /// Multiplies every source's arrival rate by `k` and updates the offered utilizations.
+    pub fn scale_load(&mut self, k: f64) {
+        if k == 1.0 {
+            return;
+        }
+        for s in &mut self.sources {
+            s.scale_load(k);
+        }
+        self.offered_utilization = validate::offered_utilization(&self.network, &self.sources);
+    }
+
+    /// Sets the servers of hop `hop`; None if the variant has no hop of that name.
+    pub fn set_servers(&mut self, hop: &str, servers: u32) -> Option<()> {
+        let st = self
+            .network
+            .stations
+            .iter_mut()
+            .find(|s| s.name == hop && s.kind == crate::model::network::StationKind::Hop)?;
+        st.servers = crate::model::network::Servers::Finite(servers);
+        self.offered_utilization = validate::offered_utilization(&self.network, &self.sources);
+        Some(())
+    }
+
+    /// The busiest station's offered utilization (0 if every station is unlimited).
+    pub fn max_offered_utilization(&self) -> f64 {
+        self.offered_utilization
+            .iter()
+            .flatten()
+            .copied()
+            .fold(0.0, f64::max)
+    }
+
+    /// Whether the offered load is within every station's capacity.
+    pub fn is_stable(&self) -> bool {
+        validate::stability(self).is_ok()
+    }
+}
+
 /// A validated scenario.
 #[derive(Clone, Debug)]
 pub struct Scenario {
@@ -64,12 +110,33 @@ pub struct Scenario {
     pub variants: Vec<VariantModel>,
 }
 
+impl Scenario {
+    /// The scenario with every rate at `k` × the file's (replacing `run.load_scale`).
+    pub fn at_load_scale(&self, k: f64) -> Scenario {
+        let mut s = self.clone();
+        let rel = k / self.run.load_scale;
+        for v in &mut s.variants {
+            v.scale_load(rel);
+        }
+        s.run.load_scale = k;
+        s
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("{file}: cannot read the scenario: {source}")]
     Read {
         file: String,
         source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Override { file: String, message: String },
+    #[error("{trace}: {source} (the trace of {file})")]
+    Trace {
+        file: String,
+        trace: String,
+        source: crate::load::trace::TraceError,
     },
     #[error("{file}:{line}:{column}: {message}")]
     Syntax {
@@ -103,19 +170,45 @@ pub struct LoadOptions {
 
 /// Reads and validates the scenario at `path`.
 pub fn load(path: &Path, opts: LoadOptions) -> Result<Scenario, ScenarioError> {
-    let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-        file: file.clone(),
-        source,
-    })?;
-    let default_name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("scenario");
-    from_text(&text, &file, default_name, opts).map(|mut s| {
-        s.file = path.to_path_buf();
-        s
-    })
+    ScenarioFile::read(path)?.build(opts, &[])
+}
+
+/// A scenario file read once, to be built many times with different overrides (a sweep).
+#[derive(Clone, Debug)]
+pub struct ScenarioFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl ScenarioFile {
+    pub fn read(path: &Path) -> Result<ScenarioFile, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            file: path.display().to_string(),
+            source,
+        })?;
+        Ok(ScenarioFile {
+            path: path.to_path_buf(),
+            text,
+        })
+    }
+
+    /// Validates the file with `overrides` set.
+    pub fn build(
+        &self,
+        opts: LoadOptions,
+        overrides: &[Override],
+    ) -> Result<Scenario, ScenarioError> {
+        let default_name = self
+            .path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("scenario");
+        let file = self.path.display().to_string();
+        from_text_with(&self.text, &file, default_name, opts, overrides).map(|mut s| {
+            s.file = self.path.clone();
+            s
+        })
+    }
 }
 
 /// Validates scenario `text`; `file` labels errors, `default_name` names an unnamed scenario.
@@ -124,6 +217,18 @@ pub fn from_text(
     file: &str,
     default_name: &str,
     opts: LoadOptions,
+) -> Result<Scenario, ScenarioError> {
+    from_text_with(text, file, default_name, opts, &[])
+}
+
+/// As [`from_text`], with `overrides` set in the parsed tree before it is deserialized.
+/// A trace file is read relative to the directory of `file`.
+pub fn from_text_with(
+    text: &str,
+    file: &str,
+    default_name: &str,
+    opts: LoadOptions,
+    overrides: &[Override],
 ) -> Result<Scenario, ScenarioError> {
     let raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
@@ -134,9 +239,39 @@ pub fn from_text(
             message: e.message().trim().to_string(),
         }
     })?;
+    let flags = overrides
+        .iter()
+        .map(Override::flag)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let raw = if overrides.is_empty() {
+        raw
+    } else {
+        let override_err = |message: String| ScenarioError::Override {
+            file: file.to_string(),
+            message,
+        };
+        let mut table: toml::Table = toml::from_str(text).expect("the text parsed above");
+        for o in overrides {
+            overrides::apply(&mut table, o)
+                .map_err(|m| override_err(format!("cannot apply `{}`: {m}", o.flag())))?;
+        }
+        raw::RawScenario::deserialize(table)
+            .map_err(|e| override_err(format!("{} (with {flags})", e.message().trim())))?
+    };
     let name = raw.name.clone().unwrap_or_else(|| default_name.to_string());
-    let to_error = |b: validate::Bad| {
+    let to_error = |mut b: validate::Bad| {
         let line = lines::LineIndex::new(text).line(&b.field);
+        if let Some(o) = overrides.iter().find(|o| {
+            let f = o.field();
+            b.field == f
+                || b.field.starts_with(&format!("{f}."))
+                || f.starts_with(&format!("{}.", b.field))
+        }) {
+            b.message = format!("{} (set by `{}`)", b.message, o.flag());
+        } else if !overrides.is_empty() {
+            b.message = format!("{} (with {flags})", b.message);
+        }
         if b.unstable {
             ScenarioError::Unstable {
                 file: file.to_string(),
@@ -167,7 +302,41 @@ pub fn from_text(
         run.retry =
             validate::retry_policy(t, RetryPolicy::default(), "transport").map_err(to_error)?;
     }
-    let variants = validate::variants(&raw, &name, opts.allow_unstable).map_err(to_error)?;
+    let trace = match &raw.trace {
+        None => None,
+        Some(t) => {
+            let dir = Path::new(file).parent().unwrap_or(Path::new(""));
+            let trace_path = dir.join(&t.file);
+            let trace_label = trace_path.display().to_string();
+            let trace_text = std::fs::read_to_string(&trace_path).map_err(|e| {
+                to_error(validate::Bad {
+                    field: "trace.file".into(),
+                    message: format!(
+                        "cannot read {trace_label}: {e}; the path is relative to the scenario file"
+                    ),
+                    unstable: false,
+                })
+            })?;
+            let names = validate::source_names(&raw);
+            Some(
+                crate::load::trace::parse(&trace_text, &names).map_err(|source| {
+                    ScenarioError::Trace {
+                        file: file.to_string(),
+                        trace: trace_label,
+                        source,
+                    }
+                })?,
+            )
+        }
+    };
+    let variants = validate::variants(
+        &raw,
+        &name,
+        opts.allow_unstable,
+        trace.as_ref(),
+        run.load_scale,
+    )
+    .map_err(to_error)?;
     let hash = Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

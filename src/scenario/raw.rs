@@ -29,6 +29,36 @@ pub struct RawScenario {
     /// Recipient groups a custom topology's splits tell apart.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// Replay recorded arrivals instead of generating them.
+    pub trace: Option<RawTrace>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrace {
+    /// CSV file, relative to the scenario file's directory.
+    pub file: String,
+}
+
+/// How the arrival rate varies over the day and week, and bursts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawShape {
+    pub hourly_weights: Option<Vec<f64>>,
+    pub weekday_factor: Option<f64>,
+    pub weekend_factor: Option<f64>,
+    pub start_day: Option<String>,
+    pub start_hour: Option<f64>,
+    #[serde(default)]
+    pub bursts: Vec<RawBurst>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBurst {
+    pub start_s: f64,
+    pub duration_s: f64,
+    pub multiplier: f64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,6 +69,8 @@ pub struct RawRun {
     pub warmup_s: Option<f64>,
     pub seed: Option<u64>,
     pub replications: Option<u32>,
+    /// Multiplies every source's arrival rate.
+    pub load_scale: Option<f64>,
 }
 
 /// Retry and expiry settings (Exchange's Set-TransportService names, in seconds).
@@ -124,6 +156,7 @@ pub struct RawLoad {
     pub rates_per_s: Option<IndexMap<String, f64>>,
     /// Share of inbound Internet messages that are spam.
     pub spam_share: Option<f64>,
+    pub shape: Option<RawShape>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -179,12 +212,13 @@ pub struct RawBranch {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
-    pub rate_per_s: f64,
+    pub rate_per_s: Option<f64>,
     pub route: String,
     pub recipients: Option<RawRecipients>,
     pub groups: Option<IndexMap<String, f64>>,
     pub size_kb: Option<RawDist>,
     pub spam_share: Option<f64>,
+    pub shape: Option<RawShape>,
 }
 
 #[derive(Debug, Deserialize)]

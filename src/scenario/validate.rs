@@ -8,7 +8,9 @@ use indexmap::IndexMap;
 use super::raw::*;
 use super::{CostBasis, RunSpec, VariantModel};
 use crate::engine::SimTime;
-use crate::load::{MAX_GROUPS, MailProfile, Recipients, Source};
+use crate::load::arrivals::{Burst, ShapeField, ShapeInput};
+use crate::load::trace::Trace;
+use crate::load::{ArrivalSpec, MAX_GROUPS, MailProfile, Recipients, Shape, Source};
 use crate::model::dist::{Dist, DistError};
 use crate::model::hybrid::{self, Appliance, HybridOptions, Mx, Variant};
 use crate::model::network::{Network, Servers, StationKind};
@@ -141,6 +143,7 @@ pub fn run_spec(r: &RawRun) -> V<RunSpec> {
     if replications == 0 {
         return bad("run.replications", "must be 1 or more");
     }
+    let load_scale = positive(r.load_scale.unwrap_or(1.0), "run.load_scale")?;
     Ok(RunSpec {
         retry: RetryPolicy::default(),
         duration: duration.map(SimTime::from_secs_f64),
@@ -148,7 +151,60 @@ pub fn run_spec(r: &RawRun) -> V<RunSpec> {
         warmup: SimTime::from_secs_f64(warmup),
         seed: r.seed.unwrap_or(1),
         replications,
+        load_scale,
     })
+}
+
+/// Converts a raw load shape; `field` is its dotted path (`load.shape`, `sources.x.shape`).
+pub fn shape(r: &RawShape, field: &str) -> V<Shape> {
+    let input = ShapeInput {
+        hourly_weights: r.hourly_weights.clone(),
+        weekday_factor: r.weekday_factor,
+        weekend_factor: r.weekend_factor,
+        start_day: r.start_day.clone(),
+        start_hour: r.start_hour,
+        bursts: r
+            .bursts
+            .iter()
+            .map(|b| Burst {
+                start_s: b.start_s,
+                duration_s: b.duration_s,
+                multiplier: b.multiplier,
+            })
+            .collect(),
+    };
+    Shape::new(&input).or_else(|(f, e)| {
+        let sub = match f {
+            ShapeField::HourlyWeights => "hourly_weights".to_string(),
+            ShapeField::WeekdayFactor => "weekday_factor".to_string(),
+            ShapeField::WeekendFactor => "weekend_factor".to_string(),
+            ShapeField::StartDay => "start_day".to_string(),
+            ShapeField::StartHour => "start_hour".to_string(),
+            ShapeField::BurstStart(i) => format!("bursts.{i}.start_s"),
+            ShapeField::BurstDuration(i) => format!("bursts.{i}.duration_s"),
+            ShapeField::BurstMultiplier(i) => format!("bursts.{i}.multiplier"),
+        };
+        bad(format!("{field}.{sub}"), e.to_string())
+    })
+}
+
+/// The arrivals of source `name` replayed from `trace` (whose sources are `names`), and the
+/// mean rate they make over `window_s` seconds; None if the trace has no row for it.
+fn traced(trace: &Trace, names: &[&str], name: &str, window_s: f64) -> Option<(ArrivalSpec, f64)> {
+    let i = names.iter().position(|n| *n == name)?;
+    let rows = trace.per_source[i].clone();
+    if rows.is_empty() {
+        return None;
+    }
+    let rate = rows.len() as f64 / window_s.max(1e-9);
+    Some((ArrivalSpec::Trace { rows, speedup: 1.0 }, rate))
+}
+
+/// The seconds over which a trace's rate is averaged: the run's duration, or the trace's span.
+fn trace_window_s(raw: &RawScenario, trace: &Trace) -> f64 {
+    raw.run
+        .duration_s
+        .unwrap_or_else(|| trace.span.as_secs_f64())
 }
 
 /// A retry policy from `raw`, each missing field taken from `base`.
@@ -496,7 +552,7 @@ fn check_stability(variant: &VariantModel, allow_unstable: bool) -> V<()> {
     Ok(())
 }
 
-fn custom(raw: &RawScenario, name: &str) -> V<Vec<VariantModel>> {
+fn custom(raw: &RawScenario, name: &str, trace: Option<&Trace>) -> V<Vec<VariantModel>> {
     if raw.load.is_some() {
         return bad(
             "load",
@@ -534,6 +590,7 @@ fn custom(raw: &RawScenario, name: &str) -> V<Vec<VariantModel>> {
         groups: raw.groups.clone(),
     };
     let network = compile(&spec).map_err(|e| topology_bad(e, false))?;
+    let names: Vec<&str> = raw.sources.keys().map(String::as_str).collect();
     let mut sources = Vec::new();
     for (sname, s) in &raw.sources {
         let field = format!("sources.{sname}");
@@ -552,15 +609,47 @@ fn custom(raw: &RawScenario, name: &str) -> V<Vec<VariantModel>> {
             None => Vec::new(),
             Some(g) => group_shares(g, &raw.groups, &format!("{field}.groups"))?,
         };
+        let (arrivals, rate_per_s) = match (trace, &s.shape) {
+            (Some(_), Some(_)) => {
+                return bad(
+                    format!("{field}.shape"),
+                    "cannot apply to a replayed trace; remove `[trace]` or the shape",
+                );
+            }
+            (Some(t), None) => match traced(t, &names, sname, trace_window_s(raw, t)) {
+                Some(x) => x,
+                None => continue, // no recorded messages for this source
+            },
+            (None, shape_raw) => {
+                let Some(rate) = s.rate_per_s else {
+                    return bad(
+                        format!("{field}.rate_per_s"),
+                        "is missing: give the mean messages per second (the busiest hour's, with a shape)",
+                    );
+                };
+                let rate = positive(rate, &format!("{field}.rate_per_s"))?;
+                match shape_raw {
+                    Some(sh) => (
+                        ArrivalSpec::Shaped(shape(sh, &format!("{field}.shape"))?),
+                        rate,
+                    ),
+                    None => (ArrivalSpec::Poisson, rate),
+                }
+            }
+        };
         sources.push(Source {
             name: sname.clone(),
-            rate_per_s: positive(s.rate_per_s, &format!("{field}.rate_per_s"))?,
+            rate_per_s,
+            arrivals,
             route: s.route.clone(),
             recipients: recipients(&s.recipients, &format!("{field}.recipients"))?,
             group_shares,
             size_kb: size(&s.size_kb, &format!("{field}.size_kb"))?,
             spam_share: share(s.spam_share.unwrap_or(0.0), &format!("{field}.spam_share"))?,
         });
+    }
+    if sources.is_empty() {
+        return bad("trace.file", "has no rows for any source of the scenario");
     }
     let offered_utilization = offered_utilization(&network, &sources);
     Ok(vec![VariantModel {
@@ -590,7 +679,8 @@ fn group_shares(given: &IndexMap<String, f64>, groups: &[String], field: &str) -
     Ok(shares)
 }
 
-fn profile(l: &RawLoad) -> V<MailProfile> {
+/// The mailbox profile; `default_peak` stands in for a missing `peak_factor` (a shape's own).
+fn profile(l: &RawLoad, default_peak: Option<f64>) -> V<MailProfile> {
     let need = |v: Option<f64>, f: &str| -> V<f64> {
         v.ok_or(()).or_else(|_| {
             bad(
@@ -625,7 +715,10 @@ fn profile(l: &RawLoad) -> V<MailProfile> {
             need(l.internet_share_of_sent, "internet_share_of_sent")?,
             "load.internet_share_of_sent",
         )?,
-        peak_factor: positive(need(l.peak_factor, "peak_factor")?, "load.peak_factor")?,
+        peak_factor: positive(
+            need(l.peak_factor.or(default_peak), "peak_factor")?,
+            "load.peak_factor",
+        )?,
     };
     if p.onprem_mailboxes + p.cloud_mailboxes <= 0.0 {
         return bad("load.mailboxes", "needs at least one mailbox");
@@ -634,11 +727,60 @@ fn profile(l: &RawLoad) -> V<MailProfile> {
 }
 
 /// The five hybrid sources, with rates from `rates_per_s` where given and from the mailbox
-/// profile otherwise. Sources whose derived rate is zero are left out.
-pub fn hybrid_sources(l: &RawLoad) -> V<Vec<Source>> {
+/// profile otherwise. Sources whose derived rate is zero are left out. With a shape, every
+/// source follows it and the rates are its busiest hour's; with a trace (`trace_window_s` its
+/// averaging window), the sources replay it and the profile's rates are not used.
+pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source>> {
     let spam_share = share(l.spam_share.unwrap_or(0.0), "load.spam_share")?;
     let recipients = recipients(&l.recipients, "load.recipients")?;
     let size_kb = size(&l.size_kb, "load.size_kb")?;
+    let shaped = match (&l.shape, trace) {
+        (Some(_), Some(_)) => {
+            return bad(
+                "load.shape",
+                "cannot apply to a replayed trace; remove `[trace]` or the shape",
+            );
+        }
+        (Some(sh), None) => Some(shape(sh, "load.shape")?),
+        (None, _) => None,
+    };
+    if let Some((t, window_s)) = trace {
+        let onprem_share = match (l.onprem_recipient_share, &l.mailboxes) {
+            (Some(s), _) => share(s, "load.onprem_recipient_share")?,
+            (None, Some(m)) if m.onprem + m.cloud > 0.0 => {
+                non_negative(m.onprem, "load.mailboxes.onprem")?
+                    / (m.onprem + non_negative(m.cloud, "load.mailboxes.cloud")?)
+            }
+            _ => {
+                return bad(
+                    "load.onprem_recipient_share",
+                    "is missing: with a trace, give the share of inbound recipients that are on-premises (or `mailboxes`)",
+                );
+            }
+        };
+        let mut out = Vec::new();
+        for name in hybrid::SOURCES {
+            let Some((arrivals, rate_per_s)) = traced(t, &hybrid::SOURCES, name, window_s) else {
+                continue;
+            };
+            out.push(Source {
+                name: name.to_string(),
+                rate_per_s,
+                arrivals,
+                route: name.to_string(),
+                recipients: recipients.clone(),
+                group_shares: if name == "inbound" {
+                    vec![onprem_share, 1.0 - onprem_share]
+                } else {
+                    Vec::new()
+                },
+                size_kb: size_kb.clone(),
+                // A trace carries no spam column: the share applies to replayed inbound mail.
+                spam_share: if name == "inbound" { spam_share } else { 0.0 },
+            });
+        }
+        return Ok(out);
+    }
     let given = l.rates_per_s.clone().unwrap_or_default();
     for (k, v) in &given {
         if !hybrid::SOURCES.contains(&k.as_str()) {
@@ -656,7 +798,7 @@ pub fn hybrid_sources(l: &RawLoad) -> V<Vec<Source>> {
     let prof = if all_given && l.mailboxes.is_none() {
         None
     } else {
-        Some(profile(l)?)
+        Some(profile(l, shaped.as_ref().map(Shape::diurnal_peak_factor))?)
     };
     let derived = prof.as_ref().map(|p| p.rates(recipients.mean()));
     let onprem_share = match (l.onprem_recipient_share, &prof) {
@@ -689,6 +831,10 @@ pub fn hybrid_sources(l: &RawLoad) -> V<Vec<Source>> {
         out.push(Source {
             name: name.to_string(),
             rate_per_s: rate,
+            arrivals: match &shaped {
+                Some(sh) => ArrivalSpec::Shaped(sh.clone()),
+                None => ArrivalSpec::Poisson,
+            },
             route: name.to_string(),
             recipients: recipients.clone(),
             group_shares: if name == "inbound" {
@@ -739,7 +885,11 @@ fn hybrid_options(h: &RawHybrid) -> V<HybridOptions> {
     Ok(o)
 }
 
-fn hybrid_variants(raw: &RawScenario, h: &RawHybrid) -> V<Vec<VariantModel>> {
+fn hybrid_variants(
+    raw: &RawScenario,
+    h: &RawHybrid,
+    trace: Option<&Trace>,
+) -> V<Vec<VariantModel>> {
     for (key, present) in [
         ("routes", !raw.routes.is_empty()),
         ("sources", !raw.sources.is_empty()),
@@ -787,7 +937,10 @@ fn hybrid_variants(raw: &RawScenario, h: &RawHybrid) -> V<Vec<VariantModel>> {
         };
         *slot = link(name, l)?;
     }
-    let sources = hybrid_sources(load)?;
+    let sources = hybrid_sources(load, trace.map(|t| (t, trace_window_s(raw, t))))?;
+    if sources.is_empty() {
+        return bad("trace.file", "has no rows for any source of the scenario");
+    }
     let options = hybrid_options(h)?;
     // (variant, options, name): the options a variant asks for on top of the scenario's.
     let mut chosen: Vec<(Variant, HybridOptions, String)> = Vec::new();
@@ -867,14 +1020,36 @@ fn hybrid_variants(raw: &RawScenario, h: &RawHybrid) -> V<Vec<VariantModel>> {
         .collect()
 }
 
-/// All variants of the scenario, checked for stability unless `allow_unstable`.
-pub fn variants(raw: &RawScenario, name: &str, allow_unstable: bool) -> V<Vec<VariantModel>> {
-    let variants = match &raw.hybrid {
-        Some(h) => hybrid_variants(raw, h)?,
-        None => custom(raw, name)?,
+/// The names of the sources a trace's `flow` column may name.
+pub fn source_names(raw: &RawScenario) -> Vec<&str> {
+    match &raw.hybrid {
+        Some(_) => hybrid::SOURCES.to_vec(),
+        None => raw.sources.keys().map(String::as_str).collect(),
+    }
+}
+
+/// All variants of the scenario, their rates multiplied by `load_scale`, checked for stability
+/// unless `allow_unstable`.
+pub fn variants(
+    raw: &RawScenario,
+    name: &str,
+    allow_unstable: bool,
+    trace: Option<&Trace>,
+    load_scale: f64,
+) -> V<Vec<VariantModel>> {
+    let mut variants = match &raw.hybrid {
+        Some(h) => hybrid_variants(raw, h, trace)?,
+        None => custom(raw, name, trace)?,
     };
-    for v in &variants {
+    for v in &mut variants {
+        v.scale_load(load_scale);
         check_stability(v, allow_unstable)?;
     }
     Ok(variants)
+}
+
+/// Whether a variant's offered load is within every station's capacity; the error says which
+/// station is over and by how much.
+pub fn stability(variant: &VariantModel) -> V<()> {
+    check_stability(variant, false)
 }

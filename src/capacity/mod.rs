@@ -1,0 +1,812 @@
+//! Capacity search: the largest load, or the fewest servers of a hop, that meets latency SLOs.
+//!
+//! An SLO bounds one figure of one flow (`inbound_to_onprem.p99<=60s`). A configuration
+//! *passes* when, for every SLO, the upper end of the figure's 95% Student-t interval across
+//! replications is within the limit: each SLO then holds with at least 97.5% one-sided
+//! confidence, all k together with at least 1 − k × 2.5% (Bonferroni). It *fails* otherwise;
+//! a failure is *sure* when the interval's lower end is already over the limit, and a
+//! configuration whose offered load reaches a station's capacity fails without simulation
+//! (its queue grows without bound, so no latency bound holds in steady state).
+//!
+//! The load search brackets then bisects the load scale of each variant: doubling up from the
+//! start (never past the scale at which a station saturates) or halving down, then halving the
+//! bracket until `(first failing − last passing) ≤ precision × last passing`. The servers search
+//! does the same over whole server counts, starting from the fewest that keep the hop stable,
+//! and ends with adjacent counts. Both assume the figure grows with load (and shrinks with
+//! servers); common random numbers across the points of a search (every point replays the
+//! same arrivals) keep the simulated curve close to monotone.
+//!
+//! Variants are searched side by side: each round simulates one candidate per unfinished
+//! variant, all replications in one pool. This module computes; it writes and prints nothing.
+
+use crate::runner::{self, RunError, RunOptions, VariantOutcome};
+use crate::scenario::Scenario;
+use crate::stats::MeanCi;
+
+/// A figure of a flow's latency.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    P50,
+    P90,
+    P99,
+    P999,
+    Mean,
+    Max,
+}
+
+impl Metric {
+    pub const NAMES: [&str; 6] = ["p50", "p90", "p99", "p999", "mean", "max"];
+
+    fn parse(s: &str) -> Option<Metric> {
+        Some(match s {
+            "p50" => Metric::P50,
+            "p90" => Metric::P90,
+            "p99" => Metric::P99,
+            "p999" => Metric::P999,
+            "mean" => Metric::Mean,
+            "max" => Metric::Max,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::P50 => "p50",
+            Metric::P90 => "p90",
+            Metric::P99 => "p99",
+            Metric::P999 => "p999",
+            Metric::Mean => "mean",
+            Metric::Max => "max",
+        }
+    }
+
+    fn of(self, f: &crate::stats::summary::FlowSummary) -> MeanCi {
+        match self {
+            Metric::P50 => f.p50_ms,
+            Metric::P90 => f.p90_ms,
+            Metric::P99 => f.p99_ms,
+            Metric::P999 => f.p999_ms,
+            Metric::Mean => f.mean_ms,
+            Metric::Max => f.max_ms,
+        }
+    }
+}
+
+/// A latency objective: `flow.metric <= limit`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slo {
+    pub flow: String,
+    pub metric: Metric,
+    pub limit_ms: f64,
+    /// As the user wrote it, for messages and CSV cells.
+    pub text: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CapacityError {
+    #[error("bad `--slo {text}`: {message}")]
+    Slo { text: String, message: String },
+    #[error("`--hop {hop}` is not a hop of variant `{variant}`; hops: {accepted}")]
+    UnknownHop {
+        hop: String,
+        variant: String,
+        accepted: String,
+    },
+    #[error(
+        "a capacity search needs 2 or more replications for confidence intervals; pass --replications 5 (or set run.replications)"
+    )]
+    OneReplication,
+    #[error("--precision must be greater than 0 and below 1, got {0}")]
+    Precision(f64),
+    #[error("--scale must be a number greater than 0, got {0}")]
+    Scale(f64),
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+fn slo_err(text: &str, message: impl Into<String>) -> CapacityError {
+    CapacityError::Slo {
+        text: text.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Parses `flow.metric<=limit` with a unit: `ms`, `s` or `min` (`<` is read as `<=`).
+pub fn parse_slo(text: &str) -> Result<Slo, CapacityError> {
+    let usage = "write `flow.metric<=limit`, e.g. `inbound_to_onprem.p99<=60s`";
+    let (lhs, rhs) = text
+        .split_once("<=")
+        .or_else(|| text.split_once('<'))
+        .ok_or_else(|| slo_err(text, usage))?;
+    let (flow, metric) = lhs
+        .trim()
+        .rsplit_once('.')
+        .ok_or_else(|| slo_err(text, usage))?;
+    if flow.is_empty() {
+        return Err(slo_err(text, usage));
+    }
+    let metric = Metric::parse(metric).ok_or_else(|| {
+        slo_err(
+            text,
+            format!(
+                "`{metric}` is not a figure; accepted: {}",
+                Metric::NAMES.join(", ")
+            ),
+        )
+    })?;
+    let rhs = rhs.trim();
+    let split = rhs
+        .find(|c: char| c.is_ascii_alphabetic())
+        .ok_or_else(|| slo_err(text, "give the limit a unit: ms, s or min (e.g. `60s`)"))?;
+    let (num, unit) = rhs.split_at(split);
+    let value: f64 = num
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &f64| v.is_finite() && *v > 0.0)
+        .ok_or_else(|| {
+            slo_err(
+                text,
+                format!("the limit `{}` is not a number greater than 0", num.trim()),
+            )
+        })?;
+    let factor = match unit.trim() {
+        "ms" => 1.0,
+        "s" => 1e3,
+        "min" => 60e3,
+        u => {
+            return Err(slo_err(
+                text,
+                format!("`{u}` is not a unit; accepted: ms, s, min"),
+            ));
+        }
+    };
+    Ok(Slo {
+        flow: flow.to_string(),
+        metric,
+        limit_ms: value * factor,
+        text: text.to_string(),
+    })
+}
+
+/// Checks that every SLO names a flow of every variant.
+pub fn check_slos(scn: &Scenario, slos: &[Slo]) -> Result<(), CapacityError> {
+    for s in slos {
+        for v in &scn.variants {
+            if !v.network.flows.contains(&s.flow) {
+                return Err(slo_err(
+                    &s.text,
+                    format!(
+                        "`{}` is not a flow of variant `{}`; flows: {}",
+                        s.flow,
+                        v.name,
+                        v.network.flows.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a search varies.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Knob {
+    /// The load scale (multiplier of every arrival rate).
+    LoadScale,
+    /// The servers of this hop, at the scenario's load scale.
+    Servers(String),
+}
+
+/// Settings of a search.
+#[derive(Clone, Debug)]
+pub struct SearchSpec {
+    pub slos: Vec<Slo>,
+    pub knob: Knob,
+    /// Load search: the first scale tried (default: the scenario's).
+    pub start: Option<f64>,
+    /// Load search: stop when (first failing − last passing) ≤ this × last passing.
+    pub precision: f64,
+    /// Load search: give up below this scale.
+    pub min_scale: f64,
+    /// Servers search: give up above this count.
+    pub max_servers: u32,
+}
+
+/// The verdict on one configuration.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    Pass,
+    /// SLO `slo` (index) is missed; `sure` when the interval's lower end is over the limit.
+    Fail {
+        slo: usize,
+        sure: bool,
+    },
+    /// Not simulated: `station`'s offered utilization is `utilization` ≥ 1.
+    Unstable {
+        station: String,
+        utilization: f64,
+    },
+}
+
+impl Verdict {
+    pub fn passes(&self) -> bool {
+        matches!(self, Verdict::Pass)
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail { sure: true, .. } => "fail",
+            Verdict::Fail { sure: false, .. } => "fail_uncertain",
+            Verdict::Unstable { .. } => "unstable",
+        }
+    }
+}
+
+/// One simulated (or judged unstable) configuration of a variant.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub load_scale: f64,
+    /// The searched hop's servers (servers search only).
+    pub servers: Option<u32>,
+    pub verdict: Verdict,
+    /// Per SLO, the figure across replications (None when not simulated).
+    pub figures: Vec<Option<MeanCi>>,
+    /// The busiest station and its measured utilization.
+    pub bottleneck: Option<(String, f64)>,
+    /// The summaries, when simulated (for pictures).
+    pub outcome: Option<VariantOutcome>,
+}
+
+/// The answer for one variant.
+#[derive(Clone, Debug)]
+pub struct VariantAnswer {
+    pub variant: String,
+    /// Every configuration tried, in order.
+    pub steps: Vec<Step>,
+    /// Index in `steps` of the best passing configuration (largest scale / fewest servers).
+    pub last_pass: Option<usize>,
+    /// Index in `steps` of the failing configuration next to it (smallest failing scale /
+    /// most servers that fail).
+    pub first_fail: Option<usize>,
+}
+
+impl VariantAnswer {
+    pub fn feasible(&self) -> bool {
+        self.last_pass.is_some()
+    }
+}
+
+/// Everything a search found.
+#[derive(Clone, Debug)]
+pub struct CapacityOutcome {
+    pub spec: SearchSpec,
+    pub seed: u64,
+    pub replications: u32,
+    pub threads: usize,
+    pub answers: Vec<VariantAnswer>,
+    /// Configurations simulated (not counting those judged unstable).
+    pub simulated: usize,
+    pub events: u64,
+    pub wall: std::time::Duration,
+}
+
+impl CapacityOutcome {
+    /// The confidence that every SLO holds at a passing configuration (Bonferroni bound).
+    pub fn confidence(&self) -> f64 {
+        1.0 - 0.025 * self.spec.slos.len() as f64
+    }
+}
+
+/// Per-variant search state.
+enum State {
+    Load {
+        lo: Option<(f64, usize)>,
+        hi: Option<(f64, usize)>,
+        /// The scale at which the busiest station saturates.
+        saturates: f64,
+        start: f64,
+    },
+    Servers {
+        lo_fail: Option<(u32, usize)>,
+        hi_pass: Option<(u32, usize)>,
+        /// The fewest servers that keep the hop stable.
+        stable_min: u32,
+        /// The load scale searched at.
+        scale: f64,
+    },
+}
+
+enum Next<T> {
+    Try(T),
+    Done,
+}
+
+fn judge(v: &VariantOutcome, slos: &[Slo]) -> (Verdict, Vec<Option<MeanCi>>) {
+    let mut figures = Vec::with_capacity(slos.len());
+    let mut verdict = Verdict::Pass;
+    for (i, s) in slos.iter().enumerate() {
+        let f = v
+            .flows
+            .iter()
+            .find(|(n, _)| *n == s.flow)
+            .map(|(_, f)| s.metric.of(f));
+        figures.push(f);
+        // No deliveries, or no interval: not shown to pass.
+        let (hi, lo) = match f.and_then(|m| m.ci95) {
+            Some((lo, hi)) => (hi, lo),
+            None => (f64::INFINITY, f64::NAN),
+        };
+        if !(hi <= s.limit_ms) && verdict.passes() {
+            verdict = Verdict::Fail {
+                slo: i,
+                sure: lo > s.limit_ms,
+            };
+        }
+    }
+    (verdict, figures)
+}
+
+fn unstable_verdict(v: &crate::scenario::VariantModel) -> Option<Verdict> {
+    if v.is_stable() {
+        return None;
+    }
+    let (i, u) = v
+        .offered_utilization
+        .iter()
+        .enumerate()
+        .filter_map(|(i, u)| u.map(|u| (i, u)))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    Some(Verdict::Unstable {
+        station: v.network.stations[i].name.clone(),
+        utilization: u,
+    })
+}
+
+/// Runs the search on every variant of `scn`. `planned(n)` announces n more simulation runs
+/// and `done()` reports one finished, for progress display.
+pub fn search(
+    scn: &Scenario,
+    spec: &SearchSpec,
+    opts: RunOptions,
+    planned: &(dyn Fn(u64) + Sync),
+    done: &(dyn Fn() + Sync),
+) -> Result<CapacityOutcome, CapacityError> {
+    let started = std::time::Instant::now();
+    check_slos(scn, &spec.slos)?;
+    let replications = opts.replications.unwrap_or(scn.run.replications);
+    if replications < 2 {
+        return Err(CapacityError::OneReplication);
+    }
+    if !(spec.precision > 0.0 && spec.precision < 1.0) {
+        return Err(CapacityError::Precision(spec.precision));
+    }
+    let base = spec.start.unwrap_or(scn.run.load_scale);
+    let base_scn = scn.at_load_scale(base);
+    let mut states = Vec::new();
+    for v in &base_scn.variants {
+        states.push(match &spec.knob {
+            Knob::LoadScale => {
+                let rho = v.max_offered_utilization();
+                State::Load {
+                    lo: None,
+                    hi: None,
+                    // Nudged up so that float rounding cannot make the saturating scale look
+                    // stable: it is judged unstable without simulation.
+                    saturates: if rho > 0.0 {
+                        base / rho * (1.0 + 1e-9)
+                    } else {
+                        f64::INFINITY
+                    },
+                    start: base,
+                }
+            }
+            Knob::Servers(hop) => {
+                let station = v
+                    .network
+                    .stations
+                    .iter()
+                    .position(|s| {
+                        s.name == *hop && s.kind == crate::model::network::StationKind::Hop
+                    })
+                    .ok_or_else(|| CapacityError::UnknownHop {
+                        hop: hop.clone(),
+                        variant: v.name.clone(),
+                        accepted: v
+                            .network
+                            .stations
+                            .iter()
+                            .filter(|s| s.kind == crate::model::network::StationKind::Hop)
+                            .map(|s| s.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })?;
+                // Work offered to the hop in server-equivalents: utilization × servers.
+                let work = match (
+                    v.offered_utilization[station],
+                    v.network.stations[station].servers.count(),
+                ) {
+                    (Some(u), Some(c)) => u * f64::from(c),
+                    _ => 0.0,
+                };
+                State::Servers {
+                    lo_fail: None,
+                    hi_pass: None,
+                    stable_min: (work.floor() as u32).saturating_add(1).max(1),
+                    scale: base,
+                }
+            }
+        });
+    }
+    let mut answers: Vec<VariantAnswer> = base_scn
+        .variants
+        .iter()
+        .map(|v| VariantAnswer {
+            variant: v.name.clone(),
+            steps: Vec::new(),
+            last_pass: None,
+            first_fail: None,
+        })
+        .collect();
+    let (mut simulated, mut events, mut threads) = (0usize, 0u64, 0usize);
+    loop {
+        // Candidates of this round: (variant, scenario with that one variant, scale, servers).
+        let mut round: Vec<(usize, Scenario, f64, Option<u32>)> = Vec::new();
+        for (vi, st) in states.iter_mut().enumerate() {
+            loop {
+                let cand = next_candidate(st, spec);
+                let Next::Try((scale, servers)) = cand else {
+                    break;
+                };
+                let mut one = base_scn.at_load_scale(scale);
+                one.variants = vec![one.variants.swap_remove(vi)];
+                if let Some(c) = servers {
+                    let hop = match &spec.knob {
+                        Knob::Servers(h) => h,
+                        Knob::LoadScale => unreachable!("servers only in a servers search"),
+                    };
+                    one.variants[0]
+                        .set_servers(hop, c)
+                        .expect("hop checked above");
+                }
+                if let Some(verdict) = unstable_verdict(&one.variants[0]) {
+                    answers[vi].steps.push(Step {
+                        load_scale: scale,
+                        servers,
+                        verdict,
+                        figures: vec![None; spec.slos.len()],
+                        bottleneck: None,
+                        outcome: None,
+                    });
+                    record(st, &mut answers[vi], scale, servers);
+                    continue;
+                }
+                round.push((vi, one, scale, servers));
+                break;
+            }
+        }
+        if round.is_empty() {
+            break;
+        }
+        planned(round.len() as u64 * u64::from(replications));
+        let refs: Vec<&Scenario> = round.iter().map(|r| &r.1).collect();
+        let outcomes = runner::run_many(&refs, opts, done)?;
+        for ((vi, _, scale, servers), out) in round.into_iter().zip(outcomes) {
+            simulated += 1;
+            events += out.events();
+            threads = out.threads;
+            let v = out
+                .variants
+                .into_iter()
+                .next()
+                .expect("one variant per run");
+            let (verdict, figures) = judge(&v, &spec.slos);
+            answers[vi].steps.push(Step {
+                load_scale: scale,
+                servers,
+                verdict,
+                figures,
+                bottleneck: v.bottleneck().map(|(n, u)| (n.to_string(), u)),
+                outcome: Some(v),
+            });
+            record(&mut states[vi], &mut answers[vi], scale, servers);
+        }
+    }
+    Ok(CapacityOutcome {
+        spec: spec.clone(),
+        seed: opts.seed.unwrap_or(scn.run.seed),
+        replications,
+        threads,
+        answers,
+        simulated,
+        events,
+        wall: started.elapsed(),
+    })
+}
+
+/// The next configuration to try, or Done.
+fn next_candidate(st: &State, spec: &SearchSpec) -> Next<(f64, Option<u32>)> {
+    match *st {
+        State::Load {
+            lo,
+            hi,
+            saturates,
+            start,
+        } => {
+            let s = match (lo, hi) {
+                (None, None) => start.min(saturates),
+                (Some((l, _)), None) => (l * 2.0).min(saturates),
+                (None, Some((h, _))) => {
+                    let s = h / 2.0;
+                    if s < spec.min_scale {
+                        return Next::Done; // infeasible
+                    }
+                    s
+                }
+                (Some((l, _)), Some((h, _))) => {
+                    if h - l <= spec.precision * l {
+                        return Next::Done;
+                    }
+                    0.5 * (l + h)
+                }
+            };
+            Next::Try((s, None))
+        }
+        State::Servers {
+            lo_fail,
+            hi_pass,
+            stable_min,
+            scale,
+        } => {
+            let c = match (lo_fail.map(|x| x.0), hi_pass.map(|x| x.0)) {
+                // One below the stable minimum is judged unstable without simulation, so the
+                // answer's first failing count is known from the start.
+                (None, None) => stable_min.saturating_sub(1).max(1),
+                (Some(f), None) => {
+                    if f >= spec.max_servers {
+                        return Next::Done; // infeasible
+                    }
+                    let c = if f < stable_min {
+                        stable_min
+                    } else {
+                        f + (f / 4).max(1)
+                    };
+                    c.min(spec.max_servers)
+                }
+                (None, Some(p)) => {
+                    if p <= 1 {
+                        return Next::Done;
+                    }
+                    p / 2
+                }
+                (Some(f), Some(p)) => {
+                    if p <= f + 1 {
+                        return Next::Done;
+                    }
+                    f + (p - f) / 2
+                }
+            };
+            Next::Try((scale, Some(c)))
+        }
+    }
+}
+
+/// Folds the verdict of the step just pushed into the search state.
+fn record(st: &mut State, ans: &mut VariantAnswer, scale: f64, servers: Option<u32>) {
+    let idx = ans.steps.len() - 1;
+    let pass = ans.steps[idx].verdict.passes();
+    match st {
+        State::Load { lo, hi, .. } => {
+            if pass {
+                if lo.is_none_or(|(l, _)| scale > l) {
+                    *lo = Some((scale, idx));
+                }
+            } else if hi.is_none_or(|(h, _)| scale < h) {
+                *hi = Some((scale, idx));
+            }
+            ans.last_pass = lo.map(|x| x.1);
+            ans.first_fail = hi.map(|x| x.1);
+        }
+        State::Servers {
+            lo_fail, hi_pass, ..
+        } => {
+            let c = servers.expect("servers search");
+            if pass {
+                if hi_pass.is_none_or(|(p, _)| c < p) {
+                    *hi_pass = Some((c, idx));
+                }
+            } else if lo_fail.is_none_or(|(f, _)| c > f) {
+                *lo_fail = Some((c, idx));
+            }
+            ans.last_pass = hi_pass.map(|x| x.1);
+            ans.first_fail = lo_fail.map(|x| x.1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{LoadOptions, from_text};
+
+    #[test]
+    fn slos_parse_with_units() {
+        let s = parse_slo("inbound_to_onprem.p99<=60s").unwrap();
+        assert_eq!(s.flow, "inbound_to_onprem");
+        assert_eq!(s.metric, Metric::P99);
+        assert_eq!(s.limit_ms, 60_000.0);
+        assert_eq!(parse_slo("a.b.mean < 250ms").unwrap().limit_ms, 250.0);
+        assert_eq!(parse_slo("x.p999<=1.5min").unwrap().limit_ms, 90_000.0);
+        for (bad, needle) in [
+            ("x.p99=60s", "flow.metric<=limit"),
+            ("x.p95<=60s", "p50, p90"),
+            ("x.p99<=60", "unit"),
+            ("x.p99<=60h", "not a unit"),
+            ("x.p99<=-1s", "greater than 0"),
+            (".p99<=1s", "flow.metric"),
+        ] {
+            let e = parse_slo(bad).unwrap_err().to_string();
+            assert!(e.contains(needle), "{bad}: {e}");
+        }
+    }
+
+    /// P(T > t) for the sojourn time T of an M/M/c queue (FIFO): with probability 1 − C the
+    /// wait is 0 and T is the service Exp(μ); otherwise the wait is Exp(a), a = cμ − λ, and T
+    /// is the sum of the two exponentials (C is Erlang's C formula).
+    fn mmc_sojourn_tail(lambda: f64, mu: f64, c: u32, t: f64) -> f64 {
+        let a_load = lambda / mu;
+        let mut term = 1.0;
+        let mut sum = 0.0;
+        for k in 0..c {
+            if k > 0 {
+                term *= a_load / f64::from(k);
+            }
+            sum += term;
+        }
+        let last = term * a_load / f64::from(c) * f64::from(c) / (f64::from(c) - a_load);
+        let erlang_c = last / (sum + last);
+        let a = f64::from(c) * mu - lambda;
+        // The sum of Exp(a) and Exp(μ); when a = μ it is Erlang-2.
+        let hypo = if (a - mu).abs() < 1e-9 * mu {
+            (1.0 + mu * t) * (-mu * t).exp()
+        } else {
+            (a * (-mu * t).exp() - mu * (-a * t).exp()) / (a - mu)
+        };
+        (1.0 - erlang_c) * (-mu * t).exp() + erlang_c * hypo
+    }
+
+    /// The sojourn time's q-quantile, by bisection on the tail.
+    fn mmc_quantile(lambda: f64, mu: f64, c: u32, q: f64) -> f64 {
+        let (mut lo, mut hi) = (0.0, 1e6);
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if mmc_sojourn_tail(lambda, mu, c, mid) > 1.0 - q {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        0.5 * (lo + hi)
+    }
+
+    /// The largest λ whose p99 sojourn is `slo_s` (the quantile grows with λ).
+    fn lambda_at(mu: f64, c: u32, slo_s: f64) -> f64 {
+        let (mut lo, mut hi) = (1e-9, f64::from(c) * mu * (1.0 - 1e-12));
+        for _ in 0..200 {
+            let mid = 0.5 * (lo + hi);
+            if mmc_quantile(mid, mu, c, 0.99) <= slo_s {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    fn mmc(rate: f64, servers: u32) -> Scenario {
+        let text = format!(
+            "[run]\nduration_s = 20000\nwarmup_s = 200\nseed = 7\nreplications = 5\n\
+             [sources.a]\nrate_per_s = {rate}\nroute = \"r\"\n\
+             [hops.q]\nservers = {servers}\nservice_ms = {{ dist = \"exponential\", rate_per_s = 10 }}\n\
+             [routes.r]\nsteps = [\"q\"]\ndeliver = \"f\"\n"
+        );
+        from_text(&text, "mmc.toml", "mmc", LoadOptions::default()).unwrap()
+    }
+
+    #[test]
+    fn sojourn_formula_checks_out() {
+        // c = 1: T is Exp(μ − λ), so P(T > t) = exp(−(μ − λ) t).
+        let p = mmc_sojourn_tail(6.0, 10.0, 1, 0.3);
+        assert!((p - (-4.0f64 * 0.3).exp()).abs() < 1e-12, "{p}");
+    }
+
+    /// The load search on an M/M/2 queue (μ = 10/s per server, base λ = 10/s) against the
+    /// analytic largest λ whose p99 sojourn is within 1 s.
+    ///
+    /// Tolerance: at the last passing scale the simulated p99's interval lies under the SLO,
+    /// and at the first failing one its upper end lies over it; with h the larger relative
+    /// half-width of those two intervals, the true p99 at the last pass is at most the SLO
+    /// (up to one more h, should the interval miss), and at the first failure at least
+    /// SLO × (1 − 3h) (the upper end minus the full interval, less one more h). So the answer
+    /// must lie between λ(SLO × (1 − 3h)) and λ(SLO × (1 + h)) computed exactly, and the
+    /// bracket must be within the stated precision.
+    #[test]
+    fn load_search_finds_the_erlang_c_answer() {
+        let scn = mmc(10.0, 2);
+        let spec = SearchSpec {
+            slos: vec![parse_slo("f.p99<=1s").unwrap()],
+            knob: Knob::LoadScale,
+            start: None,
+            precision: 0.01,
+            min_scale: 1e-3,
+            max_servers: 1000,
+        };
+        let out = search(&scn, &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
+        let a = &out.answers[0];
+        let pass = &a.steps[a.last_pass.expect("feasible")];
+        let fail = &a.steps[a.first_fail.expect("bracketed")];
+        let exact = lambda_at(10.0, 2, 1.0);
+        let rel_half = |s: &Step| {
+            let m = s.figures[0].expect("simulated");
+            let (lo, hi) = m.ci95.unwrap();
+            (hi - lo) / 2.0 / m.mean
+        };
+        let h = rel_half(pass).max(if fail.outcome.is_some() {
+            rel_half(fail)
+        } else {
+            0.0
+        });
+        let (l_pass, l_fail) = (pass.load_scale * 10.0, fail.load_scale * 10.0);
+
+        let lower = lambda_at(10.0, 2, 1.0 - 3.0 * h);
+        let upper = lambda_at(10.0, 2, 1.0 + h);
+        assert!(
+            l_pass <= upper && l_fail >= lower,
+            "exact λ {exact:.3}; search: last pass {l_pass:.3}, first fail {l_fail:.3}; allowed [{lower:.3}, {upper:.3}] (h = {h:.4})"
+        );
+        assert!((l_fail - l_pass) <= 0.01 * l_pass + 1e-9);
+        assert!(out.confidence() > 0.97);
+    }
+
+    /// The servers search on M/M/c at λ = 30/s, μ = 10/s: the fewest servers whose exact p99
+    /// sojourn is within an SLO set midway (geometrically) between the p99s of c* − 1 and c*
+    /// servers. The two differ by far more than the simulated p99's interval, so the answer
+    /// must be c* exactly.
+    #[test]
+    fn servers_search_finds_the_fewest_servers() {
+        let lambda = 30.0;
+        let q = |c| mmc_quantile(lambda, 10.0, c, 0.99);
+        let c_star = 5;
+        let slo_s = (q(c_star) * q(c_star - 1)).sqrt();
+        // At least 20% apart: the SLO is then ~10% from each, several times the p99's
+        // relative interval half-width (~2% with these runs).
+        let ratio = q(c_star - 1) / q(c_star);
+        assert!(ratio > 1.2, "a clear gap between c* − 1 and c*: {ratio}");
+        let scn = mmc(lambda, 40);
+        let spec = SearchSpec {
+            slos: vec![parse_slo(&format!("f.p99<={}ms", slo_s * 1e3)).unwrap()],
+            knob: Knob::Servers("q".into()),
+            start: None,
+            precision: 0.01,
+            min_scale: 1e-3,
+            max_servers: 1000,
+        };
+        let out = search(&scn, &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
+        let a = &out.answers[0];
+        assert_eq!(a.steps[a.last_pass.unwrap()].servers, Some(c_star));
+        assert_eq!(a.steps[a.first_fail.unwrap()].servers, Some(c_star - 1));
+        let e = search(
+            &scn,
+            &SearchSpec {
+                knob: Knob::Servers("nope".into()),
+                ..spec
+            },
+            RunOptions::default(),
+            &|_| {},
+            &|| {},
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("hops: q"), "{e}");
+    }
+}

@@ -1,0 +1,5 @@
+//! Command-line tests: each runs the real `mailflow` binary in a fresh temporary directory.
+
+mod run;
+mod sweep_capacity;
+mod validate;
