@@ -23,13 +23,18 @@ use mailflow::validate::{self, Size, ValidateError, ValidateOptions};
     about = "Discrete-event throughput simulator for mail routing in hybrid Exchange deployments",
     long_about = "Discrete-event throughput simulator for mail routing in hybrid Exchange deployments.\n\n\
         A scenario (TOML) describes hops, links, routes and load. `run` simulates every routing \
-        variant side by side and writes summary.csv, hops.csv, accounting.csv, .hgrm latency \
-        distributions and manifest.json; `explain` prints each variant's numbered hop list per \
-        flow without simulating; `validate` checks the simulator against queueing theory.\n\n\
+        variant side by side and writes summary.csv, hops.csv, accounting.csv (plus costs.csv \
+        for hybrid scenarios and outages.csv when hops fail), .hgrm latency distributions, SVG \
+        pictures and manifest.json; `explain` prints each variant's numbered hop list per flow \
+        without simulating; `sweep` runs a grid of `--set` values; `capacity` finds the largest \
+        load or fewest servers meeting latency SLOs; `validate` checks the simulator against \
+        queueing theory.\n\n\
         Exit codes: 0 success; 1 a run that completed but failed its own check; 2 bad input or usage.",
     after_help = "Examples:\n  mailflow run scenarios/hybrid-routing.toml\n  \
         mailflow run scenarios/tandem-mmc.toml --replications 10 --out /tmp/tandem\n  \
         mailflow explain scenarios/hybrid-routing.toml\n  \
+        mailflow sweep scenarios/hybrid-routing.toml --set hops.cas2013.servers=10..30:5\n  \
+        mailflow capacity scenarios/hybrid-routing.toml --slo \"inbound_to_onprem.p99<=5s\"\n  \
         mailflow validate"
 )]
 struct Cli {
