@@ -43,12 +43,7 @@ pub fn run<M: Model>(
 ) -> RunOutcome {
     let mut outcome = RunOutcome::default();
     let limit = horizon.unwrap_or(SimTime::MAX);
-    while let Some(at) = queue.peek_time() {
-        if at > limit {
-            outcome.end = limit;
-            return outcome;
-        }
-        let (now, event) = queue.pop().expect("peeked entry is present");
+    while let Some((now, event)) = queue.pop_due(limit) {
         outcome.events += 1;
         outcome.end = now;
         model.handle(now, event, queue);

@@ -1,0 +1,159 @@
+//! Criterion benches, one aggregator (`cargo bench`; filter with `cargo bench -- tandem`).
+//!
+//! - `event_queue`: the hold model on [`EventQueue`] at 1e3, 1e5 and 1e6 pending events —
+//!   pop the earliest, schedule one at its time plus an exponential increment — so the size
+//!   stays constant; throughput in hold operations (one pop + one schedule). Beside it, the
+//!   same on a std `BinaryHeap` keyed on (time, seq) (the engine's queue before it became a
+//!   4-ary heap, and the bare loop's), as the reference.
+//! - `tandem`: `scenarios/tandem-mmc.toml` bounded at 1e6 messages, through the library with
+//!   full statistics (`runner::simulate`), beside the bare loop of `support/bare_loop.rs` on
+//!   the same model; throughput in messages.
+//! - `hybrid`: the bundled hybrid scenario, first variant, one replication (one simulated peak
+//!   hour); throughput in messages.
+//!
+//! Sample counts and times are kept small so that the whole suite runs in a few minutes on
+//! two cores.
+
+mod support;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rand::SeedableRng;
+use rand_distr::{Distribution, Exp};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use mailflow::engine::{EventQueue, SimTime};
+use mailflow::model::sim::Event;
+use mailflow::runner::{self, Unit};
+
+const UNIT: Unit = Unit {
+    variant: 0,
+    replication: 0,
+};
+
+/// Hold operations per timed iteration, so that per-iteration overhead is negligible.
+const HOLD_BATCH: u64 = 10_000;
+
+/// The reference queue: std's binary heap on (time, seq), reversed into a min-heap.
+struct StdQueue {
+    heap: BinaryHeap<(Reverse<(SimTime, u64)>, StdEvent)>,
+    next_seq: u64,
+}
+
+/// `Event` has no order of its own; the heap orders on the key, which is unique.
+#[derive(Clone, Copy)]
+struct StdEvent(Event);
+impl PartialEq for StdEvent {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+impl Eq for StdEvent {}
+impl PartialOrd for StdEvent {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for StdEvent {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+impl StdQueue {
+    fn with_capacity(n: usize) -> Self {
+        StdQueue {
+            heap: BinaryHeap::with_capacity(n),
+            next_seq: 0,
+        }
+    }
+    fn schedule(&mut self, t: SimTime, e: Event) {
+        self.heap.push((Reverse((t, self.next_seq)), StdEvent(e)));
+        self.next_seq += 1;
+    }
+    fn pop(&mut self) -> Option<(SimTime, Event)> {
+        self.heap.pop().map(|(Reverse((t, _)), e)| (t, e.0))
+    }
+}
+
+/// Registers the hold benchmark `name/size` on a queue built by `new` with `size` events.
+macro_rules! hold {
+    ($g:expr, $name:expr, $size:expr, $new:expr) => {{
+        let size: u64 = $size;
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(size);
+        // Mean increment 1 ms; the queue's pending events spread over `size` ms.
+        let incr = Exp::new(1e-6).expect("positive rate");
+        let mut q = $new(size as usize);
+        for i in 0..size {
+            let t = SimTime::from_nanos_f64(incr.sample(&mut rng) * size as f64);
+            q.schedule(t, Event::Done(i as u32));
+        }
+        $g.bench_function(format!("{}/{size}", $name), |b| {
+            b.iter(|| {
+                for _ in 0..HOLD_BATCH {
+                    let (now, ev) = q.pop().expect("hold keeps the size constant");
+                    let t = now + SimTime::from_nanos_f64(incr.sample(&mut rng));
+                    q.schedule(t, black_box(ev));
+                }
+            })
+        });
+    }};
+}
+
+fn event_queue(c: &mut Criterion) {
+    let mut g = c.benchmark_group("event_queue");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(HOLD_BATCH));
+    for size in [1_000u64, 100_000, 1_000_000] {
+        hold!(g, "hold", size, EventQueue::with_capacity);
+        hold!(g, "std_binary_heap", size, StdQueue::with_capacity);
+    }
+    g.finish();
+}
+
+fn tandem(c: &mut Criterion) {
+    const MESSAGES: u64 = 1_000_000;
+    let scn = support::with_messages(support::TANDEM, MESSAGES);
+    let mut g = c.benchmark_group("tandem");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(12))
+        .throughput(Throughput::Elements(MESSAGES));
+    g.bench_function("mailflow/1e6", |b| {
+        b.iter(|| {
+            let r = runner::simulate(&scn, UNIT, scn.run.seed).expect("run conserves recipients");
+            assert_eq!(r.accounting.messages, MESSAGES);
+            r
+        })
+    });
+    g.bench_function("bare_loop/1e6", |b| {
+        b.iter(|| {
+            let (delivered, _) = support::bare_loop::run(MESSAGES, scn.run.seed);
+            assert_eq!(delivered, MESSAGES);
+        })
+    });
+    g.finish();
+}
+
+fn hybrid(c: &mut Criterion) {
+    let scn = support::load(support::HYBRID);
+    let probe = runner::simulate(&scn, UNIT, scn.run.seed).expect("run conserves recipients");
+    let mut g = c.benchmark_group("hybrid");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(probe.accounting.messages));
+    let name = format!("{}/1rep", scn.variants[UNIT.variant].name);
+    g.bench_function(name, |b| {
+        b.iter(|| runner::simulate(&scn, UNIT, scn.run.seed).expect("run conserves recipients"))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, event_queue, tandem, hybrid);
+criterion_main!(benches);
