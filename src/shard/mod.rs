@@ -629,3 +629,122 @@ pub fn merge(dirs: &[PathBuf], scenario: Option<&Path>) -> Result<Merged, ShardE
         (None, None) => unreachable!("a run or a sweep"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_partition_the_units() {
+        let shards: Vec<Shard> = (0..3)
+            .map(|k| Shard::parse(&format!("{k}/3")).unwrap())
+            .collect();
+        let mut seen = vec![0; 10];
+        for s in &shards {
+            for u in s.select(10) {
+                assert!(s.holds(u));
+                seen[u] += 1;
+            }
+        }
+        assert_eq!(seen, vec![1; 10]);
+        assert_eq!(shards[1].select(10), [1, 4, 7]);
+        assert_eq!(
+            Shard::parse("4/4").unwrap_err().to_string().contains("K/N"),
+            true
+        );
+        for bad in ["", "1", "a/2", "1/0", "-1/3", "2/2"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn batch_systems_pick_the_shard() {
+        assert_eq!(Shard::from_env(env(&[])).unwrap(), None);
+        let slurm = [
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ];
+        assert_eq!(
+            Shard::from_env(env(&slurm)).unwrap(),
+            Some((Shard { index: 2, count: 4 }, "SLURM_ARRAY_TASK_ID"))
+        );
+        // An array numbered 1-4 is shards 0-3.
+        let one_based = [
+            ("SLURM_ARRAY_TASK_ID", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_MIN", "1"),
+        ];
+        assert_eq!(
+            Shard::from_env(env(&one_based)).unwrap().unwrap().0,
+            Shard { index: 3, count: 4 }
+        );
+        let k8s = [("JOB_COMPLETION_INDEX", "0"), (COUNT_VAR, "5")];
+        assert_eq!(
+            Shard::from_env(env(&k8s)).unwrap().unwrap().0,
+            Shard { index: 0, count: 5 }
+        );
+        let no_count = Shard::from_env(env(&[("JOB_COMPLETION_INDEX", "0")])).unwrap_err();
+        assert!(no_count.to_string().contains(COUNT_VAR), "{no_count}");
+        let past = [
+            ("SLURM_ARRAY_TASK_ID", "4"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ];
+        let e = Shard::from_env(env(&past)).unwrap_err();
+        assert!(e.to_string().contains("--array=0-3"), "{e}");
+        let e = Shard::from_env(env(&[("JOB_COMPLETION_INDEX", "x")])).unwrap_err();
+        assert!(e.to_string().contains("whole number"), "{e}");
+    }
+
+    #[test]
+    fn unit_results_round_trip_through_json_exactly() {
+        use crate::engine::SimTime;
+        use crate::stats::{MeterStats, OutageRecord, StationStats};
+        let mut st = StationStats::default();
+        st.busy.set(SimTime::from_nanos(0), 3);
+        st.busy.set(SimTime::from_nanos(u64::MAX / 3), 1);
+        st.sojourn_sum_ns = u128::MAX / 7;
+        let r = RunResult {
+            flows: Vec::new(),
+            stations: vec![st],
+            meters: vec![MeterStats {
+                copies: 3,
+                kb: 0.1 + 0.2,
+                per_minute_kb: vec![1.0 / 3.0, 2.0f64.sqrt(), 1e-310],
+            }],
+            outages: vec![OutageRecord {
+                station: 1,
+                start: SimTime::from_nanos(5),
+                end: None,
+                peak_backlog: 9,
+                backlog_at_start: 0,
+                drained: Some(SimTime::from_nanos(7)),
+                expired: 2,
+            }],
+            accounting: Default::default(),
+            events: 12,
+            end: SimTime::from_nanos(99),
+            window: SimTime::from_nanos(90),
+        };
+        let back: RunResult = serde_json::from_slice(&serde_json::to_vec(&r).unwrap()).unwrap();
+        assert_eq!(back.stations[0].busy, r.stations[0].busy);
+        assert_eq!(back.stations[0].sojourn_sum_ns, u128::MAX / 7);
+        assert_eq!(back.meters, r.meters);
+        for (a, b) in back.meters[0]
+            .per_minute_kb
+            .iter()
+            .zip(&r.meters[0].per_minute_kb)
+        {
+            assert_eq!(a.to_bits(), b.to_bits());
+        }
+        assert_eq!(back.outages, r.outages);
+        assert_eq!((back.end, back.window), (r.end, r.window));
+    }
+}
