@@ -66,7 +66,6 @@ if [ ! -s /etc/munge/munge.key ]; then
 fi
 chown munge:munge /etc/munge/munge.key /run/munge
 chmod 400 /etc/munge/munge.key
-started=()
 stop() {
     say "stopping the daemons this script started"
     scontrol shutdown >/dev/null 2>&1 || true
@@ -110,20 +109,21 @@ compare() {
 }
 
 cd "$WORK"
-say "work directory $WORK, $N shards, mailflow $("$MAILFLOW" --version)"
-scenario=$repo/scenarios/hybrid-routing.toml
-sweep_args=(sweep "$repo/scenarios/tandem-mmc.toml" --set load.scale=0.5..1.25:0.25
+cp "$repo/scenarios/hybrid-routing.toml" "$repo/scenarios/tandem-mmc.toml" .
+say "in a scratch directory (WORK): $N shards, $("$MAILFLOW" --version)"
+scenario=hybrid-routing.toml
+sweep_args=(sweep tandem-mmc.toml --set load.scale=0.5..1.25:0.25
     --set hops.s2.servers=2,3 --set run.duration_s=600 --replications 4)
 
 say "single-process runs"
-"$MAILFLOW" run "$scenario" --out single-run --quiet
-"$MAILFLOW" "${sweep_args[@]}" --out single-sweep --quiet
+/usr/bin/time -f "single-process run: %e s wall" "$MAILFLOW" run "$scenario" --out single-run --quiet
+/usr/bin/time -f "single-process sweep: %e s wall" "$MAILFLOW" "${sweep_args[@]}" --out single-sweep --quiet
 
 say "submitting: run $scenario as a $N-task array + merge"
-run_jobs=$(N=$N "$here/submit.sh" "$WORK/run-shards" "$WORK/merged-run" run "$scenario" --quiet)
+run_jobs=$(N=$N "$here/submit.sh" run-shards merged-run run "$scenario")
 echo "$run_jobs"
 say "submitting: sweep as a $N-task array + merge"
-sweep_jobs=$(N=$N "$here/submit.sh" "$WORK/sweep-shards" "$WORK/merged-sweep" "${sweep_args[@]}" --quiet)
+sweep_jobs=$(N=$N "$here/submit.sh" sweep-shards merged-sweep "${sweep_args[@]}")
 echo "$sweep_jobs"
 squeue
 for jobs in "$run_jobs" "$sweep_jobs"; do
