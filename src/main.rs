@@ -107,10 +107,8 @@ impl ShardArgs {
             return Ok(self.shard);
         }
         let found = Shard::from_env(|v| std::env::var(v).ok())?;
-        if let Some((s, var)) = found {
-            if !quiet {
-                eprintln!("running shard {s} (from {var}); merge the shards with `mailflow merge`");
-            }
+        if let Some((s, var)) = found.filter(|_| !quiet) {
+            eprintln!("running shard {s} (from {var}); merge the shards with `mailflow merge`");
         }
         Ok(found.map(|(s, _)| s))
     }
