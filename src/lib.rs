@@ -8,6 +8,7 @@ pub mod model;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod shard;
 pub mod stats;
 pub mod sweep;
 pub mod validate;

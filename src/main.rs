@@ -13,6 +13,7 @@ use mailflow::capacity::{self, CapacityError};
 use mailflow::report::{self, ReportError};
 use mailflow::runner::{self, RunError, RunOptions};
 use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioError, ScenarioFile};
+use mailflow::shard::{self, Shard, ShardError};
 use mailflow::sweep::{self, SweepError};
 use mailflow::validate::{self, Size, ValidateError, ValidateOptions};
 
@@ -55,6 +56,67 @@ enum Command {
     /// Check the simulator against queueing theory on networks with exact answers
     #[command(long_about = VALIDATE_ABOUT)]
     Validate(ValidateArgs),
+    /// Combine the shard directories of a `run --shard` or `sweep --shard` into the files a
+    /// single-machine run writes
+    #[command(long_about = MERGE_ABOUT)]
+    Merge(MergeArgs),
+}
+
+const MERGE_ABOUT: &str = "Combine shard directories into the files a single-machine run writes.\n\n\
+    Each DIR is the --out of one `mailflow run --shard K/N` or `mailflow sweep --shard K/N`. \
+    merge checks that every shard comes from the same program version, scenario (SHA-256), \
+    seed, replications and sweep axes, that every work unit is present exactly once, re-loads \
+    the scenario, and writes summary.csv, hops.csv, accounting.csv, the .hgrm files (or \
+    sweep.csv) byte-identical to an unsharded run with the same seed. It refuses, naming the \
+    units, when a unit is missing, present twice, or from another study.\n\n\
+    Exit status: 0 merged; 2 refused input (missing, doubled or foreign units, changed \
+    scenario, unreadable shard).";
+
+#[derive(Args)]
+struct MergeArgs {
+    /// Shard directories (the --out of each shard), in any order
+    #[arg(value_name = "DIR", required = true)]
+    dirs: Vec<PathBuf>,
+    /// Output directory for the merged result files
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Scenario file to re-load instead of the path recorded in the shards (its SHA-256 must
+    /// match)
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Print nothing but errors
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Sharding for `run` and `sweep`.
+#[derive(Args)]
+struct ShardArgs {
+    /// Run only shard K of N (K from 0 to N-1) of the work units (point × variant ×
+    /// replication, unit i in shard i % N) and write its raw results (shard.json, units.json,
+    /// units.hlog) into --out for `mailflow merge`. Without it, a Slurm array task
+    /// (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT) or a Kubernetes
+    /// indexed Job pod (JOB_COMPLETION_INDEX of MAILFLOW_SHARD_COUNT) runs its shard
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<Shard>,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    Shard::parse(s).map_err(|e| e.to_string())
+}
+
+impl ShardArgs {
+    /// The shard from the flag, else from the batch system's environment (said on stderr).
+    fn resolve(&self, quiet: bool) -> anyhow::Result<Option<Shard>> {
+        if self.shard.is_some() {
+            return Ok(self.shard);
+        }
+        let found = Shard::from_env(|v| std::env::var(v).ok())?;
+        if let Some((s, var)) = found.filter(|_| !quiet) {
+            eprintln!("running shard {s} (from {var}); merge the shards with `mailflow merge`");
+        }
+        Ok(found.map(|(s, _)| s))
+    }
 }
 
 const VALIDATE_ABOUT: &str = "Check the simulator against queueing theory.\n\n\
@@ -101,11 +163,14 @@ struct ValidateArgs {
 struct RunArgs {
     /// Scenario file (TOML); see README.md for the schema
     scenario: PathBuf,
-    /// Output directory [default: results/<scenario name>]
+    /// Output directory [default: results/<scenario name>, or results/<scenario
+    /// name>-shards/K-of-N with --shard]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     #[command(flatten)]
     study: StudyArgs,
+    #[command(flatten)]
+    shard: ShardArgs,
 }
 
 /// Flags shared by `run`, `sweep` and `capacity`.
@@ -142,11 +207,14 @@ struct SweepArgs {
     /// against load pictures; repeat for several
     #[arg(long = "slo", value_name = "SLO")]
     slo: Vec<String>,
-    /// Output directory [default: results/<scenario name>-sweep]
+    /// Output directory [default: results/<scenario name>-sweep, or
+    /// results/<scenario name>-sweep-shards/K-of-N with --shard]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     #[command(flatten)]
     study: StudyArgs,
+    #[command(flatten)]
+    shard: ShardArgs,
 }
 
 #[derive(Args)]
@@ -206,7 +274,7 @@ fn main() -> ExitCode {
 /// 2 for bad input or usage, 1 for a completed run that failed its own check.
 fn exit_code(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
-        if cause.is::<ScenarioError>() || cause.is::<ReportError>() {
+        if cause.is::<ScenarioError>() || cause.is::<ReportError>() || cause.is::<ShardError>() {
             return 2;
         }
         if let Some(RunError::Threads { .. }) = cause.downcast_ref::<RunError>() {
@@ -257,6 +325,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(args) => cmd_validate(args),
         Command::Sweep(args) => cmd_sweep(args),
         Command::Capacity(args) => cmd_capacity(args),
+        Command::Merge(args) => cmd_merge(args),
     }
 }
 
@@ -297,6 +366,30 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&scn.name));
     let opts = args.study.run_options();
+    if let Some(sh) = args.shard.resolve(args.study.quiet)? {
+        let out_dir = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from("results")
+                .join(format!("{}-shards", scn.name))
+                .join(format!("{}-of-{}", sh.index, sh.count))
+        });
+        let key = shard::StudyKey::new(
+            "run",
+            &[&scn],
+            opts,
+            args.study.allow_unstable,
+            Vec::new(),
+            Vec::new(),
+        );
+        return run_shard(
+            &[&scn],
+            key,
+            &scn.file,
+            sh,
+            opts,
+            &out_dir,
+            args.study.quiet,
+        );
+    }
     let units =
         scn.variants.len() as u64 * u64::from(opts.replications.unwrap_or(scn.run.replications));
     let bar = progress(units, format!("simulating {}", scn.name), args.study.quiet);
@@ -316,6 +409,79 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
             written.len(),
             out_dir.display()
         )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Simulates one shard of a run or sweep and writes its raw results into `out_dir`.
+fn run_shard(
+    scns: &[&Scenario],
+    key: shard::StudyKey,
+    scenario_file: &std::path::Path,
+    sh: Shard,
+    opts: RunOptions,
+    out_dir: &std::path::Path,
+    quiet: bool,
+) -> anyhow::Result<ExitCode> {
+    let total = key.total_units;
+    let mine = sh.select(total).len();
+    let bar = progress(
+        mine as u64,
+        format!("shard {sh} of {}", key.scenario),
+        quiet,
+    );
+    let start = std::time::Instant::now();
+    let (units, results, threads) =
+        shard::run(scns, opts, sh, &|| bar.inc(1)).context("simulation failed")?;
+    bar.finish_and_clear();
+    let events: u64 = results.iter().map(|r| r.events).sum();
+    let files = shard::encode(key, scenario_file, sh, scns, opts, &units, results)?;
+    let written = report::write_shard(out_dir, &files)?;
+    if !quiet {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "shard {sh}: {mine} of {total} units, {events} events in {:.2} s wall ({threads} threads); {} files in {}",
+            start.elapsed().as_secs_f64(),
+            written.len(),
+            out_dir.display()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let merged = shard::merge(&args.dirs, args.scenario.as_deref())?;
+    let mut out = std::io::stdout().lock();
+    match merged {
+        shard::Merged::Run { scenario, study } => {
+            let written = report::write_all(&args.out, &scenario, &study)?;
+            if !args.quiet {
+                write!(out, "{}", report::terminal::table(&study))?;
+                writeln!(
+                    out,
+                    "merged {} shards: {} events; {} files in {}",
+                    args.dirs.len(),
+                    study.events(),
+                    written.len(),
+                    args.out.display()
+                )?;
+            }
+        }
+        shard::Merged::Sweep { sweep, slos } => {
+            let written = report::write_sweep(&args.out, &sweep, &slos)?;
+            if !args.quiet {
+                write!(out, "{}", report::terminal::sweep_table(&sweep))?;
+                writeln!(
+                    out,
+                    "merged {} shards: {} points; {} files in {}",
+                    args.dirs.len(),
+                    sweep.points.len(),
+                    written.len(),
+                    args.out.display()
+                )?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -380,6 +546,24 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-sweep")));
     let opts = args.study.run_options();
+    if let Some(sh) = args.shard.resolve(args.study.quiet)? {
+        let out_dir = args.out.clone().unwrap_or_else(|| {
+            PathBuf::from("results")
+                .join(format!("{name}-sweep-shards"))
+                .join(format!("{}-of-{}", sh.index, sh.count))
+        });
+        let prepared = sweep::prepare(points, args.study.allow_unstable);
+        let scns = prepared.scenarios();
+        let key = shard::StudyKey::new(
+            "sweep",
+            &scns,
+            opts,
+            args.study.allow_unstable,
+            args.set.clone(),
+            args.slo.clone(),
+        );
+        return run_shard(&scns, key, &file.path, sh, opts, &out_dir, args.study.quiet);
+    }
     let units = sweep::unit_count(&points, opts, args.study.allow_unstable);
     let n_points = points.len();
     let bar = progress(

@@ -121,8 +121,9 @@ struct SourceState<'a> {
     message: SimRng,
 }
 
-/// The measurements of one finished run (one variant × one replication).
-#[derive(Clone, Debug)]
+/// The measurements of one finished run (one variant × one replication). Serializable for
+/// shard files; the histograms are skipped (they travel in an interval log).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RunResult {
     pub flows: Vec<FlowStats>,
     pub stations: Vec<StationStats>,

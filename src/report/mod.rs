@@ -123,6 +123,19 @@ fn write_variant_pictures(
     )
 }
 
+/// Writes a shard's files (from `shard::encode`, manifest last) into `dir`, each atomically
+/// and in order, so a directory with a manifest holds the whole shard; returns the paths.
+pub fn write_shard(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<Vec<PathBuf>, ReportError> {
+    create_dir(dir)?;
+    let mut written = Vec::new();
+    for (name, bytes) in files {
+        let p = dir.join(name);
+        write_atomic(&p, bytes)?;
+        written.push(p);
+    }
+    Ok(written)
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     let dir = path

@@ -239,67 +239,101 @@ pub fn run(
     Ok(out.pop().expect("one scenario in, one outcome out"))
 }
 
-/// Runs several scenarios (the points of a sweep or a search) as one pool of work units
-/// (scenario × variant × replication) and summarizes each scenario. A unit's random streams
-/// depend only on the master seed and its replication index, so every scenario and variant
-/// sees the same arrivals (common random numbers) and the outcome does not depend on how
-/// units are scheduled. Each outcome's `wall` is the whole batch's.
-pub fn run_many(
-    scns: &[&Scenario],
-    opts: RunOptions,
-    on_unit_done: &(dyn Fn() + Sync),
-) -> Result<Vec<StudyOutcome>, RunError> {
-    let start = Instant::now();
+/// The work units of a batch of scenarios (the points of a sweep or a search, or one
+/// scenario), in their global order: scenario (point) first, then variant, then replication.
+/// A unit's global index is its position here; shards select units by this index
+/// (see [`crate::shard`]), so the order is part of the shard format.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// Per scenario: (master seed, replications).
+    pub runs: Vec<(u64, u32)>,
+    /// (scenario index, unit), in global order.
+    pub units: Vec<(usize, Unit)>,
+}
+
+impl Plan {
+    pub fn new(scns: &[&Scenario], opts: RunOptions) -> Plan {
+        let runs: Vec<(u64, u32)> = scns
+            .iter()
+            .map(|scn| {
+                (
+                    opts.seed.unwrap_or(scn.run.seed),
+                    opts.replications.unwrap_or(scn.run.replications),
+                )
+            })
+            .collect();
+        let units = scns
+            .iter()
+            .enumerate()
+            .flat_map(|(i, scn)| {
+                let reps = runs[i].1;
+                (0..scn.variants.len()).flat_map(move |variant| {
+                    (0..reps).map(move |replication| {
+                        (
+                            i,
+                            Unit {
+                                variant,
+                                replication,
+                            },
+                        )
+                    })
+                })
+            })
+            .collect();
+        Plan { runs, units }
+    }
+}
+
+fn pool(opts: RunOptions) -> Result<rayon::ThreadPool, RunError> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = opts.threads {
         builder = builder.num_threads(t);
     }
-    let pool = builder.build().map_err(|source| RunError::Threads {
+    builder.build().map_err(|source| RunError::Threads {
         threads: opts.threads.unwrap_or(0),
         source,
-    })?;
+    })
+}
+
+/// Simulates the units of `plan` at the global indices `which` (in that order) on rayon;
+/// returns their results in the same order and the number of worker threads used.
+pub fn simulate_units(
+    scns: &[&Scenario],
+    plan: &Plan,
+    which: &[usize],
+    opts: RunOptions,
+    on_unit_done: &(dyn Fn() + Sync),
+) -> Result<(Vec<RunResult>, usize), RunError> {
+    let pool = pool(opts)?;
     let threads = pool.current_num_threads();
-    let plan: Vec<(u64, u32)> = scns
-        .iter()
-        .map(|scn| {
-            (
-                opts.seed.unwrap_or(scn.run.seed),
-                opts.replications.unwrap_or(scn.run.replications),
-            )
-        })
-        .collect();
-    let units: Vec<(usize, Unit)> = scns
-        .iter()
-        .enumerate()
-        .flat_map(|(i, scn)| {
-            let reps = plan[i].1;
-            (0..scn.variants.len()).flat_map(move |variant| {
-                (0..reps).map(move |replication| {
-                    (
-                        i,
-                        Unit {
-                            variant,
-                            replication,
-                        },
-                    )
-                })
-            })
-        })
-        .collect();
-    let results: Vec<RunResult> = pool.install(|| {
-        units
+    let results = pool.install(|| {
+        which
             .par_iter()
-            .map(|&(i, u)| {
-                let r = simulate(scns[i], u, plan[i].0);
+            .map(|&k| {
+                let (i, u) = plan.units[k];
+                let r = simulate(scns[i], u, plan.runs[i].0);
                 on_unit_done();
                 r
             })
-            .collect::<Result<_, _>>()
+            .collect::<Result<Vec<_>, _>>()
     })?;
-    let wall = start.elapsed();
-    let mut rest = results.as_slice();
+    Ok((results, threads))
+}
+
+/// Summarizes every unit's result of `plan` (`results` in global unit order) into one outcome
+/// per scenario. The single-machine run and the merge of shards both end here, so their
+/// outputs are the same.
+pub fn assemble(
+    scns: &[&Scenario],
+    plan: &Plan,
+    results: &[RunResult],
+    threads: usize,
+    wall: Duration,
+) -> Vec<StudyOutcome> {
+    assert_eq!(results.len(), plan.units.len(), "one result per unit");
+    let mut rest = results;
     let mut out = Vec::with_capacity(scns.len());
-    for (scn, &(seed, replications)) in scns.iter().zip(&plan) {
+    for (scn, &(seed, replications)) in scns.iter().zip(&plan.runs) {
         let per_variant = replications as usize;
         let (mine, tail) = rest.split_at(per_variant * scn.variants.len());
         rest = tail;
@@ -317,5 +351,22 @@ pub fn run_many(
             wall,
         });
     }
-    Ok(out)
+    out
+}
+
+/// Runs several scenarios (the points of a sweep or a search) as one pool of work units
+/// (scenario × variant × replication) and summarizes each scenario. A unit's random streams
+/// depend only on the master seed and its replication index, so every scenario and variant
+/// sees the same arrivals (common random numbers) and the outcome does not depend on how
+/// units are scheduled. Each outcome's `wall` is the whole batch's.
+pub fn run_many(
+    scns: &[&Scenario],
+    opts: RunOptions,
+    on_unit_done: &(dyn Fn() + Sync),
+) -> Result<Vec<StudyOutcome>, RunError> {
+    let start = Instant::now();
+    let plan = Plan::new(scns, opts);
+    let all: Vec<usize> = (0..plan.units.len()).collect();
+    let (results, threads) = simulate_units(scns, &plan, &all, opts, on_unit_done)?;
+    Ok(assemble(scns, &plan, &results, threads, start.elapsed()))
 }

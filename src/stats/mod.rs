@@ -32,7 +32,7 @@ pub fn record_span(h: &mut Histogram<u64>, span: SimTime, count: u64) {
 }
 
 /// The time integral of a level (a queue length, busy servers), exact in integer arithmetic.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimeAverage {
     last: SimTime,
     level: u64,
@@ -69,7 +69,10 @@ impl TimeAverage {
 }
 
 /// Measurements of one station during the statistics window.
-#[derive(Clone, Debug)]
+///
+/// Serializable for shard files without the histogram, which travels in an interval log
+/// (see `crate::shard`); a deserialized value has an empty `wait` until it is restored.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct StationStats {
     pub arrivals: u64,
     pub completions: u64,
@@ -79,6 +82,7 @@ pub struct StationStats {
     pub queue: TimeAverage,
     pub max_queue: u64,
     /// Waiting time before service, per copy that started service in the window.
+    #[serde(skip, default = "new_histogram")]
     pub wait: Histogram<u64>,
     pub wait_sum_ns: u128,
     pub waits: u64,
@@ -161,8 +165,11 @@ impl StationStats {
 
 /// Latency of delivered recipient copies of one flow, for copies that entered the network
 /// after warm-up.
-#[derive(Clone, Debug)]
+///
+/// Serializable for shard files without the histogram, like [`StationStats`].
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FlowStats {
+    #[serde(skip, default = "new_histogram")]
     pub latency: Histogram<u64>,
     /// Recipients delivered.
     pub delivered: u64,
@@ -237,7 +244,7 @@ impl FlowStats {
 
 /// Traffic counted on tagged route steps (e.g. the hybrid connector in one direction), in the
 /// statistics window.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MeterStats {
     pub copies: u64,
     pub kb: f64,
@@ -259,7 +266,7 @@ impl MeterStats {
 }
 
 /// One outage of one station and what it did.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OutageRecord {
     pub station: u32,
     pub start: SimTime,

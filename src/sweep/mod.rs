@@ -304,14 +304,20 @@ pub fn unit_count(
         .sum()
 }
 
-/// Simulates every point; unstable variants are skipped unless `allow_unstable`.
-pub fn run(
-    points: Vec<(Vec<Override>, Scenario)>,
-    axes: &[Axis],
-    opts: RunOptions,
-    allow_unstable: bool,
-    on_unit_done: &(dyn Fn() + Sync),
-) -> Result<SweepOutcome, SweepError> {
+/// A sweep ready to simulate: what each point's variants are, and the scenarios to run (the
+/// points with their runnable variants only).
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    plans: Vec<(Vec<Override>, f64, Vec<PointVariant>)>,
+    /// One scenario per point, holding only the variants to simulate; its work units, in
+    /// [`runner::Plan`] order, are the sweep's units (what shards select from).
+    pub runnable: Vec<Scenario>,
+    first: Scenario,
+}
+
+/// Decides per point which variants to simulate; unstable variants are skipped unless
+/// `allow_unstable`.
+pub fn prepare(points: Vec<(Vec<Override>, Scenario)>, allow_unstable: bool) -> Prepared {
     let first = points
         .first()
         .map(|(_, s)| s.clone())
@@ -353,23 +359,50 @@ pub fn run(
         plans.push((overrides, scn.run.load_scale, variants));
         runnable.push(keep);
     }
-    let refs: Vec<&Scenario> = runnable.iter().collect();
-    let outcomes = runner::run_many(&refs, opts, on_unit_done)?;
-    let points = plans
-        .into_iter()
-        .zip(outcomes)
-        .map(|((overrides, load_scale, variants), outcome)| Point {
-            overrides,
-            load_scale,
-            variants,
-            outcome,
-        })
-        .collect();
-    Ok(SweepOutcome {
-        axes: axes.iter().map(|a| a.path.clone()).collect(),
-        points,
+    Prepared {
+        plans,
+        runnable,
         first,
-    })
+    }
+}
+
+impl Prepared {
+    pub fn scenarios(&self) -> Vec<&Scenario> {
+        self.runnable.iter().collect()
+    }
+
+    /// Puts the points' outcomes (one per point, in grid order) into a finished sweep.
+    pub fn finish(self, axes: &[Axis], outcomes: Vec<StudyOutcome>) -> SweepOutcome {
+        let points = self
+            .plans
+            .into_iter()
+            .zip(outcomes)
+            .map(|((overrides, load_scale, variants), outcome)| Point {
+                overrides,
+                load_scale,
+                variants,
+                outcome,
+            })
+            .collect();
+        SweepOutcome {
+            axes: axes.iter().map(|a| a.path.clone()).collect(),
+            points,
+            first: self.first,
+        }
+    }
+}
+
+/// Simulates every point; unstable variants are skipped unless `allow_unstable`.
+pub fn run(
+    points: Vec<(Vec<Override>, Scenario)>,
+    axes: &[Axis],
+    opts: RunOptions,
+    allow_unstable: bool,
+    on_unit_done: &(dyn Fn() + Sync),
+) -> Result<SweepOutcome, SweepError> {
+    let prepared = prepare(points, allow_unstable);
+    let outcomes = runner::run_many(&prepared.scenarios(), opts, on_unit_done)?;
+    Ok(prepared.finish(axes, outcomes))
 }
 
 #[cfg(test)]
