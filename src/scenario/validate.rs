@@ -726,6 +726,34 @@ fn profile(l: &RawLoad, default_peak: Option<f64>) -> V<MailProfile> {
     Ok(p)
 }
 
+/// One hybrid source: inbound mail splits its recipients between on-premises and the cloud and
+/// may be spam; the other sources are internal or outbound and are neither.
+fn hybrid_source(
+    name: &str,
+    rate_per_s: f64,
+    arrivals: ArrivalSpec,
+    recipients: &Recipients,
+    size_kb: &Dist,
+    onprem_share: f64,
+    spam_share: f64,
+) -> Source {
+    let inbound = name == "inbound";
+    Source {
+        name: name.to_string(),
+        rate_per_s,
+        arrivals,
+        route: name.to_string(),
+        recipients: recipients.clone(),
+        group_shares: if inbound {
+            vec![onprem_share, 1.0 - onprem_share]
+        } else {
+            Vec::new()
+        },
+        size_kb: size_kb.clone(),
+        spam_share: if inbound { spam_share } else { 0.0 },
+    }
+}
+
 /// The five hybrid sources, with rates from `rates_per_s` where given and from the mailbox
 /// profile otherwise. Sources whose derived rate is zero are left out. With a shape, every
 /// source follows it and the rates are its busiest hour's; with a trace (`trace_window_s` its
@@ -763,21 +791,15 @@ pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source
             let Some((arrivals, rate_per_s)) = traced(t, &hybrid::SOURCES, name, window_s) else {
                 continue;
             };
-            out.push(Source {
-                name: name.to_string(),
+            out.push(hybrid_source(
+                name,
                 rate_per_s,
                 arrivals,
-                route: name.to_string(),
-                recipients: recipients.clone(),
-                group_shares: if name == "inbound" {
-                    vec![onprem_share, 1.0 - onprem_share]
-                } else {
-                    Vec::new()
-                },
-                size_kb: size_kb.clone(),
-                // A trace carries no spam column: the share applies to replayed inbound mail.
-                spam_share: if name == "inbound" { spam_share } else { 0.0 },
-            });
+                &recipients,
+                &size_kb,
+                onprem_share,
+                spam_share,
+            ));
         }
         return Ok(out);
     }
@@ -828,24 +850,19 @@ pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source
         if rate <= 0.0 {
             continue;
         }
-        out.push(Source {
-            name: name.to_string(),
-            rate_per_s: rate,
-            arrivals: match &shaped {
-                Some(sh) => ArrivalSpec::Shaped(sh.clone()),
-                None => ArrivalSpec::Poisson,
-            },
-            route: name.to_string(),
-            recipients: recipients.clone(),
-            group_shares: if name == "inbound" {
-                vec![onprem_share, 1.0 - onprem_share]
-            } else {
-                Vec::new()
-            },
-            size_kb: size_kb.clone(),
-            // Spam comes from the Internet; internal mail is not spam.
-            spam_share: if name == "inbound" { spam_share } else { 0.0 },
-        });
+        let arrivals = match &shaped {
+            Some(sh) => ArrivalSpec::Shaped(sh.clone()),
+            None => ArrivalSpec::Poisson,
+        };
+        out.push(hybrid_source(
+            name,
+            rate,
+            arrivals,
+            &recipients,
+            &size_kb,
+            onprem_share,
+            spam_share,
+        ));
     }
     if out.is_empty() {
         return bad("load", "every source's rate is zero; give a load");
