@@ -90,7 +90,13 @@ macro_rules! hold {
         let mut q = $new(size as usize);
         for i in 0..size {
             let t = SimTime::from_nanos_f64(incr.sample(&mut rng) * size as f64);
-            q.schedule(t, Event::Done { copy: i as u32, service_gen: 0 });
+            q.schedule(
+                t,
+                Event::Done {
+                    copy: i as u32,
+                    service_gen: 0,
+                },
+            );
         }
         $g.bench_function(format!("{}/{size}", $name), |b| {
             b.iter(|| {

@@ -597,10 +597,10 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|s| capacity::parse_slo(s))
         .collect::<Result<Vec<_>, _>>()?;
-    if let Some(x) = args.scale {
-        if !(x.is_finite() && x > 0.0) {
-            anyhow::bail!(CapacityError::Scale(x));
-        }
+    if let Some(x) = args.scale
+        && !(x.is_finite() && x > 0.0)
+    {
+        anyhow::bail!(CapacityError::Scale(x));
     }
     let mut overrides = Vec::new();
     for arg in &args.set {

@@ -146,13 +146,13 @@ pub fn parse(text: &str, sources: &[&str]) -> Result<Trace, TraceError> {
                     ),
                 )
             })?;
-        if let (Some((_, first, ..)), s) = (parsed.first(), &stamp) {
-            if matches!(first, Stamp::Secs(_)) != matches!(s, Stamp::Secs(_)) {
-                return Err(row_err(
-                    row,
-                    "`timestamp` mixes seconds and date-times; use one form throughout the file",
-                ));
-            }
+        if let (Some((_, first, ..)), s) = (parsed.first(), &stamp)
+            && matches!(first, Stamp::Secs(_)) != matches!(s, Stamp::Secs(_))
+        {
+            return Err(row_err(
+                row,
+                "`timestamp` mixes seconds and date-times; use one form throughout the file",
+            ));
         }
         parsed.push((source, stamp, recipients, size / 1024.0, row));
     }

@@ -518,7 +518,7 @@ fn failing_reason(c: &CapacityOutcome, v: &Verdict) -> Option<String> {
 }
 
 /// The SLO whose interval's upper end is closest to (or furthest over) its limit at `step`.
-pub fn tightest<'c>(c: &'c CapacityOutcome, step: &Step) -> Option<(usize, MeanCi)> {
+pub fn tightest(c: &CapacityOutcome, step: &Step) -> Option<(usize, MeanCi)> {
     c.spec
         .slos
         .iter()

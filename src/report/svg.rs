@@ -54,7 +54,7 @@ pub struct Curve<'a> {
 
 /// Latency (ms) against percentile, one curve per variant, for flow `flow`.
 pub fn latency_curves(title: &str, curves: &[Curve<'_>]) -> Result<String, SvgError> {
-    let curves: Vec<&Curve<'_>> = curves.iter().filter(|c| c.histogram.len() > 0).collect();
+    let curves: Vec<&Curve<'_>> = curves.iter().filter(|c| !c.histogram.is_empty()).collect();
     // Plot out to where the tail still has samples: 1/(1−p) up to the count, at most 10^5.
     let total = curves.iter().map(|c| c.histogram.len()).max().unwrap_or(1);
     let x_max = (total as f64).log10().clamp(1.0, 5.0).floor();

@@ -152,10 +152,10 @@ fn list_item(item: &str) -> Result<Value, String> {
     if let Ok(i) = item.parse::<i64>() {
         return Ok(Value::Integer(i));
     }
-    if let Ok(f) = item.parse::<f64>() {
-        if f.is_finite() {
-            return Ok(Value::Float(f));
-        }
+    if let Ok(f) = item.parse::<f64>()
+        && f.is_finite()
+    {
+        return Ok(Value::Float(f));
     }
     match item {
         "true" => return Ok(Value::Boolean(true)),
