@@ -370,3 +370,34 @@ fn hybrid_scenario_errors_name_the_field() {
         ],
     );
 }
+
+/// `mailflow run … | head` is not an error: a closed stdout ends the program quietly with
+/// success, and the result files are still complete.
+#[test]
+fn closed_stdout_is_not_an_error() {
+    let tmp = TempDir::new().unwrap();
+    let out = tmp.path().join("o");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("mailflow"))
+        .arg("run")
+        .arg(repo("scenarios/tandem-mmc.toml"))
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before anything is printed
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.join("manifest.json").exists());
+}
