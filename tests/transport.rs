@@ -320,3 +320,43 @@ fn costs_follow_the_routes() {
             > row("mx-eop_cmt-off").onprem_internet_peak_mbps.unwrap()
     );
 }
+
+/// Back pressure tarpits before it refuses: each refusal holds the sender 10 s, rising by 5 s
+/// per refusal to 55 s, on top of the retry interval (1 s here). Without the tarpit every
+/// deferral costs exactly the retry interval, so the per-deferral delay separates the two.
+#[test]
+fn back_pressure_tarpit_holds_refused_senders() {
+    let text = |tarpit: bool| {
+        format!(
+            r#"
+            [run]
+            messages = 5000
+            warmup_s = 0
+            [transport]
+            transient_retry_interval_s = 1
+            message_retry_interval_s = 1
+            [sources.a]
+            rate_per_s = 9
+            route = "r"
+            [hops.h]
+            servers = 1
+            service_ms = {{ dist = "exponential", rate_per_s = 10 }}
+            queue_limit = 5
+            tarpit = {tarpit}
+            [routes.r]
+            steps = ["h"]
+            deliver = "f"
+            "#
+        )
+    };
+    let per_deferral_ms = |tarpit: bool| {
+        let s = run(&text(tarpit));
+        let f = flow(&s, "test", "f");
+        assert!(f.deferrals.mean > 10.0, "refusals happened");
+        f.mean_retry_delay_ms.mean * f.delivered.mean / f.deferrals.mean
+    };
+    let plain = per_deferral_ms(false);
+    assert!((plain - 1000.0).abs() < 1e-6, "{plain}");
+    let held = per_deferral_ms(true);
+    assert!((11_000.0..=56_000.0).contains(&held), "{held}");
+}

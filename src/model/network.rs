@@ -70,6 +70,9 @@ pub struct Station {
     /// Shadow redundancy: copies held when the station fails are resubmitted by their senders
     /// (Exchange 2013 and later); without it they wait on disk for the restart (2007).
     pub shadow_redundancy: bool,
+    /// Back pressure tarpits before refusing: a sender refused for a full queue is held
+    /// [`crate::model::transport::tarpit`] before its 4xx (Exchange 2013's MAIL FROM tarpit).
+    pub tarpit: bool,
     pub availability: Availability,
     /// How this station retries messages it holds that the next one refuses; None: the
     /// scenario's.
@@ -96,6 +99,7 @@ impl Station {
             queue_limit: None,
             queue_limit_external: None,
             shadow_redundancy: false,
+            tarpit: false,
             availability: Availability::default(),
             retry: None,
         }

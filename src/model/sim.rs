@@ -19,7 +19,7 @@ use slab::Slab;
 use crate::engine::{self, EventQueue, Model, RngStreams, SimRng, SimTime};
 use crate::load::{ArrivalProcess, MAX_GROUPS, Source};
 use crate::model::network::{NO_EXTRA, Network, Node, NodeId, StationId};
-use crate::model::transport::RetryPolicy;
+use crate::model::transport::{self, RetryPolicy};
 use crate::stats::{
     Accounting, ConservationError, FlowStats, MeterStats, OutageRecord, StationStats,
 };
@@ -519,7 +519,9 @@ impl<'a> MailSim<'a> {
         };
         let full = !has_server && limit.is_some_and(|l| st.queue.len() >= l as usize);
         if st.down > 0 || full {
-            self.refuse(now, id, si, queue);
+            // Back pressure holds the sender before its 4xx; an outage refuses at once.
+            let tarpit = full && spec.tarpit && st.down == 0;
+            self.refuse(now, id, si, tarpit, queue);
             return;
         }
         st.stats.arrivals += 1;
@@ -536,14 +538,25 @@ impl<'a> MailSim<'a> {
         }
     }
 
-    /// A transient (4xx) refusal: the copy's holder keeps it and retries on its schedule.
-    fn refuse(&mut self, now: SimTime, id: usize, si: usize, queue: &mut EventQueue<Event>) {
+    /// A transient (4xx) refusal: the copy's holder keeps it and retries on its schedule, after
+    /// the tarpit if `tarpit`.
+    fn refuse(
+        &mut self,
+        now: SimTime,
+        id: usize,
+        si: usize,
+        tarpit: bool,
+        queue: &mut EventQueue<Event>,
+    ) {
         let policy = self.holder_policy(&self.copies[id]);
         let c = &mut self.copies[id];
         c.attempts += 1;
         c.deferrals += 1;
         c.entered = now;
-        let delay = policy.delay(c.attempts);
+        let mut delay = policy.delay(c.attempts);
+        if tarpit {
+            delay += transport::tarpit(c.attempts);
+        }
         let st = &mut self.stations[si];
         st.stats.refusals += 1;
         st.deferred += 1;
@@ -714,7 +727,7 @@ impl<'a> MailSim<'a> {
                 .into_iter()
                 .chain(queued.into_iter().map(|q| q as usize))
             {
-                self.refuse(now, i, si, queue);
+                self.refuse(now, i, si, false, queue);
             }
         } else {
             // Kept on disk: interrupted work starts over after the restart, first in line.

@@ -40,6 +40,14 @@ impl RetryPolicy {
     }
 }
 
+/// Exchange 2013 back pressure tarpits MAIL FROM before rejecting it: 10 s, rising in 5 s steps
+/// to 55 s ([ODE] back pressure). `attempt` counts the refusals of this copy by this hop
+/// (1-based).
+pub fn tarpit(attempt: u32) -> SimTime {
+    let secs = (10 + 5 * u64::from(attempt.saturating_sub(1))).min(55);
+    SimTime::from_nanos(secs * 1_000_000_000)
+}
+
 /// When a station is down: scheduled windows and random failures.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Availability {
@@ -59,6 +67,15 @@ impl Availability {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tarpit_rises_in_five_second_steps_to_55() {
+        let s = |a| tarpit(a).as_secs_f64();
+        assert_eq!(
+            (s(1), s(2), s(10), s(11), s(50)),
+            (10.0, 15.0, 55.0, 55.0, 55.0)
+        );
+    }
 
     #[test]
     fn retry_schedule_switches_after_transient_retries() {

@@ -175,6 +175,8 @@ pub struct RawHop {
     pub queue_limit: Option<RawQueueLimit>,
     pub queue_limit_external: Option<i64>,
     pub shadow_redundancy: Option<bool>,
+    /// Hold refused senders before the 4xx, as Exchange 2013 back pressure does.
+    pub tarpit: Option<bool>,
     pub outages: Option<Vec<RawOutage>>,
     pub failures: Option<RawFailures>,
     pub retry: Option<RawRetry>,

@@ -297,12 +297,17 @@ fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> {
             );
         }
     };
-    let (mut queue_limit, mut queue_limit_external) = match &h.queue_limit {
-        None => (None, None),
-        Some(RawQueueLimit::Count(n)) => (Some(count(*n, &format!("{field}.queue_limit"))?), None),
+    let (mut queue_limit, mut queue_limit_external, tarpit) = match &h.queue_limit {
+        None => (None, None, false),
+        Some(RawQueueLimit::Count(n)) => (
+            Some(count(*n, &format!("{field}.queue_limit"))?),
+            None,
+            false,
+        ),
         Some(RawQueueLimit::Preset(p)) if p == "exchange2013" => (
             Some(EXCHANGE2013_QUEUE_LIMITS.1),
             Some(EXCHANGE2013_QUEUE_LIMITS.0),
+            true,
         ),
         Some(RawQueueLimit::Preset(p)) => {
             return bad(
@@ -336,6 +341,7 @@ fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> {
         shadow_redundancy: h
             .shadow_redundancy
             .unwrap_or(base.is_some_and(|b| b.shadow_redundancy)),
+        tarpit: h.tarpit.unwrap_or(tarpit),
         availability: availability(&h.outages, &h.failures, &field)?,
         retry,
     })
