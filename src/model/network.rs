@@ -168,14 +168,12 @@ impl Network {
             .map(|i| StationId(i as u32))
     }
 
-    /// The nodes reachable in one step with positive probability.
-    pub fn successors(&self, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-        let (a, b): (Option<NodeId>, &[NodeId]) = match self.node(id) {
-            Node::Visit { next, .. } | Node::Filter { next, .. } => (Some(next), &[]),
-            Node::Deliver { .. } => (None, &[]),
-            Node::Branch { .. } | Node::Split { .. } => (None, &[]),
-        };
-        let multi: Vec<NodeId> = match self.node(id) {
+    /// The nodes reachable in one step with positive probability (used when compiling, not
+    /// per event).
+    pub fn successors(&self, id: NodeId) -> Vec<NodeId> {
+        match self.node(id) {
+            Node::Visit { next, .. } | Node::Filter { next, .. } => vec![next],
+            Node::Deliver { .. } => Vec::new(),
             Node::Branch { start, end } => {
                 let mut prev = 0.0;
                 self.branches[start as usize..end as usize]
@@ -191,17 +189,14 @@ impl Network {
                 .iter()
                 .map(|&(_, n)| n)
                 .collect(),
-            _ => Vec::new(),
-        };
-        a.into_iter().chain(b.iter().copied()).chain(multi)
+        }
     }
 
     /// Expected visits to each node by one message entering at `entry`, where
     /// `group_present[g]` is the probability that the message has a recipient in group `g`
     /// (so a split sends a copy to `g`'s route with that probability). Solves the traffic
     /// equations by fixed-point iteration, which converges because every node can exit
-    /// (checked at compile time).
-    /// Filters pass a spam copy with probability 1 − detection and any other copy with
+    /// (checked at compile time). Filters pass a spam copy with probability 1 − detection and any other copy with
     /// probability 1 − false-positive rate; `spam` says which kind of message this is.
     pub fn expected_node_visits(
         &self,

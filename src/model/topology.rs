@@ -414,7 +414,7 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
         filters,
         flow_of: Vec::new(),
     };
-    check_termination(&network, spec)?;
+    check_termination(&network)?;
     network.flow_of = flow_of(&network);
     Ok(network)
 }
@@ -422,10 +422,11 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
 /// Every route must be able to end: from each node some path of positive probability reaches
 /// a delivery (then, the graph being finite, a copy ends with probability 1), and no cycle may
 /// consist of branch/split nodes alone (a copy would spin without simulated time passing).
-fn check_termination(net: &Network, spec: &TopologySpec) -> Result<(), TopologyError> {
+fn check_termination(net: &Network) -> Result<(), TopologyError> {
     let n = net.nodes.len();
     let succ = |i: usize| -> Vec<usize> {
         net.successors(NodeId(i as u32))
+            .into_iter()
             .map(|x| x.0 as usize)
             .collect()
     };
@@ -492,7 +493,6 @@ fn check_termination(net: &Network, spec: &TopologySpec) -> Result<(), TopologyE
             }
         }
     }
-    let _ = spec;
     Ok(())
 }
 
