@@ -59,6 +59,20 @@ pub fn mean_ci(values: &[f64]) -> MeanCi {
 mod tests {
     use super::*;
 
+    /// A capacity shard stores figures as JSON: exact floats, and NaN (no deliveries) as null.
+    #[test]
+    fn mean_ci_round_trips_through_json_nan_included() {
+        let m = mean_ci(&[1.0 / 3.0, 2.0f64.sqrt(), 0.1 + 0.2]);
+        let back: MeanCi = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back.mean.to_bits(), m.mean.to_bits());
+        assert_eq!(back.ci95, m.ci95);
+        let empty = mean_ci(&[f64::NAN]);
+        let json = serde_json::to_string(&empty).unwrap();
+        assert_eq!(json, r#"{"mean":null,"ci95":null}"#);
+        let back: MeanCi = serde_json::from_str(&json).unwrap();
+        assert!(back.mean.is_nan() && back.ci95.is_none());
+    }
+
     #[test]
     fn known_interval() {
         // n = 4, mean 2.5, s = 1.29099; t(0.975, 3) = 3.18245.
