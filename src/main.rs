@@ -715,7 +715,7 @@ fn capacity_shard(
         .context("capacity search failed")?;
     bar.finish_and_clear();
     let (simulated, wall) = (outcome.simulated, outcome.wall);
-    let files = shard::encode_capacity(key, &scn.file, sh, &which, outcome);
+    let files = shard::encode_capacity(key, &scn.file, sh, &which, outcome)?;
     let written = report::write_shard(&out_dir, &files)?;
     if !args.study.quiet {
         writeln!(

@@ -275,6 +275,41 @@ pub struct VariantAnswer {
     /// Index in `steps` of the failing configuration next to it (smallest failing scale /
     /// most servers that fail).
     pub first_fail: Option<usize>,
+    /// What the pictures draw at the answer, when its step's `outcome` is gone (a merged
+    /// capacity shard); stored apart by the shard.
+    #[serde(skip)]
+    pub picture: Option<AnswerPicture>,
+}
+
+/// The figures the pictures at a variant's answer draw: each flow's merged latency histogram
+/// and each station's (name, has finite servers, mean utilization).
+#[derive(Clone, Debug)]
+pub struct AnswerPicture {
+    pub flows: Vec<(String, hdrhistogram::Histogram<u64>)>,
+    pub stations: Vec<(String, bool, Option<f64>)>,
+}
+
+impl AnswerPicture {
+    pub fn of(v: &VariantOutcome) -> AnswerPicture {
+        AnswerPicture {
+            flows: v
+                .flows
+                .iter()
+                .map(|(n, f)| (n.clone(), f.merged.clone()))
+                .collect(),
+            stations: v
+                .stations
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        s.servers.is_some(),
+                        s.summary.utilization.map(|u| u.mean),
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 impl VariantAnswer {
@@ -497,6 +532,7 @@ pub fn search_variants(
             steps: Vec::new(),
             last_pass: None,
             first_fail: None,
+            picture: None,
         })
         .collect();
     let (mut simulated, mut events, mut threads) = (0usize, 0u64, 0usize);

@@ -461,6 +461,54 @@ pub fn encode(
 struct VariantRecord {
     index: usize,
     answer: capacity::VariantAnswer,
+    /// What the pictures at the answer draw (when there is a simulated answer).
+    #[serde(default)]
+    picture: Option<PictureRecord>,
+}
+
+/// [`capacity::AnswerPicture`] in JSON: histograms as in an interval log (V2 deflate, base64).
+#[derive(Serialize, Deserialize)]
+struct PictureRecord {
+    flows: Vec<(String, String)>,
+    stations: Vec<(String, bool, Option<f64>)>,
+}
+
+impl PictureRecord {
+    fn of(p: capacity::AnswerPicture) -> Result<PictureRecord, ShardError> {
+        let hlog_err = |source| ShardError::Hlog {
+            file: PathBuf::from(CAPACITY_JSON),
+            source,
+        };
+        Ok(PictureRecord {
+            flows: p
+                .flows
+                .iter()
+                .map(|(n, h)| Ok((n.clone(), hlog::to_base64(h).map_err(hlog_err)?)))
+                .collect::<Result<_, ShardError>>()?,
+            // JSON has no NaN or infinity; the pictures leave non-finite values out anyway.
+            stations: p
+                .stations
+                .into_iter()
+                .map(|(n, finite, u)| (n, finite, u.filter(|x| x.is_finite())))
+                .collect(),
+        })
+    }
+
+    fn restore(self) -> Result<capacity::AnswerPicture, String> {
+        let mut de = hdrhistogram::serialization::Deserializer::new();
+        Ok(capacity::AnswerPicture {
+            flows: self
+                .flows
+                .into_iter()
+                .map(|(n, text)| {
+                    let h = hlog::from_base64(&mut de, &text)
+                        .map_err(|e| format!("flow {n}'s histogram: {e}"))?;
+                    Ok((n, h))
+                })
+                .collect::<Result<_, String>>()?,
+            stations: self.stations,
+        })
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -479,15 +527,26 @@ pub fn encode_capacity(
     shard: Shard,
     units: &[usize],
     outcome: capacity::CapacityOutcome,
-) -> Vec<(&'static str, Vec<u8>)> {
+) -> Result<Vec<(&'static str, Vec<u8>)>, ShardError> {
     let file = CapacityFile {
         simulated: outcome.simulated,
         events: outcome.events,
         variants: units
             .iter()
             .zip(outcome.answers)
-            .map(|(&index, answer)| VariantRecord { index, answer })
-            .collect(),
+            .map(|(&index, answer)| {
+                let picture = answer
+                    .last_pass
+                    .and_then(|i| answer.steps[i].outcome.as_ref())
+                    .map(|o| PictureRecord::of(capacity::AnswerPicture::of(o)))
+                    .transpose()?;
+                Ok(VariantRecord {
+                    index,
+                    answer,
+                    picture,
+                })
+            })
+            .collect::<Result<_, ShardError>>()?,
     };
     let json = serde_json::to_vec(&file).expect("capacity answers serialize");
     let manifest = ShardManifest {
@@ -498,7 +557,7 @@ pub fn encode_capacity(
         files: vec![CAPACITY_JSON.into()],
     };
     let manifest = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
-    vec![(CAPACITY_JSON, json), (MANIFEST, manifest)]
+    Ok(vec![(CAPACITY_JSON, json), (MANIFEST, manifest)])
 }
 
 /// What merging shards gives: the outcome a single-machine run of the study would have.
@@ -831,7 +890,13 @@ fn merge_capacity(
                     describe(r.index)
                 )));
             }
-            answers[r.index] = Some(r.answer);
+            let mut answer = r.answer;
+            answer.picture = r
+                .picture
+                .map(PictureRecord::restore)
+                .transpose()
+                .map_err(bad)?;
+            answers[r.index] = Some(answer);
         }
     }
     let outcome = capacity::CapacityOutcome {

@@ -249,8 +249,8 @@ fn three_sweep_shards_merge_to_the_unsharded_sweep_csv() {
 }
 
 /// `capacity --shard`: shards hold variants. Two shards of the four hybrid variants merge to the
-/// unsharded `capacity.csv`, `capacity_steps.csv` and SLO-against-load picture byte for byte; a
-/// missing, doubled or foreign shard is refused, naming the variants.
+/// unsharded `capacity.csv`, `capacity_steps.csv` and pictures byte for byte; a missing,
+/// doubled or foreign shard is refused, naming the variants.
 #[test]
 fn two_capacity_shards_merge_to_the_unsharded_search() {
     let tmp = tempfile::tempdir().unwrap();
@@ -282,11 +282,21 @@ fn two_capacity_shards_merge_to_the_unsharded_search() {
     let held = std::fs::read_to_string(d.join("c1/shard.json")).unwrap();
     assert!(held.contains("\"unit_order\": \"variant\""), "{held}");
     ok(mailflow(d).args(["merge", "c1", "c0", "--out", "merged", "-q"]));
-    for f in [
-        "capacity.csv",
-        "capacity_steps.csv",
-        "inbound_to_onprem.p99-vs-load.svg",
-    ] {
+    // Every file but manifest.json (threads and wall time): the CSVs, the SLO against load
+    // picture, and the latency and utilization pictures at the answers.
+    let mut files: Vec<String> = std::fs::read_dir(d.join("single"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f != "manifest.json")
+        .collect();
+    files.sort();
+    assert!(
+        files.contains(&"capacity_steps.csv".to_string())
+            && files.contains(&"utilization.svg".to_string())
+            && files.contains(&"latency-inbound_to_onprem.svg".to_string()),
+        "{files:?}"
+    );
+    for f in &files {
         same(&d.join("single").join(f), &d.join("merged").join(f));
     }
     let csv = std::fs::read_to_string(d.join("merged/capacity.csv")).unwrap();
