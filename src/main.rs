@@ -56,20 +56,22 @@ enum Command {
     /// Check the simulator against queueing theory on networks with exact answers
     #[command(long_about = VALIDATE_ABOUT)]
     Validate(ValidateArgs),
-    /// Combine the shard directories of a `run --shard` or `sweep --shard` into the files a
-    /// single-machine run writes
+    /// Combine the shard directories of a `run --shard`, `sweep --shard` or `capacity --shard`
+    /// into the files a single-machine run writes
     #[command(long_about = MERGE_ABOUT)]
     Merge(MergeArgs),
 }
 
 const MERGE_ABOUT: &str = "Combine shard directories into the files a single-machine run writes.\n\n\
-    Each DIR is the --out of one `mailflow run --shard K/N` or `mailflow sweep --shard K/N`. \
+    Each DIR is the --out of one `mailflow run --shard K/N`, `mailflow sweep --shard K/N` or \
+    `mailflow capacity --shard K/N` (whose shards hold variants, not replications). \
     merge checks that every shard comes from the same program version, scenario (SHA-256), \
     seed, replications and sweep axes, that every work unit is present exactly once, re-loads \
     the scenario, and writes summary.csv, hops.csv, accounting.csv, the .hgrm files (or \
-    sweep.csv) byte-identical to an unsharded run with the same seed. It refuses, naming the \
+    sweep.csv, or capacity.csv and capacity_steps.csv) byte-identical to an unsharded run with \
+    the same seed. It refuses, naming the \
     units, when a unit is missing, present twice, or from another study.\n\n\
-    Exit status: 0 merged; 2 refused input (missing, doubled or foreign units, changed \
+    Exit status: 0 merged; 1 a merged capacity search with an infeasible variant; 2 refused input (missing, doubled or foreign units, changed \
     scenario, unreadable shard).";
 
 #[derive(Args)]
@@ -241,11 +243,18 @@ struct CapacityArgs {
     /// quicker, rougher search); repeat for several
     #[arg(long = "set", value_name = "PATH=VALUE")]
     set: Vec<String>,
-    /// Output directory [default: results/<scenario name>-capacity]
+    /// Output directory [default: results/<scenario name>-capacity, or
+    /// results/<scenario name>-capacity-shards/K-of-N with --shard]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     #[command(flatten)]
     study: StudyArgs,
+    /// Search only shard K of N of the variants (variant v in shard v % N, K from 0 to N-1) and
+    /// write their answers (shard.json, capacity.json) into --out for `mailflow merge`.
+    /// Without it, a Slurm array task or a Kubernetes indexed Job pod picks its shard from the
+    /// environment, as for `run`
+    #[arg(long, value_name = "K/N", value_parser = parse_shard)]
+    shard: Option<Shard>,
 }
 
 #[derive(Args)]
@@ -454,6 +463,25 @@ fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     let merged = shard::merge(&args.dirs, args.scenario.as_deref())?;
     let mut out = std::io::stdout().lock();
     match merged {
+        shard::Merged::Capacity { scenario, outcome } => {
+            let written = report::write_capacity(&args.out, &scenario, &outcome)?;
+            if !args.quiet {
+                write!(
+                    out,
+                    "{}",
+                    report::terminal::capacity_text(&scenario.name, &outcome)
+                )?;
+                writeln!(
+                    out,
+                    "merged {} shards: {} configurations simulated; {} files in {}",
+                    args.dirs.len(),
+                    outcome.simulated,
+                    written.len(),
+                    args.out.display()
+                )?;
+            }
+            return Ok(capacity_exit(&outcome));
+        }
         shard::Merged::Run { scenario, study } => {
             let written = report::write_all(&args.out, &scenario, &study)?;
             if !args.quiet {
@@ -592,32 +620,9 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
-    let slos = args
-        .slo
-        .iter()
-        .map(|s| capacity::parse_slo(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some(x) = args.scale
-        && !(x.is_finite() && x > 0.0)
-    {
-        anyhow::bail!(CapacityError::Scale(x));
-    }
-    let mut overrides = Vec::new();
-    for arg in &args.set {
-        let axis = sweep::parse_axis(arg)?;
-        let [value] = axis.values.as_slice() else {
-            return Err(SweepError::Set {
-                arg: arg.clone(),
-                message: "capacity takes one value per path; use `mailflow sweep` for several"
-                    .into(),
-            }
-            .into());
-        };
-        overrides.push(scenario::Override {
-            path: axis.path.clone(),
-            value: value.clone(),
-        });
-    }
+    let spec =
+        capacity::spec_from_args(&args.slo, args.hop.as_deref(), args.scale, args.precision)?;
+    let overrides = sweep::single_overrides(&args.set)?;
     // Unstable configurations are part of the search (they fail without simulation).
     let scn = ScenarioFile::read(&args.scenario)?.build(
         LoadOptions {
@@ -629,17 +634,10 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(format!("{}-capacity", scn.name)));
-    let spec = capacity::SearchSpec {
-        slos,
-        knob: match &args.hop {
-            Some(h) => capacity::Knob::Servers(h.clone()),
-            None => capacity::Knob::LoadScale,
-        },
-        start: args.scale,
-        precision: args.precision,
-        min_scale: 1e-3,
-        max_servers: 100_000,
-    };
+    let shard_args = ShardArgs { shard: args.shard };
+    if let Some(sh) = shard_args.resolve(args.study.quiet)? {
+        return capacity_shard(&args, &scn, &spec, sh);
+    }
     let bar = progress(0, format!("searching {}", scn.name), args.study.quiet);
     let outcome = capacity::search(
         &scn,
@@ -667,11 +665,70 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
             out_dir.display()
         )?;
     }
+    Ok(capacity_exit(&outcome))
+}
+
+/// 1 when some variant has no configuration meeting the SLOs.
+fn capacity_exit(outcome: &capacity::CapacityOutcome) -> ExitCode {
     if outcome.answers.iter().all(|a| a.feasible()) {
-        Ok(ExitCode::SUCCESS)
+        ExitCode::SUCCESS
     } else {
-        Ok(ExitCode::from(1))
+        ExitCode::from(1)
     }
+}
+
+/// Searches one shard of a capacity study's variants and writes their answers. Exits 0 once
+/// written, feasible or not: `merge` reports infeasible variants as `capacity` does.
+fn capacity_shard(
+    args: &CapacityArgs,
+    scn: &Scenario,
+    spec: &capacity::SearchSpec,
+    sh: Shard,
+) -> anyhow::Result<ExitCode> {
+    let out_dir = args.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results")
+            .join(format!("{}-capacity-shards", scn.name))
+            .join(format!("{}-of-{}", sh.index, sh.count))
+    });
+    let opts = args.study.run_options();
+    let key = shard::StudyKey::capacity(
+        scn,
+        opts,
+        args.set.clone(),
+        args.slo.clone(),
+        shard::CapacityKey {
+            hop: args.hop.clone(),
+            scale: args.scale,
+            precision: args.precision,
+        },
+    );
+    let which = sh.select(scn.variants.len());
+    let bar = progress(
+        0,
+        format!("shard {sh} of {} capacity", scn.name),
+        args.study.quiet,
+    );
+    let outcome =
+        capacity::search_variants(scn, spec, opts, &which, &|n| bar.inc_length(n), &|| {
+            bar.inc(1)
+        })
+        .context("capacity search failed")?;
+    bar.finish_and_clear();
+    let (simulated, wall) = (outcome.simulated, outcome.wall);
+    let files = shard::encode_capacity(key, &scn.file, sh, &which, outcome)?;
+    let written = report::write_shard(&out_dir, &files)?;
+    if !args.study.quiet {
+        writeln!(
+            std::io::stdout().lock(),
+            "shard {sh}: {} of {} variants, {simulated} configurations simulated in {:.2} s wall; {} files in {}",
+            which.len(),
+            scn.variants.len(),
+            wall.as_secs_f64(),
+            written.len(),
+            out_dir.display()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {

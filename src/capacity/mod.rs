@@ -17,7 +17,10 @@
 //! same arrivals) keep the simulated curve close to monotone.
 //!
 //! Variants are searched side by side: each round simulates one candidate per unfinished
-//! variant, all replications in one pool. This module computes; it writes and prints nothing.
+//! variant, all replications in one pool. Each candidate is simulated as a scenario of its one
+//! variant, so a variant's search does not depend on which other variants are searched with
+//! it: [`search_variants`] searches a subset (a capacity shard) and finds exactly the steps the
+//! full search finds for those variants. This module computes; it writes and prints nothing.
 
 use crate::runner::{self, RunError, RunOptions, VariantOutcome};
 use crate::scenario::Scenario;
@@ -214,7 +217,7 @@ pub struct SearchSpec {
 }
 
 /// The verdict on one configuration.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Verdict {
     Pass,
     /// SLO `slo` (index) is missed; `sure` when the interval's lower end is over the limit.
@@ -244,8 +247,9 @@ impl Verdict {
     }
 }
 
-/// One simulated (or judged unstable) configuration of a variant.
-#[derive(Clone, Debug)]
+/// One simulated (or judged unstable) configuration of a variant. Serialized (for a capacity
+/// shard) without its `outcome`.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Step {
     pub load_scale: f64,
     /// The searched hop's servers (servers search only).
@@ -255,12 +259,13 @@ pub struct Step {
     pub figures: Vec<Option<MeanCi>>,
     /// The busiest station and its measured utilization.
     pub bottleneck: Option<(String, f64)>,
-    /// The summaries, when simulated (for pictures).
+    /// The summaries, when simulated (for pictures); not kept in a capacity shard.
+    #[serde(skip)]
     pub outcome: Option<VariantOutcome>,
 }
 
 /// The answer for one variant.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct VariantAnswer {
     pub variant: String,
     /// Every configuration tried, in order.
@@ -270,6 +275,41 @@ pub struct VariantAnswer {
     /// Index in `steps` of the failing configuration next to it (smallest failing scale /
     /// most servers that fail).
     pub first_fail: Option<usize>,
+    /// What the pictures draw at the answer, when its step's `outcome` is gone (a merged
+    /// capacity shard); stored apart by the shard.
+    #[serde(skip)]
+    pub picture: Option<AnswerPicture>,
+}
+
+/// The figures the pictures at a variant's answer draw: each flow's merged latency histogram
+/// and each station's (name, has finite servers, mean utilization).
+#[derive(Clone, Debug)]
+pub struct AnswerPicture {
+    pub flows: Vec<(String, hdrhistogram::Histogram<u64>)>,
+    pub stations: Vec<(String, bool, Option<f64>)>,
+}
+
+impl AnswerPicture {
+    pub fn of(v: &VariantOutcome) -> AnswerPicture {
+        AnswerPicture {
+            flows: v
+                .flows
+                .iter()
+                .map(|(n, f)| (n.clone(), f.merged.clone()))
+                .collect(),
+            stations: v
+                .stations
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.clone(),
+                        s.servers.is_some(),
+                        s.summary.utilization.map(|u| u.mean),
+                    )
+                })
+                .collect(),
+        }
+    }
 }
 
 impl VariantAnswer {
@@ -364,12 +404,57 @@ fn unstable_verdict(v: &crate::scenario::VariantModel) -> Option<Verdict> {
     })
 }
 
+/// The settings of a search from the command line's `--slo`, `--hop`, `--scale` and
+/// `--precision` (shared by `capacity` and `merge`, which rebuilds them from a shard).
+pub fn spec_from_args(
+    slos: &[String],
+    hop: Option<&str>,
+    scale: Option<f64>,
+    precision: f64,
+) -> Result<SearchSpec, CapacityError> {
+    let slos = slos
+        .iter()
+        .map(|s| parse_slo(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(x) = scale
+        && !(x.is_finite() && x > 0.0)
+    {
+        return Err(CapacityError::Scale(x));
+    }
+    Ok(SearchSpec {
+        slos,
+        knob: match hop {
+            Some(h) => Knob::Servers(h.to_string()),
+            None => Knob::LoadScale,
+        },
+        start: scale,
+        precision,
+        min_scale: 1e-3,
+        max_servers: 100_000,
+    })
+}
+
 /// Runs the search on every variant of `scn`. `planned(n)` announces n more simulation runs
 /// and `done()` reports one finished, for progress display.
 pub fn search(
     scn: &Scenario,
     spec: &SearchSpec,
     opts: RunOptions,
+    planned: &(dyn Fn(u64) + Sync),
+    done: &(dyn Fn() + Sync),
+) -> Result<CapacityOutcome, CapacityError> {
+    let all: Vec<usize> = (0..scn.variants.len()).collect();
+    search_variants(scn, spec, opts, &all, planned, done)
+}
+
+/// Runs the search on the variants of `scn` whose indices are in `which` (ascending); the
+/// outcome's answers are theirs, in that order, and equal those of a [`search`] of every
+/// variant. The SLOs and the hop are checked against every variant.
+pub fn search_variants(
+    scn: &Scenario,
+    spec: &SearchSpec,
+    opts: RunOptions,
+    which: &[usize],
     planned: &(dyn Fn(u64) + Sync),
     done: &(dyn Fn() + Sync),
 ) -> Result<CapacityOutcome, CapacityError> {
@@ -439,21 +524,24 @@ pub fn search(
             }
         });
     }
-    let mut answers: Vec<VariantAnswer> = base_scn
-        .variants
+    let mut answers: Vec<VariantAnswer> = which
         .iter()
+        .map(|&vi| &base_scn.variants[vi])
         .map(|v| VariantAnswer {
             variant: v.name.clone(),
             steps: Vec::new(),
             last_pass: None,
             first_fail: None,
+            picture: None,
         })
         .collect();
     let (mut simulated, mut events, mut threads) = (0usize, 0u64, 0usize);
     loop {
         // Candidates of this round: (variant, scenario with that one variant, scale, servers).
+        // (`ai` indexes `answers` and `which`, `vi` the scenario's variants.)
         let mut round: Vec<(usize, Scenario, f64, Option<u32>)> = Vec::new();
-        for (vi, st) in states.iter_mut().enumerate() {
+        for (ai, &vi) in which.iter().enumerate() {
+            let st = &mut states[vi];
             loop {
                 let cand = next_candidate(st, spec);
                 let Next::Try((scale, servers)) = cand else {
@@ -471,7 +559,7 @@ pub fn search(
                         .expect("hop checked above");
                 }
                 if let Some(verdict) = unstable_verdict(&one.variants[0]) {
-                    answers[vi].steps.push(Step {
+                    answers[ai].steps.push(Step {
                         load_scale: scale,
                         servers,
                         verdict,
@@ -479,10 +567,10 @@ pub fn search(
                         bottleneck: None,
                         outcome: None,
                     });
-                    record(st, &mut answers[vi], scale, servers);
+                    record(st, &mut answers[ai], scale, servers);
                     continue;
                 }
-                round.push((vi, one, scale, servers));
+                round.push((ai, one, scale, servers));
                 break;
             }
         }
@@ -492,7 +580,7 @@ pub fn search(
         planned(round.len() as u64 * u64::from(replications));
         let refs: Vec<&Scenario> = round.iter().map(|r| &r.1).collect();
         let outcomes = runner::run_many(&refs, opts, done)?;
-        for ((vi, _, scale, servers), out) in round.into_iter().zip(outcomes) {
+        for ((ai, _, scale, servers), out) in round.into_iter().zip(outcomes) {
             simulated += 1;
             events += out.events();
             threads = out.threads;
@@ -502,7 +590,7 @@ pub fn search(
                 .next()
                 .expect("one variant per run");
             let (verdict, figures) = judge(&v, &spec.slos);
-            answers[vi].steps.push(Step {
+            answers[ai].steps.push(Step {
                 load_scale: scale,
                 servers,
                 verdict,
@@ -510,7 +598,7 @@ pub fn search(
                 bottleneck: v.bottleneck().map(|(n, u)| (n.to_string(), u)),
                 outcome: Some(v),
             });
-            record(&mut states[vi], &mut answers[vi], scale, servers);
+            record(&mut states[which[ai]], &mut answers[ai], scale, servers);
         }
     }
     Ok(CapacityOutcome {

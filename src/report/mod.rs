@@ -51,19 +51,61 @@ fn write_svg(
     Ok(())
 }
 
+/// What the pictures of one variant draw: each flow's merged latency histogram and each
+/// station's mean utilization (None for stations without finite servers).
+pub struct VariantPicture<'a> {
+    pub flows: Vec<(&'a str, &'a hdrhistogram::Histogram<u64>)>,
+    /// (station, has finite servers, mean utilization)
+    pub stations: Vec<(&'a str, bool, Option<f64>)>,
+}
+
+impl<'a> VariantPicture<'a> {
+    pub fn of(v: &'a crate::runner::VariantOutcome) -> VariantPicture<'a> {
+        VariantPicture {
+            flows: v
+                .flows
+                .iter()
+                .map(|(n, f)| (n.as_str(), &f.merged))
+                .collect(),
+            stations: v
+                .stations
+                .iter()
+                .map(|s| {
+                    (
+                        s.name.as_str(),
+                        s.servers.is_some(),
+                        s.summary.utilization.map(|u| u.mean),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    pub fn of_stored(p: &'a crate::capacity::AnswerPicture) -> VariantPicture<'a> {
+        VariantPicture {
+            flows: p.flows.iter().map(|(n, h)| (n.as_str(), h)).collect(),
+            stations: p
+                .stations
+                .iter()
+                .map(|(n, finite, u)| (n.as_str(), *finite, *u))
+                .collect(),
+        }
+    }
+}
+
 /// `latency-<flow>.svg` per flow (the variants overlaid) and `utilization.svg`, for variants
 /// labelled as given; `context` ends each title (e.g. "at the capacity found").
 fn write_variant_pictures(
     dir: &Path,
     scenario: &str,
     context: &str,
-    variants: &[(String, &crate::runner::VariantOutcome)],
+    variants: &[(String, VariantPicture<'_>)],
     written: &mut Vec<PathBuf>,
 ) -> Result<(), ReportError> {
     let mut flows: Vec<&str> = Vec::new();
     for (_, v) in variants {
         for (f, _) in &v.flows {
-            if !flows.contains(&f.as_str()) {
+            if !flows.contains(f) {
                 flows.push(f);
             }
         }
@@ -72,10 +114,10 @@ fn write_variant_pictures(
         let curves: Vec<svg::Curve<'_>> = variants
             .iter()
             .filter_map(|(label, v)| {
-                let (_, f) = v.flows.iter().find(|(n, _)| n == flow)?;
+                let (_, h) = v.flows.iter().find(|(n, _)| *n == flow)?;
                 Some(svg::Curve {
                     name: label,
-                    histogram: &f.merged,
+                    histogram: h,
                 })
             })
             .collect();
@@ -90,9 +132,9 @@ fn write_variant_pictures(
     }
     let mut stations: Vec<String> = Vec::new();
     for (_, v) in variants {
-        for s in &v.stations {
-            if s.servers.is_some() && !stations.contains(&s.name) {
-                stations.push(s.name.clone());
+        for (name, finite, _) in &v.stations {
+            if *finite && !stations.iter().any(|s| s == name) {
+                stations.push(name.to_string());
             }
         }
     }
@@ -104,8 +146,8 @@ fn write_variant_pictures(
                 .map(|name| {
                     v.stations
                         .iter()
-                        .find(|s| &s.name == name)
-                        .and_then(|s| s.summary.utilization.map(|u| u.mean))
+                        .find(|s| s.0 == name)
+                        .and_then(|s| s.2)
                         .filter(|u| u.is_finite())
                 })
                 .collect();
@@ -196,8 +238,11 @@ pub fn write_all(
         csv::write(&p, &outages)?;
         written.push(p);
     }
-    let labelled: Vec<(String, &crate::runner::VariantOutcome)> =
-        study.variants.iter().map(|v| (v.name.clone(), v)).collect();
+    let labelled: Vec<(String, VariantPicture<'_>)> = study
+        .variants
+        .iter()
+        .map(|v| (v.name.clone(), VariantPicture::of(v)))
+        .collect();
     write_variant_pictures(dir, &scn.name, "", &labelled, &mut written)?;
     let hgrm_dir = dir.join("hgrm");
     create_dir(&hgrm_dir)?;
@@ -415,7 +460,7 @@ fn write_capacity_pictures(
             )?;
         }
     }
-    let at_answer: Vec<(String, &crate::runner::VariantOutcome)> = c
+    let at_answer: Vec<(String, VariantPicture<'_>)> = c
         .answers
         .iter()
         .filter_map(|a| {
@@ -424,7 +469,13 @@ fn write_capacity_pictures(
                 Some(n) => format!("{} ({n} servers)", a.variant),
                 None => format!("{} (× {:.3})", a.variant, s.load_scale),
             };
-            Some((label, s.outcome.as_ref()?))
+            // A merged capacity shard keeps the answer's picture, not its summaries.
+            let picture = match (&s.outcome, &a.picture) {
+                (Some(o), _) => VariantPicture::of(o),
+                (None, Some(p)) => VariantPicture::of_stored(p),
+                (None, None) => return None,
+            };
+            Some((label, picture))
         })
         .collect();
     if at_answer.is_empty() {

@@ -18,7 +18,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::{
     IntervalLogIterator, IntervalLogWriterBuilder, LogEntry, Tag,
 };
-use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 
 use crate::model::sim::RunResult;
 
@@ -127,11 +127,29 @@ pub fn encode(units: &[UnitHistograms<'_>], comment: &str) -> Result<Vec<u8>, Hl
     Ok(buf)
 }
 
+/// One histogram V2 deflate-compressed and base64-encoded, as in an interval (a capacity
+/// shard stores its answers' histograms so, in JSON).
+pub fn to_base64(h: &Histogram<u64>) -> Result<String, HlogError> {
+    let mut raw = Vec::new();
+    V2DeflateSerializer::new()
+        .serialize(h, &mut raw)
+        .map_err(|e| HlogError::Encode(format!("{e:?}")))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(raw))
+}
+
+/// The inverse of [`to_base64`]; the error is a message.
+pub fn from_base64(de: &mut Deserializer, text: &str) -> Result<Histogram<u64>, String> {
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| e.to_string())?;
+    de.deserialize(&mut raw.as_slice())
+        .map_err(|e| format!("{e:?}"))
+}
+
 /// Decodes every interval of a log into its histogram, by tag.
 pub fn decode(bytes: &[u8]) -> Result<HashMap<String, Histogram<u64>>, HlogError> {
     let mut out = HashMap::new();
     let mut de = Deserializer::new();
-    let b64 = base64::engine::general_purpose::STANDARD;
     for entry in IntervalLogIterator::new(bytes) {
         let entry = entry.map_err(|e| match e {
             hdrhistogram::serialization::interval_log::LogIteratorError::ParseError { offset } => {
@@ -148,12 +166,7 @@ pub fn decode(bytes: &[u8]) -> Result<HashMap<String, Histogram<u64>>, HlogError
             tag: tag.clone(),
             message,
         };
-        let raw = b64
-            .decode(iv.encoded_histogram())
-            .map_err(|e| bad(e.to_string()))?;
-        let h: Histogram<u64> = de
-            .deserialize(&mut raw.as_slice())
-            .map_err(|e| bad(format!("{e:?}")))?;
+        let h = from_base64(&mut de, iv.encoded_histogram()).map_err(bad)?;
         if out.insert(tag.clone(), h).is_some() {
             return Err(HlogError::Duplicate(tag));
         }

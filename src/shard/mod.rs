@@ -17,6 +17,14 @@
 //! re-loads the scenario, rebuilds each unit's `RunResult` and hands them, in unit order, to the
 //! same [`runner::assemble`] a single-machine run uses: the reports are byte-identical.
 //!
+//! A `capacity` search is sharded by variant instead (its rounds depend on the previous
+//! round's verdicts, but the variants' searches are independent): its units are the scenario's
+//! variants, shard K of N searches those whose index v has `v % N == K`, and writes
+//! `capacity.json` (each variant's complete answer: every step tried and its verdict and
+//! figures) beside the same `shard.json`, whose key also records `--hop`, `--scale` and
+//! `--precision`. [`merge`] rebuilds the search's outcome from them, for the same
+//! `report::write_capacity`.
+//!
 //! This module encodes, decodes and checks; it writes no files (`report` does) and prints
 //! nothing.
 
@@ -36,9 +44,12 @@ use crate::sweep::{self, SweepError, SweepOutcome};
 pub const MANIFEST: &str = "shard.json";
 pub const UNITS_JSON: &str = "units.json";
 pub const UNITS_HLOG: &str = "units.hlog";
+pub const CAPACITY_JSON: &str = "capacity.json";
 
 /// The unit order, stated in every manifest.
 pub const UNIT_ORDER: &str = "point, variant, replication";
+/// The unit order of a capacity search: its units are the variants.
+pub const CAPACITY_UNIT_ORDER: &str = "variant";
 
 /// Environment variable giving the number of shards where the batch system does not (a
 /// Kubernetes indexed Job: set it to the Job's `completions`).
@@ -241,6 +252,18 @@ pub struct StudyKey {
     pub slos: Vec<String>,
     pub unit_order: String,
     pub total_units: usize,
+    /// A capacity search's other settings (absent for `run` and `sweep`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<CapacityKey>,
+}
+
+/// The settings of a capacity search besides its `--slo` (in [`StudyKey::slos`]) and `--set`
+/// (in [`StudyKey::axes`]) arguments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapacityKey {
+    pub hop: Option<String>,
+    pub scale: Option<f64>,
+    pub precision: f64,
 }
 
 impl StudyKey {
@@ -270,6 +293,43 @@ impl StudyKey {
             slos,
             unit_order: UNIT_ORDER.into(),
             total_units: plan.units.len(),
+            capacity: None,
+        }
+    }
+
+    /// The key of a capacity search of `scn` (built with `sets` applied) run with `opts`: its
+    /// units are the variants.
+    pub fn capacity(
+        scn: &Scenario,
+        opts: RunOptions,
+        sets: Vec<String>,
+        slos: Vec<String>,
+        capacity: CapacityKey,
+    ) -> StudyKey {
+        StudyKey {
+            program: "mailflow".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            command: "capacity".into(),
+            scenario: scn.name.clone(),
+            scenario_sha256: scn.hash.clone(),
+            seed: opts.seed.unwrap_or(scn.run.seed),
+            replications: opts.replications.unwrap_or(scn.run.replications),
+            seed_option: opts.seed,
+            replications_option: opts.replications,
+            allow_unstable: true,
+            axes: sets,
+            slos,
+            unit_order: CAPACITY_UNIT_ORDER.into(),
+            total_units: scn.variants.len(),
+            capacity: Some(capacity),
+        }
+    }
+
+    fn expected_unit_order(&self) -> &'static str {
+        if self.command == "capacity" {
+            CAPACITY_UNIT_ORDER
+        } else {
+            UNIT_ORDER
         }
     }
 
@@ -396,8 +456,117 @@ pub fn encode(
     ])
 }
 
+/// One variant in `capacity.json`.
+#[derive(Serialize, Deserialize)]
+struct VariantRecord {
+    index: usize,
+    answer: capacity::VariantAnswer,
+    /// What the pictures at the answer draw (when there is a simulated answer).
+    #[serde(default)]
+    picture: Option<PictureRecord>,
+}
+
+/// [`capacity::AnswerPicture`] in JSON: histograms as in an interval log (V2 deflate, base64).
+#[derive(Serialize, Deserialize)]
+struct PictureRecord {
+    flows: Vec<(String, String)>,
+    stations: Vec<(String, bool, Option<f64>)>,
+}
+
+impl PictureRecord {
+    fn of(p: capacity::AnswerPicture) -> Result<PictureRecord, ShardError> {
+        let hlog_err = |source| ShardError::Hlog {
+            file: PathBuf::from(CAPACITY_JSON),
+            source,
+        };
+        Ok(PictureRecord {
+            flows: p
+                .flows
+                .iter()
+                .map(|(n, h)| Ok((n.clone(), hlog::to_base64(h).map_err(hlog_err)?)))
+                .collect::<Result<_, ShardError>>()?,
+            // JSON has no NaN or infinity; the pictures leave non-finite values out anyway.
+            stations: p
+                .stations
+                .into_iter()
+                .map(|(n, finite, u)| (n, finite, u.filter(|x| x.is_finite())))
+                .collect(),
+        })
+    }
+
+    fn restore(self) -> Result<capacity::AnswerPicture, String> {
+        let mut de = hdrhistogram::serialization::Deserializer::new();
+        Ok(capacity::AnswerPicture {
+            flows: self
+                .flows
+                .into_iter()
+                .map(|(n, text)| {
+                    let h = hlog::from_base64(&mut de, &text)
+                        .map_err(|e| format!("flow {n}'s histogram: {e}"))?;
+                    Ok((n, h))
+                })
+                .collect::<Result<_, String>>()?,
+            stations: self.stations,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct CapacityFile {
+    /// Configurations simulated and events, over this shard's variants.
+    simulated: usize,
+    events: u64,
+    variants: Vec<VariantRecord>,
+}
+
+/// The files of a capacity shard, manifest last: `outcome` is the search of the variants
+/// `units` (in that order).
+pub fn encode_capacity(
+    key: StudyKey,
+    scenario_file: &Path,
+    shard: Shard,
+    units: &[usize],
+    outcome: capacity::CapacityOutcome,
+) -> Result<Vec<(&'static str, Vec<u8>)>, ShardError> {
+    let file = CapacityFile {
+        simulated: outcome.simulated,
+        events: outcome.events,
+        variants: units
+            .iter()
+            .zip(outcome.answers)
+            .map(|(&index, answer)| {
+                let picture = answer
+                    .last_pass
+                    .and_then(|i| answer.steps[i].outcome.as_ref())
+                    .map(|o| PictureRecord::of(capacity::AnswerPicture::of(o)))
+                    .transpose()?;
+                Ok(VariantRecord {
+                    index,
+                    answer,
+                    picture,
+                })
+            })
+            .collect::<Result<_, ShardError>>()?,
+    };
+    let json = serde_json::to_vec(&file).expect("capacity answers serialize");
+    let manifest = ShardManifest {
+        study: key,
+        scenario_file: scenario_file.display().to_string(),
+        shard: shard.to_string(),
+        units: units.to_vec(),
+        files: vec![CAPACITY_JSON.into()],
+    };
+    let manifest = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
+    Ok(vec![(CAPACITY_JSON, json), (MANIFEST, manifest)])
+}
+
 /// What merging shards gives: the outcome a single-machine run of the study would have.
 pub enum Merged {
+    /// A capacity search; the steps carry no `outcome` (no histograms are kept in a shard).
+    Capacity {
+        scenario: Box<Scenario>,
+        outcome: Box<capacity::CapacityOutcome>,
+    },
     Run {
         scenario: Box<Scenario>,
         study: StudyOutcome,
@@ -458,7 +627,7 @@ pub fn merge(dirs: &[PathBuf], scenario: Option<&Path>) -> Result<Merged, ShardE
         .collect::<Result<Vec<_>, _>>()?;
     let first = &manifests[0];
     let key = &first.study;
-    if key.program != "mailflow" || key.unit_order != UNIT_ORDER {
+    if key.program != "mailflow" || key.unit_order != key.expected_unit_order() {
         return Err(ShardError::Format {
             file: dirs[0].join(MANIFEST),
             message: format!(
@@ -504,6 +673,9 @@ pub fn merge(dirs: &[PathBuf], scenario: Option<&Path>) -> Result<Merged, ShardE
         }
     }
     let path = scenario.map_or_else(|| PathBuf::from(&first.scenario_file), Path::to_path_buf);
+    if key.command == "capacity" {
+        return merge_capacity(dirs, &manifests, &owner, &path);
+    }
     let file = ScenarioFile::read(&path)?;
     let opts = LoadOptions {
         allow_unstable: key.allow_unstable,
@@ -632,6 +804,117 @@ pub fn merge(dirs: &[PathBuf], scenario: Option<&Path>) -> Result<Merged, ShardE
             study: outcomes.pop().expect("one point"),
         },
         (None, None) => unreachable!("a run or a sweep"),
+    })
+}
+
+/// The capacity half of [`merge`], once the shards are known to be of one study with no
+/// variant twice (`owner[v]` is the shard holding variant v).
+fn merge_capacity(
+    dirs: &[PathBuf],
+    manifests: &[ShardManifest],
+    owner: &[Option<usize>],
+    path: &Path,
+) -> Result<Merged, ShardError> {
+    let key = &manifests[0].study;
+    let Some(ck) = &key.capacity else {
+        return Err(ShardError::Format {
+            file: dirs[0].join(MANIFEST),
+            message: "a capacity shard without its search settings".into(),
+        });
+    };
+    let overrides = sweep::single_overrides(&key.axes)?;
+    let scn = ScenarioFile::read(path)?.build(
+        LoadOptions {
+            allow_unstable: true,
+        },
+        &overrides,
+    )?;
+    if scn.hash != key.scenario_sha256 {
+        return Err(ShardError::ScenarioChanged {
+            file: path.to_path_buf(),
+            found: scn.hash.clone(),
+            expected: key.scenario_sha256.clone(),
+        });
+    }
+    if scn.variants.len() != key.total_units {
+        return Err(ShardError::Format {
+            file: dirs[0].join(MANIFEST),
+            message: format!(
+                "the search has {} variants but the scenario has {}",
+                key.total_units,
+                scn.variants.len()
+            ),
+        });
+    }
+    let describe = |v: usize| format!("{v} (variant {})", scn.variants[v].name);
+    let missing: Vec<usize> = (0..owner.len()).filter(|&v| owner[v].is_none()).collect();
+    if !missing.is_empty() {
+        return Err(ShardError::Missing {
+            count: missing.len(),
+            total: key.total_units,
+            units: list(&missing, describe),
+        });
+    }
+    let spec = capacity::spec_from_args(&key.slos, ck.hop.as_deref(), ck.scale, ck.precision)?;
+    let mut answers: Vec<Option<capacity::VariantAnswer>> = vec![None; key.total_units];
+    let (mut simulated, mut events) = (0, 0);
+    for (dir, m) in dirs.iter().zip(manifests) {
+        let jfile = dir.join(CAPACITY_JSON);
+        let bad = |message: String| ShardError::Format {
+            file: jfile.clone(),
+            message,
+        };
+        let file: CapacityFile =
+            serde_json::from_slice(&read(&jfile)?).map_err(|e| bad(e.to_string()))?;
+        let indices: Vec<usize> = file.variants.iter().map(|r| r.index).collect();
+        if indices != m.units {
+            return Err(bad(format!(
+                "holds variants {} but {MANIFEST} lists {}",
+                list(&indices, |u| u.to_string()),
+                list(&m.units, |u| u.to_string())
+            )));
+        }
+        simulated += file.simulated;
+        events += file.events;
+        for r in file.variants {
+            let a = &r.answer;
+            let in_range = |i: Option<usize>| i.is_none_or(|i| i < a.steps.len());
+            if a.variant != scn.variants[r.index].name
+                || !in_range(a.last_pass)
+                || !in_range(a.first_fail)
+                || a.steps.iter().any(|s| s.figures.len() != spec.slos.len())
+            {
+                return Err(bad(format!(
+                    "variant {} does not match the search's variant {}",
+                    r.index,
+                    describe(r.index)
+                )));
+            }
+            let mut answer = r.answer;
+            answer.picture = r
+                .picture
+                .map(PictureRecord::restore)
+                .transpose()
+                .map_err(bad)?;
+            answers[r.index] = Some(answer);
+        }
+    }
+    let outcome = capacity::CapacityOutcome {
+        spec,
+        seed: key.seed,
+        replications: key.replications,
+        threads: 0,
+        answers: answers
+            .into_iter()
+            .map(|a| a.expect("every variant was checked present"))
+            .collect(),
+        simulated,
+        events,
+        wall: std::time::Duration::ZERO,
+    };
+    Ok(Merged::Capacity {
+        scenario: Box::new(scn),
+        outcome: Box::new(outcome),
     })
 }
 

@@ -3,10 +3,29 @@
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// A mean over replications and, with two or more finite values, its 95% confidence interval.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MeanCi {
+    /// NaN (no finite value) is written to JSON as `null`.
+    #[serde(with = "nan_as_null")]
     pub mean: f64,
     pub ci95: Option<(f64, f64)>,
+}
+
+/// JSON has no NaN: a NaN mean is written as `null` and read back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_nan() {
+            s.serialize_none()
+        } else {
+            s.serialize_some(x)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
 }
 
 /// The mean of `values` and a two-sided 95% Student-t interval (n − 1 degrees of freedom).
@@ -39,6 +58,20 @@ pub fn mean_ci(values: &[f64]) -> MeanCi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A capacity shard stores figures as JSON: exact floats, and NaN (no deliveries) as null.
+    #[test]
+    fn mean_ci_round_trips_through_json_nan_included() {
+        let m = mean_ci(&[1.0 / 3.0, 2.0f64.sqrt(), 0.1 + 0.2]);
+        let back: MeanCi = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back.mean.to_bits(), m.mean.to_bits());
+        assert_eq!(back.ci95, m.ci95);
+        let empty = mean_ci(&[f64::NAN]);
+        let json = serde_json::to_string(&empty).unwrap();
+        assert_eq!(json, r#"{"mean":null,"ci95":null}"#);
+        let back: MeanCi = serde_json::from_str(&json).unwrap();
+        assert!(back.mean.is_nan() && back.ci95.is_none());
+    }
 
     #[test]
     fn known_interval() {

@@ -175,6 +175,27 @@ fn list_item(item: &str) -> Result<Value, String> {
     ))
 }
 
+/// `--set PATH=VALUE` arguments that each give one value (as `capacity` takes them), as
+/// overrides in the order given.
+pub fn single_overrides(args: &[String]) -> Result<Vec<Override>, SweepError> {
+    let mut overrides = Vec::new();
+    for arg in args {
+        let axis = parse_axis(arg)?;
+        let [value] = axis.values.as_slice() else {
+            return Err(SweepError::Set {
+                arg: arg.clone(),
+                message: "capacity takes one value per path; use `mailflow sweep` for several"
+                    .into(),
+            });
+        };
+        overrides.push(Override {
+            path: axis.path.clone(),
+            value: value.clone(),
+        });
+    }
+    Ok(overrides)
+}
+
 /// Every combination of the axes' values, the first axis varying slowest.
 pub fn grid(axes: &[Axis]) -> Result<Vec<Vec<Override>>, SweepError> {
     for (i, a) in axes.iter().enumerate() {

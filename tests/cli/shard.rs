@@ -1,5 +1,6 @@
-//! `run --shard`, `sweep --shard` and `merge` through the real binary: three shards merged
-//! equal the unsharded run byte for byte; missing, doubled and foreign shards are refused.
+//! `run --shard`, `sweep --shard`, `capacity --shard` and `merge` through the real binary:
+//! shards merged equal the unsharded run byte for byte; missing, doubled and foreign shards are
+//! refused.
 
 use std::path::{Path, PathBuf};
 
@@ -245,4 +246,89 @@ fn three_sweep_shards_merge_to_the_unsharded_sweep_csv() {
             .unwrap();
         assert_eq!(o.status.code(), Some(2), "--shard {bad}");
     }
+}
+
+/// `capacity --shard`: shards hold variants. Two shards of the four hybrid variants merge to the
+/// unsharded `capacity.csv`, `capacity_steps.csv` and pictures byte for byte; a missing,
+/// doubled or foreign shard is refused, naming the variants.
+#[test]
+fn two_capacity_shards_merge_to_the_unsharded_search() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let scn = repo("scenarios/hybrid-routing.toml");
+    // Short runs and a coarse bracket: about a second for the whole search.
+    let args = [
+        "capacity",
+        "--slo",
+        "inbound_to_onprem.p99<=5s",
+        "--set",
+        "run.duration_s=400",
+        "--set",
+        "run.warmup_s=60",
+        "--replications",
+        "2",
+        "--precision",
+        "0.1",
+        "-q",
+    ];
+    let capacity = |out: &str, extra: &[&str]| {
+        let mut c = mailflow(d);
+        c.args(args).arg(&scn).args(["--out", out]).args(extra);
+        c
+    };
+    ok(&mut capacity("single", &[]));
+    ok(&mut capacity("c0", &["--shard", "0/2"]));
+    ok(&mut capacity("c1", &["--shard", "1/2"]));
+    let held = std::fs::read_to_string(d.join("c1/shard.json")).unwrap();
+    assert!(held.contains("\"unit_order\": \"variant\""), "{held}");
+    ok(mailflow(d).args(["merge", "c1", "c0", "--out", "merged", "-q"]));
+    // Every file but manifest.json (threads and wall time): the CSVs, the SLO against load
+    // picture, and the latency and utilization pictures at the answers.
+    let mut files: Vec<String> = std::fs::read_dir(d.join("single"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f != "manifest.json")
+        .collect();
+    files.sort();
+    assert!(
+        files.contains(&"capacity_steps.csv".to_string())
+            && files.contains(&"utilization.svg".to_string())
+            && files.contains(&"latency-inbound_to_onprem.svg".to_string()),
+        "{files:?}"
+    );
+    for f in &files {
+        same(&d.join("single").join(f), &d.join("merged").join(f));
+    }
+    let csv = std::fs::read_to_string(d.join("merged/capacity.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 5, "four variants:\n{csv}");
+
+    // A Slurm array task picks the shard --shard picks.
+    ok(capacity("env1", &[])
+        .env("SLURM_ARRAY_TASK_ID", "1")
+        .env("SLURM_ARRAY_TASK_COUNT", "2"));
+    same(&d.join("c1/capacity.json"), &d.join("env1/capacity.json"));
+
+    // A missing shard: its variants are named.
+    let err = refused(mailflow(d).args(["merge", "c0", "--out", "m1"]));
+    assert!(
+        err.contains("2 of 4 units are missing")
+            && err.contains("1 (variant mx-eop_cmt-on), 3 (variant mx-onprem_cmt-on)"),
+        "{err}"
+    );
+    assert!(!d.join("m1").exists(), "nothing written on refusal");
+
+    // A shard given twice.
+    let err = refused(mailflow(d).args(["merge", "c0", "c1", "c0", "--out", "m2"]));
+    assert!(
+        err.contains("present twice") && err.contains("0, 2"),
+        "{err}"
+    );
+
+    // A shard of a search from another starting scale is from another study.
+    ok(&mut capacity("p1", &["--shard", "1/2", "--scale", "1.5"]));
+    let err = refused(mailflow(d).args(["merge", "c0", "p1", "--out", "m3"]));
+    assert!(
+        err.contains("p1 (units 1, 3) is from another study") && err.contains("capacity"),
+        "{err}"
+    );
 }
