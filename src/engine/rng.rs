@@ -69,7 +69,7 @@ mod tests {
     #[test]
     fn streams_are_reproducible_and_distinct() {
         let a = RngStreams::new(42, 0);
-        let x: Vec<u64> = (0..4).map(|_| 0).map(|_| a.stream(1, 2).random()).collect();
+        let x: Vec<u64> = (0..4).map(|_| a.stream(1, 2).random()).collect();
         assert!(
             x.windows(2).all(|w| w[0] == w[1]),
             "same stream, same first draw"
@@ -88,7 +88,6 @@ mod tests {
     #[test]
     fn derivation_is_pinned() {
         // Changing the derivation changes every published result; this test makes it deliberate.
-        assert_eq!(stream_seed(1, 0, 0, 0), stream_seed(1, 0, 0, 0));
         let v = stream_seed(2026, 3, 7, 11);
         assert_eq!(v, PINNED);
     }
