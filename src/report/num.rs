@@ -15,15 +15,15 @@
 use serde::{Serialize, Serializer};
 
 /// Milliseconds, written to 1 µs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Ms(pub f64);
 
 /// Seconds, written to 1 µs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Secs(pub f64);
 
 /// A ratio, a rate or a mean of counts, written to 6 significant digits.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Sig(pub f64);
 
 fn put<S: Serializer>(s: S, text: Option<String>) -> Result<S::Ok, S::Error> {
