@@ -148,8 +148,8 @@ pub fn summary_row<'a>(
     replications: u32,
 ) -> SummaryRow<'a> {
     SummaryRow {
-        variant: variant,
-        flow: flow,
+        variant,
+        flow,
         delivered: val(f.delivered).map(Sig),
         throughput_per_s: val(f.throughput_per_s).map(Sig),
         mean_ms: val(f.mean_ms).map(Ms),
@@ -163,7 +163,7 @@ pub fn summary_row<'a>(
         filtered_spam: val(f.filtered_spam).map(Sig),
         deferrals: val(f.deferrals).map(Sig),
         mean_retry_delay_ms: val(f.mean_retry_delay_ms).map(Ms),
-        replications: replications,
+        replications,
         delivered_ci95_lo: lo(f.delivered).map(Sig),
         delivered_ci95_hi: hi(f.delivered).map(Sig),
         throughput_per_s_ci95_lo: lo(f.throughput_per_s).map(Sig),
@@ -186,8 +186,8 @@ pub fn summary_row<'a>(
 /// A summary row with no figures (a variant that was not simulated).
 pub fn empty_summary_row<'a>(variant: &'a str, flow: &'a str) -> SummaryRow<'a> {
     SummaryRow {
-        variant: variant,
-        flow: flow,
+        variant,
+        flow,
         delivered: None,
         throughput_per_s: None,
         mean_ms: None,
