@@ -431,9 +431,7 @@ pub enum CalibrateError {
         field: String,
         accepted: String,
     },
-    #[error(
-        "{path}: is a {found}, but {first} is a {expected}; calibrate one kind of log per run"
-    )]
+    #[error("{path}: is a {found}, but {first} is a {expected}; calibrate one kind of log per run")]
     MixedFormats {
         path: PathBuf,
         found: LogFormat,
