@@ -463,6 +463,6 @@ pub enum CalibrateError {
 impl CalibrateError {
     /// 2 for bad input (every variant today), like the rest of mailflow's input errors.
     pub fn exit_code(&self) -> u8 {
-        2
+        crate::error::BAD_INPUT
     }
 }
