@@ -52,7 +52,14 @@ pub struct CompareRow<'a> {
 pub struct FlowComparison<'a> {
     pub variant: &'a str,
     pub flow: &'a str,
-    pub figures: Vec<(FlowFigure, Option<(Difference, Vec<f64>, Vec<f64>)>)>,
+    pub figures: Vec<(FlowFigure, Option<Paired>)>,
+}
+
+/// A figure's difference and the per-replication values it came from.
+pub struct Paired {
+    pub diff: Difference,
+    pub variant: Vec<f64>,
+    pub baseline: Vec<f64>,
 }
 
 fn column(f: &FlowSummary, fig: FlowFigure) -> Vec<f64> {
@@ -79,7 +86,14 @@ pub fn comparisons(study: &StudyOutcome) -> Vec<FlowComparison<'_>> {
                 .map(|&fig| {
                     let (x, y) = (column(f, fig), column(b, fig));
                     let d = compare::compare(&x, &y, fig.better());
-                    (fig, d.map(|d| (d, x, y)))
+                    (
+                        fig,
+                        d.map(|diff| Paired {
+                            diff,
+                            variant: x,
+                            baseline: y,
+                        }),
+                    )
                 })
                 .collect();
             out.push(FlowComparison {
@@ -100,7 +114,14 @@ pub fn rows(study: &StudyOutcome) -> Vec<CompareRow<'_>> {
     let mut rows = Vec::new();
     for c in comparisons(study) {
         for (fig, d) in c.figures {
-            let Some((d, x, y)) = d else { continue };
+            let Some(Paired {
+                diff: d,
+                variant: x,
+                baseline: y,
+            }) = d
+            else {
+                continue;
+            };
             // The per-variant intervals over the same pairs the difference used.
             let (xs, ys): (Vec<f64>, Vec<f64>) = x
                 .iter()
@@ -208,7 +229,7 @@ pub fn vs_baseline(study: &StudyOutcome) -> String {
                 .iter()
                 .find(|(f, _)| *f == fig)
                 .and_then(|(_, d)| d.as_ref())
-                .map(|(d, _, _)| format!("{:>14} {:<8}", signed(d), word(d.verdict)))
+                .map(|p| format!("{:>14} {:<8}", signed(&p.diff), word(p.diff.verdict)))
                 .unwrap_or_else(|| "-".into())
         };
         let line = format!(
