@@ -8,6 +8,7 @@
 //! its unit's resolution (`num`: ms and s to 1 µs, ratios to 6 significant digits, counts as
 //! integers); only the terminal table rounds further.
 
+pub mod compare;
 pub mod csv;
 pub mod explain;
 pub mod hgrm;
@@ -236,6 +237,11 @@ pub fn write_all(
     let accounting = dir.join("accounting.csv");
     csv::write(&accounting, &csv::accounting_rows(study))?;
     written.push(accounting);
+    if study.variants.len() > 1 {
+        let p = dir.join("compare.csv");
+        csv::write(&p, &compare::rows(study))?;
+        written.push(p);
+    }
     let costs = csv::cost_rows(study);
     if !costs.is_empty() {
         let p = dir.join("costs.csv");

@@ -26,6 +26,39 @@ pub struct Secs(pub f64);
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Sig(pub f64);
 
+/// A figure whose unit is named at run time (a row of `compare.csv` names its figure, e.g.
+/// `p99_ms` or `throughput_per_s`): written at that unit's resolution.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub enum Num {
+    Ms(f64),
+    Secs(f64),
+    Sig(f64),
+}
+
+impl Num {
+    /// `x` in the unit of a column or figure named `name`: `*_ms` milliseconds, `*_s` seconds
+    /// (not `*_per_s`, a rate), anything else a ratio, rate or mean.
+    pub fn of(name: &str, x: f64) -> Num {
+        if name.ends_with("_ms") {
+            Num::Ms(x)
+        } else if name.ends_with("_s") && !name.ends_with("_per_s") {
+            Num::Secs(x)
+        } else {
+            Num::Sig(x)
+        }
+    }
+}
+
+impl Serialize for Num {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            Num::Ms(x) => put(s, ms(x)),
+            Num::Secs(x) => put(s, secs(x)),
+            Num::Sig(x) => put(s, sig6(x)),
+        }
+    }
+}
+
 fn put<S: Serializer>(s: S, text: Option<String>) -> Result<S::Ok, S::Error> {
     match text {
         Some(t) => s.serialize_str(&t),
