@@ -275,6 +275,9 @@ impl<'a> MailSim<'a> {
             st.stats.queue.set(end, q);
             st.stats.flush();
         }
+        for f in &mut self.flows {
+            f.flush();
+        }
         self.accounting.in_flight = self
             .copies
             .iter()
