@@ -34,6 +34,8 @@
 
 pub mod capacity;
 pub mod engine;
+pub mod error;
+pub mod hybrid;
 pub mod load;
 pub mod model;
 pub mod report;

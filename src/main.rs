@@ -9,13 +9,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use mailflow::capacity::{self, CapacityError};
-use mailflow::report::{self, ReportError};
-use mailflow::runner::{self, RunError, RunOptions};
-use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioError, ScenarioFile};
-use mailflow::shard::{self, Shard, ShardError};
-use mailflow::sweep::{self, SweepError};
-use mailflow::validate::{self, Size, ValidateError, ValidateOptions};
+use mailflow::capacity;
+use mailflow::report;
+use mailflow::runner::{self, RunOptions};
+use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioFile};
+use mailflow::shard::{self, Shard};
+use mailflow::sweep;
+use mailflow::validate::{self, Size, ValidateOptions};
 
 #[derive(Parser)]
 #[command(
@@ -280,44 +280,21 @@ fn main() -> ExitCode {
     }
 }
 
-/// 2 for bad input or usage, 1 for a completed run that failed its own check.
+/// The exit code the error chain's first library error carries (see `mailflow::error`).
 fn exit_code(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if cause.is::<ScenarioError>() || cause.is::<ReportError>() || cause.is::<ShardError>() {
-            return 2;
-        }
-        if let Some(RunError::Threads { .. }) = cause.downcast_ref::<RunError>() {
-            return 2;
-        }
-        if let Some(
-            ValidateError::UnknownCase { .. }
-            | ValidateError::TooFewReplications(_)
-            | ValidateError::BadFactor(_)
-            | ValidateError::Run {
-                source: RunError::Threads { .. },
-                ..
-            },
-        ) = cause.downcast_ref::<ValidateError>()
-        {
-            return 2;
-        }
-        match cause.downcast_ref::<SweepError>() {
-            Some(
-                SweepError::Set { .. }
-                | SweepError::TooLarge { .. }
-                | SweepError::Scenario(_)
-                | SweepError::Run(RunError::Threads { .. }),
-            ) => return 2,
-            Some(SweepError::Run(_)) => return 1,
-            None => {}
-        }
-        match cause.downcast_ref::<CapacityError>() {
-            Some(CapacityError::Run(RunError::Conservation { .. })) => return 1,
-            Some(_) => return 2,
-            None => {}
-        }
+    mailflow::error::exit_code(err.chain())
+}
+
+/// The default output directory: `results/<scenario><suffix>`, or with a shard
+/// `results/<scenario><suffix>-shards/K-of-N`.
+fn default_out(scenario: &str, suffix: &str, shard: Option<Shard>) -> PathBuf {
+    let base = PathBuf::from("results");
+    match shard {
+        None => base.join(format!("{scenario}{suffix}")),
+        Some(sh) => base
+            .join(format!("{scenario}{suffix}-shards"))
+            .join(format!("{}-of-{}", sh.index, sh.count)),
     }
-    1
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -373,14 +350,13 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(&scn.name));
+        .unwrap_or_else(|| default_out(&scn.name, "", None));
     let opts = args.study.run_options();
     if let Some(sh) = args.shard.resolve(args.study.quiet)? {
-        let out_dir = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from("results")
-                .join(format!("{}-shards", scn.name))
-                .join(format!("{}-of-{}", sh.index, sh.count))
-        });
+        let out_dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&scn.name, "", Some(sh)));
         let key = shard::StudyKey::new(
             "run",
             &[&scn],
@@ -572,14 +548,13 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-sweep")));
+        .unwrap_or_else(|| default_out(&name, "-sweep", None));
     let opts = args.study.run_options();
     if let Some(sh) = args.shard.resolve(args.study.quiet)? {
-        let out_dir = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from("results")
-                .join(format!("{name}-sweep-shards"))
-                .join(format!("{}-of-{}", sh.index, sh.count))
-        });
+        let out_dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&name, "-sweep", Some(sh)));
         let prepared = sweep::prepare(points, args.study.allow_unstable);
         let scns = prepared.scenarios();
         let key = shard::StudyKey::new(
@@ -633,7 +608,7 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(format!("{}-capacity", scn.name)));
+        .unwrap_or_else(|| default_out(&scn.name, "-capacity", None));
     let shard_args = ShardArgs { shard: args.shard };
     if let Some(sh) = shard_args.resolve(args.study.quiet)? {
         return capacity_shard(&args, &scn, &spec, sh);
@@ -685,11 +660,10 @@ fn capacity_shard(
     spec: &capacity::SearchSpec,
     sh: Shard,
 ) -> anyhow::Result<ExitCode> {
-    let out_dir = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("results")
-            .join(format!("{}-capacity-shards", scn.name))
-            .join(format!("{}-of-{}", sh.index, sh.count))
-    });
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&scn.name, "-capacity", Some(sh)));
     let opts = args.study.run_options();
     let key = shard::StudyKey::capacity(
         scn,

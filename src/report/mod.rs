@@ -37,6 +37,14 @@ pub enum ReportError {
     },
 }
 
+impl ReportError {
+    /// The process exit code this error calls for (see [`crate::error`]): every write or
+    /// picture failure is refused input or an unusable output folder.
+    pub fn exit_code(&self) -> u8 {
+        crate::error::BAD_INPUT
+    }
+}
+
 fn write_svg(
     path: PathBuf,
     drawn: Result<String, svg::SvgError>,
