@@ -70,7 +70,9 @@ impl SpanCounts {
     #[cold]
     #[inline(never)]
     fn grow_and_record(&mut self, i: usize, n: u64) {
-        let len = (i + 1).max(self.counts.len() * 2).max(SUB_BUCKET_COUNT as usize);
+        let len = (i + 1)
+            .max(self.counts.len() * 2)
+            .max(SUB_BUCKET_COUNT as usize);
         self.counts.resize(len, 0);
         self.counts[i] += n;
     }
