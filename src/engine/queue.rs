@@ -119,7 +119,7 @@ impl<E: Copy> EventQueue<E> {
                 self.heap.insert(pos, entry);
                 return;
             }
-            self.to_heap();
+            self.make_heap();
         }
         if self.dirty {
             // Replace-top: the displaced entry returns to the slot `pop` took it from, whose
@@ -165,14 +165,14 @@ impl<E: Copy> EventQueue<E> {
         }
         self.dirty = self.heap.len() > 1;
         if self.heap.len() < SORTED_MIN {
-            self.to_sorted();
+            self.make_sorted();
         }
         Some((top.time(), top.event))
     }
 
     /// Sorted → heap: ascending order is heap order.
     #[cold]
-    fn to_heap(&mut self) {
+    fn make_heap(&mut self) {
         self.heap.reverse();
         self.sorted = false;
         self.dirty = false;
@@ -180,9 +180,9 @@ impl<E: Copy> EventQueue<E> {
 
     /// Heap → sorted (descending).
     #[cold]
-    fn to_sorted(&mut self) {
+    fn make_sorted(&mut self) {
         self.settle();
-        self.heap.sort_unstable_by(|a, b| b.key().cmp(&a.key()));
+        self.heap.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
         self.sorted = true;
     }
 
