@@ -6,6 +6,7 @@
 //! seen) and reach the histograms when the run ends (`flush`); time averages are integer
 //! areas.
 
+pub mod compare;
 mod record;
 mod replications;
 pub mod summary;
