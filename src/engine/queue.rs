@@ -182,7 +182,8 @@ impl<E: Copy> EventQueue<E> {
     #[cold]
     fn make_sorted(&mut self) {
         self.settle();
-        self.heap.sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
+        self.heap
+            .sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
         self.sorted = true;
     }
 
