@@ -135,9 +135,7 @@ pub fn parse_slo(text: &str) -> Result<Slo, CapacityError> {
             "`<` is not accepted: an SLO holds when the figure is at most its limit, so write              `<=` (e.g. `inbound_to_onprem.p99<=60s`)",
         ));
     }
-    let (lhs, rhs) = text
-        .split_once("<=")
-        .ok_or_else(|| slo_err(text, usage))?;
+    let (lhs, rhs) = text.split_once("<=").ok_or_else(|| slo_err(text, usage))?;
     let (flow, metric) = lhs
         .trim()
         .rsplit_once('.')

@@ -77,7 +77,11 @@ pub fn table(study: &StudyOutcome) -> String {
 pub fn sweep_table(sweep: &crate::sweep::SweepOutcome) -> String {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut head: Vec<String> = sweep.axes.clone();
-    head.extend(["variant".into(), "worst p99 (flow)".into(), "bottleneck".into()]);
+    head.extend([
+        "variant".into(),
+        "worst p99 (flow)".into(),
+        "bottleneck".into(),
+    ]);
     rows.push(head);
     for p in &sweep.points {
         let values: Vec<String> = p

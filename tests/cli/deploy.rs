@@ -65,7 +65,10 @@ fn deploy_scripts_say_what_is_missing() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("put mailflow on PATH") && err.contains("MAILFLOW="), "{err}");
+    assert!(
+        err.contains("put mailflow on PATH") && err.contains("MAILFLOW="),
+        "{err}"
+    );
     // No GNU parallel on PATH: a PATH holding only bash's directory and a mailflow.
     let fake = dir.path().join("bin");
     std::fs::create_dir(&fake).unwrap();
