@@ -276,10 +276,16 @@ mod tests {
         let r = rows(&study);
         assert_eq!(r.len(), FlowFigure::COUNT, "one flow, every figure");
         for row in &r {
-            assert_eq!(row.diff, 0.0, "{}", row.figure);
-            let (lo, hi) = (row.diff_ci95_lo.unwrap(), row.diff_ci95_hi.unwrap());
+            assert_eq!(row.diff.value(), 0.0, "{}", row.figure);
+            let (lo, hi) = (
+                row.diff_ci95_lo.unwrap().value(),
+                row.diff_ci95_hi.unwrap().value(),
+            );
             assert!(lo <= 0.0 && 0.0 <= hi);
-            let (ulo, uhi) = (row.unpaired_ci95_lo.unwrap(), row.unpaired_ci95_hi.unwrap());
+            let (ulo, uhi) = (
+                row.unpaired_ci95_lo.unwrap().value(),
+                row.unpaired_ci95_hi.unwrap().value(),
+            );
             assert!(ulo <= 0.0 && 0.0 <= uhi);
             assert_eq!(row.verdict, "no difference detected");
             assert_eq!(row.pairs, 4);

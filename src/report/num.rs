@@ -47,6 +47,12 @@ impl Num {
             Num::Sig(x)
         }
     }
+    /// The number, whatever its unit.
+    pub fn value(self) -> f64 {
+        match self {
+            Num::Ms(x) | Num::Secs(x) | Num::Sig(x) => x,
+        }
+    }
 }
 
 impl Serialize for Num {
