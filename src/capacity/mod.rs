@@ -739,7 +739,7 @@ mod tests {
         assert_eq!(s.flow, "inbound_to_onprem");
         assert_eq!(s.metric, Metric::P99);
         assert_eq!(s.limit_ms, 60_000.0);
-        assert_eq!(parse_slo("a.b.mean < 250ms").unwrap().limit_ms, 250.0);
+        assert_eq!(parse_slo("a.b.mean <= 250ms").unwrap().limit_ms, 250.0);
         assert_eq!(parse_slo("x.p999<=1.5min").unwrap().limit_ms, 90_000.0);
         for (bad, needle) in [
             ("x.p99=60s", "flow.metric<=limit"),
