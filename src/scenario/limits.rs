@@ -77,7 +77,7 @@ fn seconds_in(v: f64, field: &str, lo: f64, hi: f64, range: &str) -> V<()> {
 
 fn fits_clock(v: f64, field: &str) -> V<()> {
     // Negative and NaN values are the validator's to refuse with its own words.
-    if !(v > MAX_S) {
+    if v.is_nan() || v <= MAX_S {
         return Ok(());
     }
     bad(
@@ -234,7 +234,7 @@ pub fn scaled_dist(d: &Dist, k: f64, field: &str, raw: &RawDist) -> V<Dist> {
         )
     };
     let mean = d.mean() * k;
-    if !(mean <= max) {
+    if mean.is_nan() || mean > max {
         let what = format!("makes a mean of {} {unit}", figure(d.mean()));
         if let RawDist::Lognormal { median, sigma } = raw
             && median * k <= max
@@ -316,7 +316,7 @@ pub fn check_variant(v: &super::VariantModel) -> V<()> {
                 });
             }
             let size = s.size_kb.mean();
-            if !(size <= MAX_SIZE_KB) {
+            if size.is_nan() || size > MAX_SIZE_KB {
                 return Err(unfinite(
                     format!("{field}.size_kb"),
                     "a mean size (KB) of",
@@ -331,7 +331,7 @@ pub fn check_variant(v: &super::VariantModel) -> V<()> {
             .fold(0.0, f64::max);
         for st in &v.network.stations {
             let work = st.mean_service_ns(mean_size);
-            if !(work <= MAX_NS) {
+            if work.is_nan() || work > MAX_NS {
                 let field = match st.kind {
                     crate::model::network::StationKind::Hop => format!("hops.{}", st.name),
                     _ => format!("links.{}", st.name.trim_end_matches(".bandwidth")),

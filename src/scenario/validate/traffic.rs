@@ -44,7 +44,7 @@ pub(super) fn check_stability(variant: &VariantModel, allow_unstable: bool) -> V
     {
         let Some(u) = u else { continue };
         // Written so that NaN (an undefined load) fails too.
-        if !(u < 1.0) {
+        if u.is_nan() || u >= 1.0 {
             let (field, what) = match st.kind {
                 StationKind::Hop => (
                     format!("hops.{}.servers", st.name),
