@@ -282,6 +282,11 @@ fn main() -> ExitCode {
         report::output::abandon_all();
         std::process::exit(130);
     });
+    // report.html shows the command that made it; "mailflow" rather than argv[0], so the page
+    // is the same whether the program ran from PATH, target/release or `cargo run`.
+    report::html::set_command(
+        std::iter::once("mailflow".to_string()).chain(std::env::args().skip(1)),
+    );
     match run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -12,6 +12,7 @@ pub mod compare;
 pub mod csv;
 pub mod explain;
 pub mod hgrm;
+pub mod html;
 pub mod manifest;
 pub mod num;
 pub mod output;
@@ -274,6 +275,7 @@ pub fn write_all(
             written.push(p);
         }
     }
+    written.push(html::write(dir, &html::run_report(scn, study))?);
     write_timing(
         dir,
         &manifest::Timing::new(study.threads, study.wall, study.events()),
@@ -305,6 +307,8 @@ pub fn write_sweep(
     m.parameters = sweep.axes.clone();
     m.points = sweep.points.len();
     m.events = sweep.points.iter().map(|p| p.outcome.events()).sum();
+    let pictures = svg_names(dir, &written);
+    written.push(html::write(dir, &html::sweep_report(sweep, &pictures))?);
     write_timing(
         dir,
         &manifest::Timing::new(first.threads, first.wall, m.events),
@@ -326,6 +330,15 @@ fn write_timing(
     write_atomic(&path, &json)?;
     written.push(path);
     Ok(())
+}
+
+/// The names (relative to `dir`) of the pictures among `written`, in writing order.
+fn svg_names(dir: &Path, written: &[PathBuf]) -> Vec<String> {
+    written
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
+        .collect()
 }
 
 /// The file with a run's machine-dependent figures.
@@ -392,6 +405,8 @@ pub fn write_capacity(
     if let crate::capacity::Knob::Servers(h) = &c.spec.knob {
         m.parameters.push(format!("--hop {h}"));
     }
+    let pictures = svg_names(dir, &written);
+    written.push(html::write(dir, &html::capacity_report(scn, c, &pictures))?);
     write_timing(
         dir,
         &manifest::Timing::new(c.threads, c.wall, c.events),
@@ -401,8 +416,10 @@ pub fn write_capacity(
     Ok(written)
 }
 
-/// p99 against load scale per flow, when `load.scale` (or `run.load_scale`) is swept: one line
-/// per variant and combination of the other swept values; an SLO on the flow's p99 is drawn.
+/// p99 against a swept number per flow: against the load scale when `load.scale` (or
+/// `run.load_scale`) is swept, otherwise against the first axis whose values are all numbers
+/// (servers, say). Every other swept value makes a panel of small multiples, one line per
+/// variant in each; an SLO on the flow's p99 is drawn in every panel.
 fn write_sweep_pictures(
     dir: &Path,
     sweep: &crate::sweep::SweepOutcome,
@@ -410,12 +427,43 @@ fn write_sweep_pictures(
     written: &mut Vec<PathBuf>,
 ) -> Result<(), ReportError> {
     use crate::scenario::overrides::{LOAD_SCALE_ALIAS, LOAD_SCALE_FIELD, value_text};
-    let Some(axis) = sweep
+    let load_axis = sweep
         .axes
         .iter()
-        .position(|a| a == LOAD_SCALE_ALIAS || a == LOAD_SCALE_FIELD)
-    else {
+        .position(|a| a == LOAD_SCALE_ALIAS || a == LOAD_SCALE_FIELD);
+    let numeric = |i: usize| {
+        sweep.points.iter().all(|p| {
+            p.overrides
+                .get(i)
+                .is_some_and(|o| value_text(&o.value).parse::<f64>().is_ok())
+        })
+    };
+    let Some(axis) = load_axis.or_else(|| (0..sweep.axes.len()).find(|&i| numeric(i))) else {
         return Ok(());
+    };
+    let by_load = load_axis == Some(axis);
+    let path = &sweep.axes[axis];
+    let (x_desc, file_key) = if by_load {
+        (
+            "load scale (× the scenario's arrival rates)".to_string(),
+            "load".to_string(),
+        )
+    } else if let Some(hop) = path
+        .strip_prefix("hops.")
+        .and_then(|h| h.strip_suffix(".servers"))
+    {
+        (format!("servers of {hop}"), format!("{hop}-servers"))
+    } else {
+        (path.clone(), path.replace('.', "-"))
+    };
+    let x_of = |p: &crate::sweep::Point| -> f64 {
+        if by_load {
+            p.load_scale
+        } else {
+            value_text(&p.overrides[axis].value)
+                .parse()
+                .unwrap_or(f64::NAN)
+        }
     };
     let mut flows: Vec<&str> = Vec::new();
     for p in &sweep.points {
@@ -428,7 +476,7 @@ fn write_sweep_pictures(
         }
     }
     for flow in flows {
-        let mut series: Vec<svg::LoadSeries> = Vec::new();
+        let mut panels: Vec<svg::Panel> = Vec::new();
         for p in &sweep.points {
             let others: Vec<String> = p
                 .overrides
@@ -437,22 +485,29 @@ fn write_sweep_pictures(
                 .filter(|(i, _)| *i != axis)
                 .map(|(_, o)| format!("{}={}", o.path, value_text(&o.value)))
                 .collect();
+            let key = others.join(" ");
+            let pi = match panels.iter().position(|x| x.title == key) {
+                Some(i) => i,
+                None => {
+                    panels.push(svg::Panel {
+                        title: key,
+                        series: Vec::new(),
+                    });
+                    panels.len() - 1
+                }
+            };
             for pv in &p.variants {
                 let Some(vi) = pv.outcome else { continue };
                 let Some((_, f)) = p.outcome.variants[vi].flows.iter().find(|(n, _)| n == flow)
                 else {
                     continue;
                 };
-                let name = if others.is_empty() {
-                    pv.name.clone()
-                } else {
-                    format!("{} {}", pv.name, others.join(" "))
-                };
-                let point = (p.load_scale, f.p99_ms.mean, f.p99_ms.ci95);
-                match series.iter_mut().find(|s| s.name == name) {
+                let point = (x_of(p), f.p99_ms.mean, f.p99_ms.ci95);
+                let series = &mut panels[pi].series;
+                match series.iter_mut().find(|s| s.name == pv.name) {
                     Some(s) => s.points.push(point),
                     None => series.push(svg::LoadSeries {
-                        name,
+                        name: pv.name.clone(),
                         points: vec![point],
                     }),
                 }
@@ -462,12 +517,14 @@ fn write_sweep_pictures(
             .iter()
             .find(|s| s.flow == flow && s.metric == crate::capacity::Metric::P99)
             .map(|s| s.limit_ms);
+        let against = if by_load { "load" } else { x_desc.as_str() };
         write_svg(
-            dir.join(format!("p99-vs-load-{flow}.svg")),
-            svg::figure_vs_load(
-                &format!("{}: {flow} p99 latency against load", sweep.first.name),
+            dir.join(format!("p99-vs-{file_key}-{flow}.svg")),
+            svg::figure_panels(
+                &format!("{}: {flow} p99 latency against {against}", sweep.first.name),
+                &x_desc,
                 "p99 latency (ms), mean and 95% CI over replications",
-                &series,
+                &panels,
                 slo,
             ),
             written,
@@ -505,6 +562,41 @@ fn write_capacity_pictures(
                     &format!("{scenario}: {name} at the load scales the search tried"),
                     &format!("{} latency (ms), mean and 95% CI", slo.metric.name()),
                     &series,
+                    Some(slo.limit_ms),
+                ),
+                written,
+            )?;
+        }
+    }
+    if let crate::capacity::Knob::Servers(hop) = &c.spec.knob {
+        // The figure against the server counts the search tried, per SLO.
+        for (k, slo) in c.spec.slos.iter().enumerate() {
+            let series: Vec<svg::LoadSeries> = c
+                .answers
+                .iter()
+                .map(|a| svg::LoadSeries {
+                    name: a.variant.clone(),
+                    points: a
+                        .steps
+                        .iter()
+                        .filter_map(|s| {
+                            let n = f64::from(s.servers?);
+                            s.figures[k].map(|m| (n, m.mean, m.ci95))
+                        })
+                        .collect(),
+                })
+                .collect();
+            let name = format!("{}.{}", slo.flow, slo.metric.name());
+            write_svg(
+                dir.join(format!("{name}-vs-servers.svg")),
+                svg::figure_panels(
+                    &format!("{scenario}: {name} at the {hop} server counts the search tried"),
+                    &format!("servers of {hop}"),
+                    &format!("{} latency (ms), mean and 95% CI", slo.metric.name()),
+                    &[svg::Panel {
+                        title: String::new(),
+                        series,
+                    }],
                     Some(slo.limit_ms),
                 ),
                 written,
