@@ -23,7 +23,7 @@ use super::fields::{ColumnMap, DEFAULT_DATE_FORMATS, Decoder, Field, RowReader, 
 use super::record::{
     BadLine, CalibrateError, FileReport, LogFormat, LogRecord, Origin, ReadOptions, ReadReport,
 };
-use super::rows::{Row, Rows};
+use super::rows::{MAX_ROW_BYTES, Row, Rows};
 use super::{powershell, trace, tracking};
 
 /// Reads every file in `paths` (folders are walked recursively, files sorted by path) and
@@ -351,6 +351,13 @@ impl<'o, 'a> State<'o, 'a> {
         let mut first_line_text: Option<String> = None;
         while have && format.is_none() {
             let line = cur.line;
+            if cur.too_long {
+                return Err(CalibrateError::NotALog {
+                    path: path.to_owned(),
+                    line,
+                    found: format!("a line longer than {} MiB", MAX_ROW_BYTES >> 20),
+                });
+            }
             let f0 = cur.get(0).unwrap_or_default();
             if first_line_text.is_none() {
                 first_line_text = Some(snippet(&cur));
@@ -487,6 +494,16 @@ impl<'o, 'a> State<'o, 'a> {
                 if let Some(c) = header.columns.take() {
                     columns = c;
                 }
+            } else if cur.too_long {
+                bad += 1;
+                self.bad(
+                    path,
+                    line,
+                    format!(
+                        "longer than {} MiB (a line without a line end, or a quote left open); skipped",
+                        MAX_ROW_BYTES >> 20
+                    ),
+                );
             } else if cur.len() == 1 && f0.is_empty() {
                 // A blank line.
             } else if cur.len() != columns.width {

@@ -233,7 +233,11 @@ fn unknown_field_is_refused() {
 fn wrong_type_is_refused() {
     expect_refused(
         &GOOD.replace("rate_per_s = 5", "rate_per_s = \"fast\""),
-        &["bad.toml:5:", "invalid type"],
+        &[
+            "bad.toml:5:",
+            "`sources.a.rate_per_s`",
+            "found the text \"fast\"; expected a number",
+        ],
     );
 }
 
@@ -241,7 +245,7 @@ fn wrong_type_is_refused() {
 fn missing_field_is_refused() {
     expect_refused(
         &GOOD.replace("route = \"r\"\n", ""),
-        &["bad.toml:", "missing field `route`"],
+        &["bad.toml:", "`sources.a`: `route` is missing"],
     );
 }
 
@@ -319,7 +323,7 @@ fn overloaded_hop_is_refused_unless_allowed() {
             "bad.toml:8:",
             "`hops.h.servers`",
             "hop `h`",
-            "utilization 1.250",
+            "utilization 1.25;",
             "--allow-unstable",
         ],
     );
@@ -365,8 +369,8 @@ fn hybrid_scenario_errors_name_the_field() {
         &text.replace("mx = \"eop\"", "mx = \"cloud\""),
         &[
             "bad.toml:",
-            "unknown variant `cloud`",
-            "expected `eop` or `onprem`",
+            "found `cloud`; accepted: `eop` or `onprem`",
+            "`hybrid.variants.0.mx`",
         ],
     );
 }
