@@ -565,3 +565,32 @@ fn mangled_logs_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_warning_for_many_files_is_given_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        let mut bytes =
+            header("15.01.2375.007", "Log-type", "date-time,message-subject").into_bytes();
+        bytes.extend_from_slice(b"2026-03-02T10:00:00.000Z,M\xfcnchen\r\n");
+        std::fs::write(dir.path().join(format!("MSGTRK202603020{i}-1.LOG")), bytes).unwrap();
+    }
+    let report = read_inputs(
+        &[dir.path().to_owned()],
+        &mut ReadOptions::default(),
+        &mut |_| Ok(()),
+    )
+    .unwrap();
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(
+        report.warnings[0].contains("MSGTRK2026030200-1.LOG: the file is not UTF-8"),
+        "{:?}",
+        report.warnings
+    );
+    assert!(
+        report.warnings[0].ends_with("(and 2 other files)"),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(report.formats(), [LogFormat::TrackingLog]);
+}
