@@ -246,7 +246,12 @@ struct CapacityArgs {
     /// Load search: stop when the bracket (first failing − last passing) is within this
     /// fraction of the last passing scale
     #[arg(long, value_name = "FRACTION", default_value_t = 0.02)]
-    precision: f64,
+    bracket: f64,
+    /// Treat a configuration whose busiest station is more than this share of its capacity
+    /// busy (the upper end of its utilization's 95% interval) as failing, whatever its
+    /// latency: e.g. 0.8 keeps 20% headroom
+    #[arg(long, value_name = "SHARE")]
+    headroom: Option<f64>,
     /// Set a scenario field before searching, PATH=VALUE (e.g. run.duration_s=900 for a
     /// quicker, rougher search); repeat for several
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -641,8 +646,13 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
-    let spec =
-        capacity::spec_from_args(&args.slo, args.hop.as_deref(), args.scale, args.precision)?;
+    let spec = capacity::spec_from_args(
+        &args.slo,
+        args.hop.as_deref(),
+        args.scale,
+        args.bracket,
+        args.headroom,
+    )?;
     let overrides = sweep::single_overrides(&args.set)?;
     // Unstable configurations are part of the search (they fail without simulation).
     let scn = ScenarioFile::read(&args.scenario)?.build(
@@ -721,7 +731,8 @@ fn capacity_shard(
         shard::CapacityKey {
             hop: args.hop.clone(),
             scale: args.scale,
-            precision: args.precision,
+            precision: args.bracket,
+            headroom: args.headroom,
         },
     );
     let which = sh.select(scn.variants.len());

@@ -480,6 +480,19 @@ pub struct CapacityRow<'a> {
     pub tightest_limit_ms: Option<f64>,
     pub bottleneck: Option<&'a str>,
     pub bottleneck_utilization: Option<f64>,
+    pub bottleneck_utilization_ci95_lo: Option<f64>,
+    pub bottleneck_utilization_ci95_hi: Option<f64>,
+    /// The bottleneck's relaxation time at the answer (`capacity::relaxation_time_s`).
+    pub relaxation_time_s: Option<f64>,
+    /// One replication's statistics window, and how many relaxation times it spans.
+    pub window_s: Option<f64>,
+    pub window_relaxation_times: Option<f64>,
+    /// The answer's bottleneck is over 90% busy, or the window is under 50 relaxation times.
+    pub fragile: Option<bool>,
+    /// `bottleneck_over_90pct`, `run_too_short`, or both (`;`-separated).
+    pub fragile_reason: Option<String>,
+    /// `--headroom`, when given.
+    pub headroom: Option<f64>,
     /// Lower bound on the probability that every SLO holds at the answer (Bonferroni).
     pub confidence: f64,
     /// Load search's stopping rule: (first failing − last passing) ≤ precision × last passing.
@@ -503,12 +516,22 @@ pub struct CapacityStepRow<'a> {
     pub value_ci95_hi_ms: Option<f64>,
     pub bottleneck: Option<&'a str>,
     pub bottleneck_utilization: Option<f64>,
+    pub bottleneck_utilization_ci95_lo: Option<f64>,
+    pub bottleneck_utilization_ci95_hi: Option<f64>,
 }
 
 fn failing_reason(c: &CapacityOutcome, v: &Verdict) -> Option<String> {
     match v {
         Verdict::Pass => None,
         Verdict::Fail { slo, .. } => Some(c.spec.slos[*slo].text.clone()),
+        Verdict::Headroom {
+            station,
+            utilization,
+            ..
+        } => Some(format!(
+            "{station} utilization {utilization:.4} over --headroom {}",
+            c.spec.headroom.unwrap_or(f64::NAN)
+        )),
         Verdict::Unstable {
             station,
             utilization,
@@ -570,6 +593,18 @@ pub fn capacity_rows(c: &CapacityOutcome) -> Vec<CapacityRow<'_>> {
                 tightest_limit_ms: tight.map(|(i, _)| c.spec.slos[i].limit_ms),
                 bottleneck: pass.and_then(|p| p.bottleneck.as_ref().map(|b| b.0.as_str())),
                 bottleneck_utilization: pass.and_then(|p| p.bottleneck.as_ref().map(|b| b.1)),
+                bottleneck_utilization_ci95_lo: pass.and_then(|p| p.bottleneck_ci95.map(|x| x.0)),
+                bottleneck_utilization_ci95_hi: pass.and_then(|p| p.bottleneck_ci95.map(|x| x.1)),
+                relaxation_time_s: pass.and_then(|p| p.relaxation_s),
+                window_s: pass.and_then(|p| p.window_s),
+                window_relaxation_times: pass.and_then(|p| Some(p.window_s? / p.relaxation_s?)),
+                fragile: pass.map(|p| !p.fragility().is_empty()),
+                fragile_reason: pass.and_then(|p| {
+                    let f = p.fragility();
+                    (!f.is_empty())
+                        .then(|| f.iter().map(|x| x.label()).collect::<Vec<_>>().join(";"))
+                }),
+                headroom: c.spec.headroom,
                 confidence: c.confidence(),
                 precision: servers_search.is_none().then_some(c.spec.precision),
                 replications: c.replications,
@@ -598,6 +633,8 @@ pub fn capacity_step_rows(c: &CapacityOutcome) -> Vec<CapacityStepRow<'_>> {
                     value_ci95_hi_ms: m.and_then(hi),
                     bottleneck: st.bottleneck.as_ref().map(|b| b.0.as_str()),
                     bottleneck_utilization: st.bottleneck.as_ref().map(|b| b.1),
+                    bottleneck_utilization_ci95_lo: st.bottleneck_ci95.map(|x| x.0),
+                    bottleneck_utilization_ci95_hi: st.bottleneck_ci95.map(|x| x.1),
                 });
             }
         }
