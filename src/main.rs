@@ -417,11 +417,23 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = &args.baseline {
         study.set_baseline(b)?;
     }
+    // With `warmup_s = "auto"` the files (manifest's warmup_s) state the warm-up chosen.
+    let mut scn = scn;
+    if scn.run.warmup_auto {
+        scn.run.warmup = study.warmup;
+        if !args.study.quiet {
+            eprintln!(
+                "warm-up chosen by a pilot run (MSER-5): {} s",
+                study.warmup.as_secs_f64()
+            );
+        }
+    }
     let written = output.publish(|d| report::write_all(d, &scn, &study))?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::table(&study))?;
         write!(out, "{}", report::compare::vs_baseline(&study))?;
+        eprint!("{}", report::warmup::warnings(&study));
         writeln!(
             out,
             "{} events in {:.2} s wall ({:.2} M events/s, {} threads); {} files in {}",
@@ -446,6 +458,9 @@ fn run_shard(
     output: report::output::Output,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
+    if scns.iter().any(|s| s.run.warmup_auto) {
+        return Err(runner::RunError::AutoWarmupSharded.into());
+    }
     let total = key.total_units;
     let mine = sh.select(total).len();
     let bar = progress(
@@ -509,6 +524,7 @@ fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             if !args.quiet {
                 write!(out, "{}", report::terminal::table(&study))?;
                 write!(out, "{}", report::compare::vs_baseline(&study))?;
+                eprint!("{}", report::warmup::warnings(&study));
                 writeln!(
                     out,
                     "merged {} shards: {} events; {} files in {}",
@@ -717,6 +733,9 @@ fn capacity_shard(
     spec: &capacity::SearchSpec,
     sh: Shard,
 ) -> anyhow::Result<ExitCode> {
+    if scn.run.warmup_auto {
+        return Err(runner::RunError::AutoWarmupSharded.into());
+    }
     let out_dir = args
         .out
         .clone()

@@ -1034,6 +1034,7 @@ mod tests {
             events: 12,
             end: SimTime::from_nanos(99),
             window: SimTime::from_nanos(90),
+            warmup_checks: Vec::new(),
         };
         let back: RunResult = serde_json::from_slice(&serde_json::to_vec(&r).unwrap()).unwrap();
         assert_eq!(back.stations[0].busy, r.stations[0].busy);
