@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::num::Secs;
 use crate::runner::StudyOutcome;
 use crate::stats::mean_ci;
 
@@ -14,14 +15,14 @@ use crate::stats::mean_ci;
 pub struct WarmupRow<'a> {
     pub variant: &'a str,
     pub flow: &'a str,
-    pub configured_warmup_s: f64,
+    pub configured_warmup_s: Secs,
     /// Mean over replications of the warm-up MSER-5 chose, with its interval, and the latest.
-    pub mser_warmup_s: f64,
-    pub mser_warmup_s_ci95_lo: Option<f64>,
-    pub mser_warmup_s_ci95_hi: Option<f64>,
-    pub mser_warmup_s_max: f64,
+    pub mser_warmup_s: Secs,
+    pub mser_warmup_s_ci95_lo: Option<Secs>,
+    pub mser_warmup_s_ci95_hi: Option<Secs>,
+    pub mser_warmup_s_max: Secs,
     /// MSER-5 on the replications pooled stretch by stretch: the choice the verdict uses.
-    pub mser_pooled_warmup_s: f64,
+    pub mser_pooled_warmup_s: Secs,
     pub replications: usize,
     /// Replications whose MSER choice is later than the configured warm-up.
     pub flagged: u32,
@@ -43,12 +44,12 @@ pub fn rows(study: &StudyOutcome) -> Vec<WarmupRow<'_>> {
             rows.push(WarmupRow {
                 variant: &v.name,
                 flow: &w.flow,
-                configured_warmup_s: w.configured.as_secs_f64(),
-                mser_warmup_s: m.mean,
-                mser_warmup_s_ci95_lo: m.ci95.map(|c| c.0),
-                mser_warmup_s_ci95_hi: m.ci95.map(|c| c.1),
-                mser_warmup_s_max: w.chosen_max().as_secs_f64(),
-                mser_pooled_warmup_s: w.pooled.as_secs_f64(),
+                configured_warmup_s: Secs(w.configured.as_secs_f64()),
+                mser_warmup_s: Secs(m.mean),
+                mser_warmup_s_ci95_lo: m.ci95.map(|c| Secs(c.0)),
+                mser_warmup_s_ci95_hi: m.ci95.map(|c| Secs(c.1)),
+                mser_warmup_s_max: Secs(w.chosen_max().as_secs_f64()),
+                mser_pooled_warmup_s: Secs(w.pooled.as_secs_f64()),
                 replications: w.chosen.len(),
                 flagged: w.flagged,
                 at_limit: w.at_limit,
