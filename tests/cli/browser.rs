@@ -306,7 +306,7 @@ fn report_html_opens_cleanly_in_chromium_and_its_tables_are_the_csvs() {
         .args([
             "--replications",
             "3",
-            "--precision",
+            "--bracket",
             "0.1",
             "--quiet",
             "--out",
