@@ -169,6 +169,11 @@ struct RunArgs {
     /// name>-shards/K-of-N with --shard]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Set a scenario field before running, PATH=VALUE (e.g. hops.<name>.servers=30 or
+    /// load.scale=1.5), through the same checks as a value written in the file; repeat for
+    /// several
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
     #[command(flatten)]
     study: StudyArgs,
     #[command(flatten)]
@@ -346,7 +351,13 @@ fn progress(units: u64, message: String, quiet: bool) -> indicatif::ProgressBar 
 }
 
 fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scn = load(&args.scenario, args.study.allow_unstable)?;
+    let overrides = sweep::single_overrides(&args.set)?;
+    let scn = ScenarioFile::read(&args.scenario)?.build(
+        LoadOptions {
+            allow_unstable: args.study.allow_unstable,
+        },
+        &overrides,
+    )?;
     let out_dir = args
         .out
         .clone()
@@ -362,7 +373,7 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
             &[&scn],
             opts,
             args.study.allow_unstable,
-            Vec::new(),
+            args.set.clone(),
             Vec::new(),
         );
         return run_shard(

@@ -196,8 +196,7 @@ pub fn single_overrides(args: &[String]) -> Result<Vec<Override>, SweepError> {
         let [value] = axis.values.as_slice() else {
             return Err(SweepError::Set {
                 arg: arg.clone(),
-                message: "capacity takes one value per path; use `mailflow sweep` for several"
-                    .into(),
+                message: "takes one value per path here; use `mailflow sweep` for several".into(),
             });
         };
         overrides.push(Override {

@@ -401,3 +401,31 @@ fn closed_stdout_is_not_an_error() {
     );
     assert!(out.join("manifest.json").exists());
 }
+
+/// `run --set` goes through the same checks as the file: a set value changes the results as
+/// writing it in the file would, and a bad one is refused with exit code 2, writing nothing.
+#[test]
+fn run_set_changes_the_scenario_like_the_file() {
+    let tmp = TempDir::new().unwrap();
+    let text =
+        read(&repo("scenarios/tandem-mmc.toml")).replace("duration_s = 3600", "duration_s = 300");
+    let file = tmp.path().join("t.toml");
+    std::fs::write(&file, &text).unwrap();
+    let edited = tmp.path().join("t2.toml");
+    std::fs::write(&edited, text.replace("servers = 2\n", "servers = 3\n")).unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let o = run(&file, &a, &["--set", "hops.s2.servers=3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&edited, &b, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&a.join("hops.csv")), read(&b.join("hops.csv")));
+    assert_eq!(read(&a.join("summary.csv")), read(&b.join("summary.csv")));
+    let c = tmp.path().join("c");
+    let o = run(&file, &c, &["--set", "hops.s2.servers=0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("hops.s2.servers"), "{err}");
+    assert!(!c.exists());
+    let o = run(&file, &c, &["--set", "hops.s2.servers=1,2"]);
+    assert_eq!(o.status.code(), Some(2));
+}
