@@ -123,8 +123,8 @@ impl ShardArgs {
 
 const VALIDATE_ABOUT: &str = "Check the simulator against queueing theory.\n\n\
     Simulates networks with exact answers (M/M/1 at utilization 0.5, 0.8, 0.95; M/M/4 and \
-    M/M/16 at 0.9; M/D/1 and M/G/1 with log-normal service; a tandem and a feedback Jackson \
-    network) through the same path as `run`, with independent replications, and prints theory \
+    M/M/16 at 0.9; M/D/1 and M/G/1 with log-normal service; an M/M/2/5 loss system whose full \
+    hop rejects, against its blocking probability; a tandem and a feedback Jackson network) through the same path as `run`, with independent replications, and prints theory \
     against the simulated mean and its 95% confidence interval. A metric passes when \
     |simulated - theory| is within the Student-t interval at family-wise 95% confidence over all \
     the suite's checks (Bonferroni), plus the histograms' resolution for quantiles. Writes \

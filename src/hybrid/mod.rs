@@ -78,21 +78,27 @@ impl Variant {
 /// Recipient groups: where a recipient's mailbox is.
 pub const GROUPS: [&str; 2] = ["onprem", "cloud"];
 /// The sources of hybrid load and the routes they start on.
-pub const SOURCES: [&str; 5] = [
+pub const SOURCES: [&str; 7] = [
     "inbound",
     "outbound_from_onprem",
     "outbound_from_cloud",
     "onprem_to_cloud",
     "cloud_to_onprem",
+    "onprem_internal",
+    "cloud_internal",
 ];
+/// The sources of mail that stays on its own side (each is also its flow).
+pub const INTERNAL_SOURCES: [&str; 2] = ["onprem_internal", "cloud_internal"];
 /// Flows, in report order.
-pub const FLOWS: [&str; 6] = [
+pub const FLOWS: [&str; 8] = [
     "inbound_to_onprem",
     "inbound_to_cloud",
     "outbound_from_onprem",
     "outbound_from_cloud",
     "onprem_to_cloud",
     "cloud_to_onprem",
+    "onprem_internal",
+    "cloud_internal",
 ];
 
 /// Spam filtering along the inbound routes (probabilities that a spam copy is caught).

@@ -22,9 +22,6 @@ pub enum Seed {
     Over(Link),
     /// A spam filter.
     Spam(SpamPass),
-    /// The next station processes cross-premises mail as external when a rewriting device
-    /// strips its attribution (extra service, then a false-positive filter).
-    External,
 }
 
 /// Which spam filtering a [`Seed::Spam`] step applies (probabilities in
@@ -64,7 +61,7 @@ impl Seed {
         match self {
             Seed::At(h) => Some(Station::Hop(h)),
             Seed::Over(l) => Some(Station::Link(l)),
-            Seed::Spam(_) | Seed::External => None,
+            Seed::Spam(_) => None,
         }
     }
 }
@@ -98,8 +95,9 @@ fn split(onprem: &str, cloud: &str) -> RouteEnd {
 /// - `appliance` between on-premises and the hybrid link;
 /// - meters on hybrid-link visits (by direction) and on-premises Internet crossings;
 /// - [`Seed::Spam`] steps become spam filters;
-/// - [`Seed::External`] marks the next station as processing cross-premises mail as external
-///   when an appliance strips its attribution (extra service, then a false-positive filter).
+/// - with an appliance, the station after every crossing of the hybrid link processes the copy
+///   as external, whatever the flow (the device strips the attribution of everything it
+///   passes): extra service, then a false-positive filter.
 fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteSpec {
     let mut steps: Vec<Step> = Vec::new();
     let mut external_next = false;
@@ -114,7 +112,6 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
             Seed::Spam(SpamPass::EopFirstPass) => steps.push(spam(o.spam.eop)),
             Seed::Spam(SpamPass::Onprem) => steps.push(spam(o.spam.onprem)),
             Seed::Spam(SpamPass::EopBehindOnprem) => steps.push(spam(o.spam.eop_behind_onprem)),
-            Seed::External => external_next = o.appliance.is_some(),
             Seed::Over(Link::Hybrid) => {
                 // On-premises → EOP: [edge] → [appliance] → link; the reverse on the way in.
                 let to_cloud = next == Some(Station::Hop(Hop::Eop));
@@ -131,6 +128,7 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
                     around.push(visit(Hop::Appliance));
                 }
                 let link = station_step(Station::Link(Link::Hybrid), Some(meter), None);
+                external_next = o.appliance.is_some();
                 if to_cloud {
                     steps.extend(around);
                     steps.push(link);
@@ -191,7 +189,7 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
 pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
     use Hop::*;
     use Link::*;
-    use Seed::{At, External, Over, Spam};
+    use Seed::{At, Over, Spam};
     let mut r = Vec::new();
     // Inbound from the Internet: the seed's three inbound procedures.
     match (v.mx, v.centralized_mail_transport) {
@@ -320,7 +318,6 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
     // Cross-premises mail rides the hybrid connectors in every variant: on-premises mail for a
     // cloud mailbox leaves through the 2013 server's TLS send connector to EOP; Exchange
     // Online's outbound connector sends on-premises-bound mail through EOP to the 2013 server.
-    // A rewriting device makes the receiving side treat it as external.
     r.push(route(
         "onprem_to_cloud",
         &[
@@ -329,7 +326,6 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
             Over(Rgc),
             At(Cas2013),
             Over(Hybrid),
-            External,
             At(Eop),
             At(Exo),
             At(ExoMailbox),
@@ -343,12 +339,26 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
             At(Exo),
             At(Eop),
             Over(Hybrid),
-            External,
             At(Cas2013),
             Over(Rgc),
             At(Mbx2007),
         ],
         deliver("cloud_to_onprem"),
+        o,
+    ));
+    // Mail that stays on its side. On-premises: the 2007 Mailbox server submits to the Hub,
+    // whose categorizer looks the recipients up, and the Hub delivers back to the 2007
+    // Mailbox server. Cloud: Exchange Online transport to the mailbox.
+    r.push(route(
+        "onprem_internal",
+        &[At(Mbx2007), At(Hub2007), At(Mbx2007)],
+        deliver("onprem_internal"),
+        o,
+    ));
+    r.push(route(
+        "cloud_internal",
+        &[At(Exo), At(ExoMailbox)],
+        deliver("cloud_internal"),
         o,
     ));
     r
@@ -456,6 +466,11 @@ mod tests {
                 hops_of(v, "cloud_to_onprem"),
                 seq("exo eop cas2013 mbx2007")
             );
+            assert_eq!(
+                hops_of(v, "onprem_internal"),
+                seq("mbx2007 hub2007 mbx2007")
+            );
+            assert_eq!(hops_of(v, "cloud_internal"), seq("exo exo_mailbox"));
         }
     }
 
@@ -560,18 +575,71 @@ mod tests {
             s("mbx2007 hub2007 cas2013 edge appliance eop exo exo_mailbox")
         );
         let net = compile(&topology(eop_off, &default_hops(), &default_links(), &o)).unwrap();
-        // Quarantine filters only on the two cross-premises routes.
-        let with_fp: Vec<&str> = SOURCES
-            .iter()
-            .filter(|src| {
-                net.paths(net.route_entry(src).unwrap()).iter().any(|p| {
-                    p.steps
-                        .iter()
-                        .any(|(k, n)| k == "filter" && n.ends_with("false positives 0.01"))
-                })
-            })
-            .copied()
-            .collect();
-        assert_eq!(with_fp, ["onprem_to_cloud", "cloud_to_onprem"]);
+        // The device's false-positive filter follows every crossing (below, on every variant).
+        let _ = net;
+    }
+
+    /// Every copy that crosses the rewriting device is treated as external where it arrives,
+    /// in every variant and flow (with CMT on, cloud outbound mail crosses it too): each
+    /// crossing of the hybrid link is followed, after the device and the Edge, by one visit
+    /// with the device's extra processing and then its false-positive filter; paths that do
+    /// not cross have no such filter.
+    #[test]
+    fn the_device_marks_every_crossing_copy_external_in_every_variant() {
+        let o = HybridOptions {
+            appliance: Some(Appliance {
+                external_processing: Dist::deterministic(1e8).unwrap(),
+                false_positive: 0.01,
+            }),
+            edge: true,
+            ..HybridOptions::default()
+        };
+        let fp = |k: &str, n: &str| k == "filter" && n.ends_with("false positives 0.01");
+        for v in Variant::ALL {
+            let net = compile(&topology(v, &default_hops(), &default_links(), &o)).unwrap();
+            let mut crossings_seen = 0;
+            for src in SOURCES {
+                for p in net.paths(net.route_entry(src).unwrap()) {
+                    let steps = &p.steps;
+                    let crossings: Vec<usize> = (0..steps.len())
+                        .filter(|&i| steps[i].1 == "hybrid")
+                        .collect();
+                    let filters = steps.iter().filter(|(k, n)| fp(k, n)).count();
+                    assert_eq!(
+                        filters,
+                        crossings.len(),
+                        "{} {}: {steps:?}",
+                        v.name(),
+                        p.flow
+                    );
+                    for &i in &crossings {
+                        // Past the device and the Edge, the receiving hop, then the filter.
+                        let mut j = i + 1;
+                        while matches!(steps[j].1.as_str(), "appliance" | "edge") {
+                            j += 1;
+                        }
+                        assert!(
+                            fp(&steps[j + 1].0, &steps[j + 1].1),
+                            "{} {}: no filter after {}: {steps:?}",
+                            v.name(),
+                            p.flow,
+                            steps[j].1
+                        );
+                    }
+                    crossings_seen += crossings.len();
+                }
+            }
+            assert!(crossings_seen > 0, "{}", v.name());
+        }
+        // With CMT on, cloud outbound mail crosses the device too.
+        let net = compile(&topology(
+            Variant::ALL[1],
+            &default_hops(),
+            &default_links(),
+            &o,
+        ))
+        .unwrap();
+        let p = &net.paths(net.route_entry("outbound_from_cloud").unwrap())[0];
+        assert!(p.steps.iter().any(|(k, n)| fp(k, n)), "{:?}", p.steps);
     }
 }

@@ -55,6 +55,15 @@ pub struct StationId(pub u32);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NodeId(pub u32);
 
+/// What a station whose queue is full answers an arriving copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenFull {
+    /// A transient (4xx) refusal: the sender keeps the copy and retries.
+    Defer,
+    /// A permanent (5xx) refusal: the copy ends `rejected` (a loss system, M/M/c/K).
+    Reject,
+}
+
 /// How many copies a station serves at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Servers {
@@ -100,8 +109,10 @@ pub struct Station {
     pub service: Dist,
     /// Added service time per kilobyte, in nanoseconds.
     pub per_kb_ns: f64,
-    /// Most copies that may wait; a full queue refuses with a transient error.
+    /// Most copies that may wait; a full queue refuses (see `when_full`).
     pub queue_limit: Option<u32>,
+    /// What a full queue answers: a transient refusal the sender retries, or a permanent one.
+    pub when_full: WhenFull,
     /// A lower limit for copies from outside the organization (back pressure at Medium).
     pub queue_limit_external: Option<u32>,
     /// Shadow redundancy: copies held when the station fails are resubmitted by their senders
@@ -134,6 +145,7 @@ impl Station {
             service,
             per_kb_ns: 0.0,
             queue_limit: None,
+            when_full: WhenFull::Defer,
             queue_limit_external: None,
             shadow_redundancy: false,
             tarpit: false,

@@ -18,7 +18,7 @@ use slab::Slab;
 
 use crate::engine::{self, EventQueue, Model, RngStreams, SimRng, SimTime};
 use crate::load::{ArrivalProcess, MAX_GROUPS, Source};
-use crate::model::network::{Network, Node, NodeId, StationId};
+use crate::model::network::{Network, Node, NodeId, StationId, WhenFull};
 use crate::model::transport::{self, RetryPolicy};
 use crate::stats::{
     Accounting, ConservationError, FlowStats, MeterStats, OutageRecord, StationStats,
@@ -67,6 +67,7 @@ pub struct RunLimits {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum EndState {
     Expired,
+    Rejected,
     Quarantined,
     FilteredSpam,
 }
@@ -425,6 +426,7 @@ impl<'a> MailSim<'a> {
         let n = u64::from(c.recipients);
         match state {
             EndState::Expired => self.accounting.expired += n,
+            EndState::Rejected => self.accounting.rejected += n,
             EndState::Quarantined => self.accounting.quarantined += n,
             EndState::FilteredSpam => self.accounting.filtered_spam += n,
         }
@@ -448,6 +450,7 @@ impl<'a> MailSim<'a> {
             let k = u64::from(count);
             match state {
                 EndState::Expired => fs.expired += k,
+                EndState::Rejected => fs.rejected += k,
                 EndState::Quarantined => fs.quarantined += k,
                 EndState::FilteredSpam => fs.filtered_spam += k,
             }
@@ -516,6 +519,13 @@ impl<'a> MailSim<'a> {
             spec.queue_limit
         };
         let full = !has_server && limit.is_some_and(|l| st.queue.len() >= l as usize);
+        if full && st.down == 0 && spec.when_full == WhenFull::Reject {
+            // A loss system: the copy is refused for good (5xx) and ends here.
+            st.stats.refusals += 1;
+            let node = c.node;
+            self.end_copy(id, node, EndState::Rejected, None);
+            return;
+        }
         if st.down > 0 || full {
             // Back pressure holds the sender before its 4xx; an outage refuses at once.
             let tarpit = full && spec.tarpit && st.down == 0;

@@ -174,12 +174,21 @@ pub struct RawHop {
     pub per_kb_ms: Option<f64>,
     pub queue_limit: Option<RawQueueLimit>,
     pub queue_limit_external: Option<i64>,
+    /// What a full queue answers: "defer" (4xx, the default) or "reject" (5xx).
+    pub when_full: Option<RawWhenFull>,
     pub shadow_redundancy: Option<bool>,
     /// Hold refused senders before the 4xx, as Exchange 2013 back pressure does.
     pub tarpit: Option<bool>,
     pub outages: Option<Vec<RawOutage>>,
     pub failures: Option<RawFailures>,
     pub retry: Option<RawRetry>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawWhenFull {
+    Defer,
+    Reject,
 }
 
 #[derive(Debug, Deserialize)]

@@ -21,7 +21,7 @@ use crate::load::arrivals::{Burst, ShapeField, ShapeInput};
 use crate::load::trace::Trace;
 use crate::load::{ArrivalSpec, MAX_GROUPS, Recipients, Shape, Source};
 use crate::model::dist::{Dist, DistError};
-use crate::model::network::{Servers, StationKind};
+use crate::model::network::{Servers, StationKind, WhenFull};
 use crate::model::topology::{
     HopSpec, LinkSpec, RouteEnd, RouteSpec, Step, Target, TopologyError, TopologySpec, compile,
 };
@@ -282,6 +282,19 @@ fn availability(
     Ok(a)
 }
 
+/// Copies that may wait in a queue: 0 (none: a copy that finds every server busy is refused)
+/// to 100 000 000.
+fn queue_room(v: i64, field: &str) -> V<u32> {
+    if (0..=100_000_000).contains(&v) {
+        Ok(v as u32)
+    } else {
+        bad(
+            field,
+            format!("must be a whole number from 0 to 100000000, got {v}"),
+        )
+    }
+}
+
 pub(crate) fn count(v: i64, field: &str) -> V<u32> {
     if (1..=100_000_000).contains(&v) {
         Ok(v as u32)
@@ -309,7 +322,7 @@ pub(crate) fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> 
     let (mut queue_limit, mut queue_limit_external, tarpit) = match &h.queue_limit {
         None => (None, None, false),
         Some(RawQueueLimit::Count(n)) => (
-            Some(count(*n, &format!("{field}.queue_limit"))?),
+            Some(queue_room(*n, &format!("{field}.queue_limit"))?),
             None,
             false,
         ),
@@ -331,6 +344,12 @@ pub(crate) fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> 
         queue_limit_external = Some(count(n, &format!("{field}.queue_limit_external"))?);
         queue_limit = queue_limit.or(queue_limit_external);
     }
+    if matches!(h.when_full, Some(RawWhenFull::Reject)) && queue_limit.is_none() {
+        return bad(
+            format!("{field}.when_full"),
+            "\"reject\" needs a `queue_limit` (the copies that may wait; 0 for none) to say when the hop is full",
+        );
+    }
     let retry = match &h.retry {
         Some(r) => Some(retry_policy(
             r,
@@ -347,6 +366,11 @@ pub(crate) fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> 
         per_kb_ns: non_negative(h.per_kb_ms.unwrap_or(0.0), &format!("{field}.per_kb_ms"))? * 1e6,
         queue_limit,
         queue_limit_external,
+        when_full: match h.when_full {
+            None => base.map_or(WhenFull::Defer, |b| b.when_full),
+            Some(RawWhenFull::Defer) => WhenFull::Defer,
+            Some(RawWhenFull::Reject) => WhenFull::Reject,
+        },
         shadow_redundancy: h
             .shadow_redundancy
             .unwrap_or(base.is_some_and(|b| b.shadow_redundancy)),

@@ -3,7 +3,7 @@
 
 use super::{Bad, V};
 use crate::load::Source;
-use crate::model::network::{Network, StationKind};
+use crate::model::network::{Network, StationKind, WhenFull};
 use crate::scenario::VariantModel;
 
 /// Offered utilization of each station (None for unlimited servers): Σ over sources of rate ×
@@ -43,6 +43,11 @@ pub(super) fn check_stability(variant: &VariantModel, allow_unstable: bool) -> V
         .zip(variant.offered_utilization())
     {
         let Some(u) = u else { continue };
+        // A hop that rejects when full is a loss system: stable at any offered load (what it
+        // turns away ends `rejected`).
+        if st.when_full == WhenFull::Reject {
+            continue;
+        }
         if u >= 1.0 {
             let (field, what) = match st.kind {
                 StationKind::Hop => (
