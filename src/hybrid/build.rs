@@ -5,11 +5,11 @@
 use crate::load::trace::Trace;
 use crate::model::topology::compile;
 use crate::scenario::VariantModel;
-use crate::scenario::raw::{RawHybrid, RawMx, RawScenario};
+use crate::scenario::raw::{RawDuplex, RawHybrid, RawMx, RawScenario};
 use crate::scenario::validate::{V, bad, dist, hop, link, share, topology_bad, trace_window_s};
 
 use super::costs::{CostBasis, ONPREM_INTERNET};
-use super::defaults::{default_hops, default_links};
+use super::defaults::{default_hops, default_links, hybrid_directions};
 use super::hops::{Hop, Link, names};
 use super::load::hybrid_sources;
 use super::routes::topology;
@@ -94,7 +94,11 @@ pub fn variants(raw: &RawScenario, h: &RawHybrid, trace: Option<&Trace>) -> V<Ve
                 ),
             );
         };
-        *slot = link(name, l)?;
+        *slot = link(name, l, true)?;
+        // The hybrid connector is full duplex unless the scenario says otherwise.
+        if name == Link::Hybrid.name() && !matches!(l.duplex, Some(RawDuplex::Half)) {
+            slot.directions = hybrid_directions();
+        }
     }
     let sources = hybrid_sources(load, trace.map(|t| (t, trace_window_s(raw, t))))?;
     if sources.is_empty() {

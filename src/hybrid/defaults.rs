@@ -151,6 +151,12 @@ pub fn default_hops() -> Vec<HopSpec> {
     ]
 }
 
+/// The hybrid link's two directions (full duplex: a TLS SMTP connection pair, one each way).
+pub fn hybrid_directions() -> Vec<String> {
+    use super::routes::{HYBRID_TO_CLOUD, HYBRID_TO_ONPREM};
+    vec![HYBRID_TO_CLOUD.into(), HYBRID_TO_ONPREM.into()]
+}
+
 /// Default links. Latencies are assumptions built on ~8 round trips per SMTP+TLS delivery
 /// (IETF 68 talk on SMTP latency) at an assumed RTT.
 pub fn default_links() -> Vec<LinkSpec> {
@@ -161,13 +167,18 @@ pub fn default_links() -> Vec<LinkSpec> {
         bandwidth_mbps: bw,
         max_connections: None,
         availability: Availability::default(),
+        directions: if link == Link::Hybrid {
+            hybrid_directions()
+        } else {
+            Vec::new()
+        },
     };
     vec![
         // Internet sender → MX host: 8 RTTs × 25 ms (assumed RTT).
         l(Link::InternetIn, lognormal_ms(200.0, 0.5), None, None),
         l(Link::InternetOut, lognormal_ms(200.0, 0.5), None, None),
         // EOP ↔ on-premises: SMTP round trips at 20 ms RTT, plus a TLS 1.2 handshake of 2 RTTs,
-        // through a 100 Mbit/s Internet link (assumption).
+        // through a 100 Mbit/s Internet link (assumption), full duplex: 100 Mbit/s each way.
         l(
             Link::Hybrid,
             lognormal_ms(120.0, 0.4),

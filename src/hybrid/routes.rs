@@ -13,6 +13,11 @@ use super::hops::{Hop, Link, Side};
 use super::{GROUPS, HybridOptions, Mx, Variant};
 use crate::model::topology::{HopSpec, LinkSpec, RouteEnd, RouteSpec, Step, TopologySpec};
 
+/// The hybrid link's directions: each has its own bandwidth (a TLS SMTP connection pair is
+/// full duplex), `hybrid.bandwidth.to_cloud` and `hybrid.bandwidth.to_onprem`.
+pub const HYBRID_TO_CLOUD: &str = "to_cloud";
+pub const HYBRID_TO_ONPREM: &str = "to_onprem";
+
 /// One step of a seed route, before the options (Edge, rewriting device) are woven in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Seed {
@@ -75,6 +80,7 @@ fn station_step(s: Station, meter: Option<Meter>, extra: Option<crate::model::di
         name: s.name().into(),
         extra_service: extra,
         meter: meter.map(Meter::id),
+        direction: None,
     }
 }
 
@@ -127,7 +133,17 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
                 if o.appliance.is_some() {
                     around.push(visit(Hop::Appliance));
                 }
-                let link = station_step(Station::Link(Link::Hybrid), Some(meter), None);
+                let direction = if to_cloud {
+                    HYBRID_TO_CLOUD
+                } else {
+                    HYBRID_TO_ONPREM
+                };
+                let link = Step::Station {
+                    name: Link::Hybrid.name().into(),
+                    extra_service: None,
+                    meter: Some(meter.id()),
+                    direction: Some(direction.into()),
+                };
                 external_next = o.appliance.is_some();
                 if to_cloud {
                     steps.extend(around);
@@ -641,5 +657,30 @@ mod tests {
         .unwrap();
         let p = &net.paths(net.route_entry("outbound_from_cloud").unwrap())[0];
         assert!(p.steps.iter().any(|(k, n)| fp(k, n)), "{:?}", p.steps);
+    }
+
+    /// The hybrid link is full duplex: each direction has its own bandwidth station, and each
+    /// crossing uses its direction's (by the traffic equations: only the right one is worked).
+    #[test]
+    fn each_direction_of_the_hybrid_link_has_its_own_bandwidth() {
+        let o = HybridOptions::default();
+        for v in Variant::ALL {
+            let net = compile(&topology(v, &default_hops(), &default_links(), &o)).unwrap();
+            let lane = |d: &str| {
+                net.stations
+                    .iter()
+                    .position(|st| st.name == format!("hybrid.bandwidth.{d}"))
+                    .unwrap_or_else(|| panic!("{}: no {d} lane", v.name()))
+            };
+            let (up, down) = (lane(HYBRID_TO_CLOUD), lane(HYBRID_TO_ONPREM));
+            assert!(!net.stations.iter().any(|st| st.name == "hybrid.bandwidth"));
+            let work = |src: &str| {
+                net.expected_work_s(net.route_entry(src).unwrap(), &[1.0, 0.0], 75.0, false)
+            };
+            let w = work("onprem_to_cloud");
+            assert!(w[up] > 0.0 && w[down] == 0.0, "{}: {w:?}", v.name());
+            let w = work("cloud_to_onprem");
+            assert!(w[down] > 0.0 && w[up] == 0.0, "{}: {w:?}", v.name());
+        }
     }
 }

@@ -29,6 +29,10 @@ pub struct LinkSpec {
     pub bandwidth_mbps: Option<f64>,
     /// Concurrent connections; None: unlimited.
     pub max_connections: Option<u32>,
+    /// Full duplex: the names of the link's two directions, each with its own bandwidth
+    /// (`<link>.bandwidth.<direction>`); a step picks one with its `direction`. Empty: one
+    /// bandwidth shared by both directions.
+    pub directions: Vec<String>,
     pub availability: Availability,
 }
 
@@ -55,11 +59,13 @@ pub enum RouteEnd {
 pub enum Step {
     /// Visit a hop or link. `extra_service` (ns) is added to the station's service time on this
     /// visit only (e.g. anti-spam processing of mail treated as external); `meter` tags the
-    /// visit for traffic counters.
+    /// visit for traffic counters; `direction` picks a full-duplex link's direction (None: its
+    /// first).
     Station {
         name: String,
         extra_service: Option<Dist>,
         meter: Option<MeterId>,
+        direction: Option<String>,
     },
     /// A content filter: a spam copy is filtered with probability `spam_detection`; any other
     /// copy is quarantined with probability `false_positive`.
@@ -75,6 +81,7 @@ impl Step {
             name: name.to_string(),
             extra_service: None,
             meter: None,
+            direction: None,
         }
     }
 
@@ -157,6 +164,8 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
     let mut stations = Vec::new();
     // Each step name resolves to one or two stations (a link with bandwidth has two).
     let mut by_name: HashMap<&str, Vec<StationId>> = HashMap::new();
+    // (link, direction) → stations, for full-duplex links.
+    let mut lanes: HashMap<(&str, &str), Vec<StationId>> = HashMap::new();
     for hop in &spec.hops {
         let id = StationId(stations.len() as u32);
         stations.push(Station {
@@ -172,22 +181,43 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
             });
         }
         let mut ids = Vec::new();
+        // One bandwidth station, or one per direction of a full-duplex link.
+        let mut lane_ids = Vec::new();
         if let Some(mbps) = link.bandwidth_mbps {
-            ids.push(StationId(stations.len() as u32));
-            stations.push(Station {
-                // 1 KB = 8192 bits; mbps * 1e6 bits per second; result in nanoseconds.
-                per_kb_ns: 8192.0 / (mbps * 1e6) * 1e9,
-                // A link refuses at its entrance: the bandwidth station when there is one.
-                availability: link.availability.clone(),
-                ..Station::plain(
-                    format!("{}.bandwidth", link.name),
-                    StationKind::LinkBandwidth,
-                    Servers::Finite(1),
-                    Dist::deterministic(0.0).expect("zero is a valid constant"),
-                )
-            });
+            let lanes: Vec<Option<&str>> = if link.directions.is_empty() {
+                vec![None]
+            } else {
+                link.directions.iter().map(|d| Some(d.as_str())).collect()
+            };
+            for lane in lanes {
+                lane_ids.push((lane, StationId(stations.len() as u32)));
+                let name = match lane {
+                    None => format!("{}.bandwidth", link.name),
+                    Some(d) => format!("{}.bandwidth.{d}", link.name),
+                };
+                stations.push(Station {
+                    // 1 KB = 8192 bits; mbps * 1e6 bits per second; result in nanoseconds.
+                    per_kb_ns: 8192.0 / (mbps * 1e6) * 1e9,
+                    // A link refuses at its entrance: the bandwidth station when there is one
+                    // (each direction's, for a full-duplex link).
+                    availability: link.availability.clone(),
+                    ..Station::plain(
+                        name,
+                        StationKind::LinkBandwidth,
+                        Servers::Finite(1),
+                        Dist::deterministic(0.0).expect("zero is a valid constant"),
+                    )
+                });
+            }
+            ids.push(lane_ids[0].1);
         }
-        ids.push(StationId(stations.len() as u32));
+        let latency_id = StationId(stations.len() as u32);
+        ids.push(latency_id);
+        for (lane, bw) in &lane_ids {
+            if let Some(d) = lane {
+                lanes.insert((link.name.as_str(), d), vec![*bw, latency_id]);
+            }
+        }
         let service = match &link.tls_setup {
             None => link.latency.clone(),
             Some(tls) => Dist::Sum(Box::new((link.latency.clone(), tls.clone()))),
@@ -238,16 +268,19 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
                     name,
                     extra_service,
                     meter,
+                    direction,
                 } => {
-                    let ids =
-                        by_name
-                            .get(name.as_str())
-                            .ok_or_else(|| TopologyError::UnknownStep {
-                                route: route.name.clone(),
-                                step: i + 1,
-                                name: name.clone(),
-                                accepted: accepted_steps(),
-                            })?;
+                    let lane = direction
+                        .as_deref()
+                        .and_then(|d| lanes.get(&(name.as_str(), d)));
+                    let ids = lane.or_else(|| by_name.get(name.as_str())).ok_or_else(|| {
+                        TopologyError::UnknownStep {
+                            route: route.name.clone(),
+                            step: i + 1,
+                            name: name.clone(),
+                            accepted: accepted_steps(),
+                        }
+                    })?;
                     for (k, st) in ids.iter().enumerate() {
                         let last = k + 1 == ids.len();
                         // Extra service applies once, at the station that does the work.

@@ -186,6 +186,13 @@ pub struct RawHop {
 
 #[derive(Clone, Copy, Debug, Deserialize)]
 #[serde(rename_all = "lowercase")]
+pub enum RawDuplex {
+    Full,
+    Half,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RawWhenFull {
     Defer,
     Reject,
@@ -198,6 +205,9 @@ pub struct RawLink {
     pub tls_setup_ms: Option<RawDist>,
     pub bandwidth_mbps: Option<f64>,
     pub max_connections: Option<i64>,
+    /// "full": each direction has its own bandwidth (the hybrid link's default); "half": one
+    /// bandwidth for both.
+    pub duplex: Option<RawDuplex>,
     pub outages: Option<Vec<RawOutage>>,
     pub failures: Option<RawFailures>,
 }

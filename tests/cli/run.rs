@@ -63,7 +63,7 @@ fn bundled_hybrid_scenario_writes_every_file() {
     ));
     assert_eq!(
         summary.lines().count(),
-        1 + 4 * 6,
+        1 + 4 * 8,
         "a row per variant × flow"
     );
     let hops = read(&out.join("hops.csv"));

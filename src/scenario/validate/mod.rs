@@ -380,8 +380,14 @@ pub(crate) fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> 
     })
 }
 
-pub(crate) fn link(name: &str, l: &RawLink) -> V<LinkSpec> {
+pub(crate) fn link(name: &str, l: &RawLink, hybrid: bool) -> V<LinkSpec> {
     let field = format!("links.{name}");
+    if !hybrid && matches!(l.duplex, Some(RawDuplex::Full)) {
+        return bad(
+            format!("{field}.duplex"),
+            "\"full\" applies to a `[hybrid]` scenario's hybrid link, whose routes say each crossing's direction; a custom route's steps cannot, so use \"half\" or leave it out",
+        );
+    }
     Ok(LinkSpec {
         name: name.to_string(),
         latency: dist(&l.latency_ms, &format!("{field}.latency_ms"), 1e6, true)?,
@@ -398,6 +404,7 @@ pub(crate) fn link(name: &str, l: &RawLink) -> V<LinkSpec> {
             None => None,
         },
         availability: availability(&l.outages, &l.failures, &field)?,
+        directions: Vec::new(),
     })
 }
 
@@ -412,6 +419,7 @@ fn step(raw: &RawStep, field: &str) -> V<Step> {
                     None => None,
                 },
                 meter: None,
+                direction: None,
             }),
             (None, spam, fp)
                 if (spam.is_some() || fp.is_some()) && t.extra_service_ms.is_none() =>
@@ -554,7 +562,7 @@ fn custom(raw: &RawScenario, name: &str, trace: Option<&Trace>) -> V<Vec<Variant
         links: raw
             .links
             .iter()
-            .map(|(n, l)| link(n, l))
+            .map(|(n, l)| link(n, l, false))
             .collect::<V<_>>()?,
         routes: raw
             .routes
