@@ -89,6 +89,10 @@ struct MergeArgs {
     /// Print nothing but errors
     #[arg(long, short)]
     quiet: bool,
+    /// The variant the others are compared with in compare.csv (as for `run`) [default: the
+    /// first variant]
+    #[arg(long, value_name = "VARIANT")]
+    baseline: Option<String>,
 }
 
 /// Sharding for `run` and `sweep`.
@@ -178,6 +182,10 @@ struct RunArgs {
     study: StudyArgs,
     #[command(flatten)]
     shard: ShardArgs,
+    /// The variant the others are compared with in compare.csv and the "vs baseline" view
+    /// (paired differences across replications) [default: the first variant]
+    #[arg(long, value_name = "VARIANT")]
+    baseline: Option<String>,
 }
 
 /// Flags shared by `run`, `sweep` and `capacity`.
@@ -273,16 +281,40 @@ struct ExplainArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // SIGINT, SIGTERM and SIGHUP: remove unpublished staging directories, so `--out` stays as
+    // it was (report::output documents what a reader sees at every moment).
+    let _ = ctrlc::set_handler(|| {
+        report::output::abandon_all();
+        std::process::exit(130);
+    });
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_line(&err));
             ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// The error and its causes on one line, `: `-separated, each cause said once: library errors
+/// often print their source in their own message (an operating-system error, a conservation
+/// failure), and `{:#}` would repeat it.
+fn error_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// The exit code the error chain's first library error carries (see `mailflow::error`).
@@ -363,11 +395,15 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| default_out(&scn.name, "", None));
     let opts = args.study.run_options();
+    if let Some(b) = &args.baseline {
+        runner::baseline_index(scn.variants.iter().map(|v| v.name.as_str()), b)?;
+    }
     if let Some(sh) = args.shard.resolve(args.study.quiet)? {
         let out_dir = args
             .out
             .clone()
             .unwrap_or_else(|| default_out(&scn.name, "", Some(sh)));
+        let output = report::output::prepare(&out_dir)?;
         let key = shard::StudyKey::new(
             "run",
             &[&scn],
@@ -376,25 +412,22 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
             args.set.clone(),
             Vec::new(),
         );
-        return run_shard(
-            &[&scn],
-            key,
-            &scn.file,
-            sh,
-            opts,
-            &out_dir,
-            args.study.quiet,
-        );
+        return run_shard(&[&scn], key, &scn.file, sh, opts, output, args.study.quiet);
     }
+    let output = report::output::prepare(&out_dir)?;
     let units =
         scn.variants.len() as u64 * u64::from(opts.replications.unwrap_or(scn.run.replications));
     let bar = progress(units, format!("simulating {}", scn.name), args.study.quiet);
-    let study = runner::run(&scn, opts, &|| bar.inc(1)).context("simulation failed")?;
+    let mut study = runner::run(&scn, opts, &|| bar.inc(1)).context("simulation failed")?;
     bar.finish_and_clear();
-    let written = report::write_all(&out_dir, &scn, &study)?;
+    if let Some(b) = &args.baseline {
+        study.set_baseline(b)?;
+    }
+    let written = output.publish(|d| report::write_all(d, &scn, &study))?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::table(&study))?;
+        write!(out, "{}", report::compare::vs_baseline(&study))?;
         writeln!(
             out,
             "{} events in {:.2} s wall ({:.2} M events/s, {} threads); {} files in {}",
@@ -416,7 +449,7 @@ fn run_shard(
     scenario_file: &std::path::Path,
     sh: Shard,
     opts: RunOptions,
-    out_dir: &std::path::Path,
+    output: report::output::Output,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let total = key.total_units;
@@ -432,7 +465,8 @@ fn run_shard(
     bar.finish_and_clear();
     let events: u64 = results.iter().map(|r| r.events).sum();
     let files = shard::encode(key, scenario_file, sh, scns, opts, &units, results)?;
-    let written = report::write_shard(out_dir, &files)?;
+    let out_dir = output.target().to_path_buf();
+    let written = output.publish(|d| report::write_shard(d, &files))?;
     if !quiet {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -447,11 +481,12 @@ fn run_shard(
 }
 
 fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let output = report::output::prepare(&args.out)?;
     let merged = shard::merge(&args.dirs, args.scenario.as_deref())?;
     let mut out = std::io::stdout().lock();
     match merged {
         shard::Merged::Capacity { scenario, outcome } => {
-            let written = report::write_capacity(&args.out, &scenario, &outcome)?;
+            let written = output.publish(|d| report::write_capacity(d, &scenario, &outcome))?;
             if !args.quiet {
                 write!(
                     out,
@@ -469,10 +504,17 @@ fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             }
             return Ok(capacity_exit(&outcome));
         }
-        shard::Merged::Run { scenario, study } => {
-            let written = report::write_all(&args.out, &scenario, &study)?;
+        shard::Merged::Run {
+            scenario,
+            mut study,
+        } => {
+            if let Some(b) = &args.baseline {
+                study.set_baseline(b)?;
+            }
+            let written = output.publish(|d| report::write_all(d, &scenario, &study))?;
             if !args.quiet {
                 write!(out, "{}", report::terminal::table(&study))?;
+                write!(out, "{}", report::compare::vs_baseline(&study))?;
                 writeln!(
                     out,
                     "merged {} shards: {} events; {} files in {}",
@@ -484,7 +526,7 @@ fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             }
         }
         shard::Merged::Sweep { sweep, slos } => {
-            let written = report::write_sweep(&args.out, &sweep, &slos)?;
+            let written = output.publish(|d| report::write_sweep(d, &sweep, &slos))?;
             if !args.quiet {
                 write!(out, "{}", report::terminal::sweep_table(&sweep))?;
                 writeln!(
@@ -510,10 +552,12 @@ fn cmd_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         cases: args.cases,
         service_rate_factor: args.service_rate_factor,
     };
+    let output = report::output::prepare(&args.out)?;
     let bar = progress(validate::units(&opts), "validating".into(), args.quiet);
     let outcome = validate::run(&opts, &|| bar.inc(1)).context("validation failed to run")?;
     bar.finish_and_clear();
-    let csv = report::validation::write_csv(&args.out, &outcome)?;
+    let csv = args.out.join("validation.csv");
+    output.publish(|d| report::validation::write_csv(d, &outcome).map(|p| vec![p]))?;
     let mut out = std::io::stdout().lock();
     if args.quiet {
         for c in outcome.checks.iter().filter(|c| !c.pass) {
@@ -566,6 +610,7 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             .out
             .clone()
             .unwrap_or_else(|| default_out(&name, "-sweep", Some(sh)));
+        let output = report::output::prepare(&out_dir)?;
         let prepared = sweep::prepare(points, args.study.allow_unstable);
         let scns = prepared.scenarios();
         let key = shard::StudyKey::new(
@@ -576,8 +621,9 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             args.set.clone(),
             args.slo.clone(),
         );
-        return run_shard(&scns, key, &file.path, sh, opts, &out_dir, args.study.quiet);
+        return run_shard(&scns, key, &file.path, sh, opts, output, args.study.quiet);
     }
+    let output = report::output::prepare(&out_dir)?;
     let units = sweep::unit_count(&points, opts, args.study.allow_unstable);
     let n_points = points.len();
     let bar = progress(
@@ -590,7 +636,7 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     })
     .context("simulation failed")?;
     bar.finish_and_clear();
-    let written = report::write_sweep(&out_dir, &outcome, &slos)?;
+    let written = output.publish(|d| report::write_sweep(d, &outcome, &slos))?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::sweep_table(&outcome))?;
@@ -624,6 +670,7 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     if let Some(sh) = shard_args.resolve(args.study.quiet)? {
         return capacity_shard(&args, &scn, &spec, sh);
     }
+    let output = report::output::prepare(&out_dir)?;
     let bar = progress(0, format!("searching {}", scn.name), args.study.quiet);
     let outcome = capacity::search(
         &scn,
@@ -634,7 +681,7 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     )
     .context("capacity search failed")?;
     bar.finish_and_clear();
-    let written = report::write_capacity(&out_dir, &scn, &outcome)?;
+    let written = output.publish(|d| report::write_capacity(d, &scn, &outcome))?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(
@@ -675,6 +722,7 @@ fn capacity_shard(
         .out
         .clone()
         .unwrap_or_else(|| default_out(&scn.name, "-capacity", Some(sh)));
+    let output = report::output::prepare(&out_dir)?;
     let opts = args.study.run_options();
     let key = shard::StudyKey::capacity(
         scn,
@@ -701,7 +749,7 @@ fn capacity_shard(
     bar.finish_and_clear();
     let (simulated, wall) = (outcome.simulated, outcome.wall);
     let files = shard::encode_capacity(key, &scn.file, sh, &which, outcome)?;
-    let written = report::write_shard(&out_dir, &files)?;
+    let written = output.publish(|d| report::write_shard(d, &files))?;
     if !args.study.quiet {
         writeln!(
             std::io::stdout().lock(),

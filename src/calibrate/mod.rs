@@ -1,0 +1,24 @@
+//! Calibration from an organization's own logs: reading message tracking logs and message
+//! trace exports ([`record`], [`read`]) and a generator of realistic logs from a known model
+//! for tests and examples.
+//!
+//! Must not: run simulations itself or depend on the engine's internals.
+
+mod fields;
+mod powershell;
+pub mod read;
+pub mod record;
+mod rows;
+pub mod synth;
+mod trace;
+mod tracking;
+
+pub use fields::parse_message_info;
+pub use read::{check_date_format, read_bytes, read_inputs, timezone};
+pub use record::{
+    CalibrateError, EventId, LatencyComponents, LogFormat, LogRecord, Origin, ReadOptions,
+    ReadReport, TraceStatus,
+};
+
+#[cfg(test)]
+mod read_tests;
