@@ -83,7 +83,7 @@ fn bundled_hybrid_scenario_writes_every_file() {
         );
     }
     let hgrm = std::fs::read_dir(out.join("hgrm")).unwrap().count();
-    assert_eq!(hgrm, 24);
+    assert_eq!(hgrm, 4 * 8);
     let manifest: serde_json::Value =
         serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
     for key in [
