@@ -4,6 +4,7 @@
 //!
 //! - [`hops`]: the hops and links as types (names, which side a hop is on);
 //! - [`routes`]: the seed's routes per [`Variant`] as typed steps, compiled to route specs;
+//! - [`work`]: what each visit does (its role) and costs, the per-recipient look-up;
 //! - [`defaults`]: default hops, links, retry, options;
 //! - [`load`]: the mailbox profile and the hybrid sources it drives;
 //! - [`costs`]: traffic meters and the cost basis of `costs.csv`;
@@ -18,6 +19,7 @@ pub mod defaults;
 pub mod hops;
 pub mod load;
 pub mod routes;
+pub mod work;
 
 pub use costs::{CostBasis, Meter};
 pub use hops::{Hop, Link, Side};
@@ -129,4 +131,6 @@ pub struct HybridOptions {
     /// An Edge Transport server inside the on-premises side.
     pub edge: bool,
     pub appliance: Option<Appliance>,
+    /// Per-visit work of each hop's roles and the global-catalog round trip.
+    pub work: work::WorkTable,
 }

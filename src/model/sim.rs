@@ -614,10 +614,24 @@ impl<'a> MailSim<'a> {
         let c = &mut self.copies[id];
         let spec = &self.net.stations[si];
         let st = &mut self.stations[si];
-        let mut ns = spec.service.sample(&mut st.rng) + spec.per_kb_ns * c.size_kb;
-        if let Some(e) = extra {
-            ns += self.net.extras[e.index()].sample(&mut st.rng);
-        }
+        let ns = match extra {
+            None => spec.service.sample(&mut st.rng) + spec.per_kb_ns * c.size_kb,
+            Some(e) => {
+                // The visit's own work: its service (or the station's), then what it adds.
+                let w = &self.net.extras[e.index()];
+                let base = w.service.as_ref().unwrap_or(&spec.service);
+                let mut ns = base.sample(&mut st.rng) + spec.per_kb_ns * c.size_kb;
+                if let Some(d) = &w.extra {
+                    ns += d.sample(&mut st.rng);
+                }
+                if let Some(d) = &w.per_recipient {
+                    for _ in 0..c.recipients {
+                        ns += d.sample(&mut st.rng);
+                    }
+                }
+                ns
+            }
+        };
         self.next_gen = self.next_gen.wrapping_add(1);
         c.service_gen = self.next_gen;
         c.in_service = true;

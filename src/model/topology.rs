@@ -9,7 +9,7 @@ use std::collections::{HashMap, VecDeque};
 
 use super::dist::Dist;
 use super::network::{
-    ExtraId, MeterId, Network, Node, NodeId, Servers, Station, StationId, StationKind,
+    ExtraId, MeterId, Network, Node, NodeId, Servers, Station, StationId, StationKind, VisitWork,
 };
 use super::transport::Availability;
 use crate::load::MAX_GROUPS;
@@ -57,13 +57,13 @@ pub enum RouteEnd {
 /// One step of a route.
 #[derive(Clone, Debug)]
 pub enum Step {
-    /// Visit a hop or link. `extra_service` (ns) is added to the station's service time on this
-    /// visit only (e.g. anti-spam processing of mail treated as external); `meter` tags the
-    /// visit for traffic counters; `direction` picks a full-duplex link's direction (None: its
-    /// first).
+    /// Visit a hop or link. `work` is what this visit costs when it is not the station's plain
+    /// service (a role's own service time, extra processing such as anti-spam on mail treated
+    /// as external, a look-up per recipient); `meter` tags the visit for traffic counters;
+    /// `direction` picks a full-duplex link's direction (None: its first).
     Station {
         name: String,
-        extra_service: Option<Dist>,
+        work: VisitWork,
         meter: Option<MeterId>,
         direction: Option<String>,
     },
@@ -79,7 +79,7 @@ impl Step {
     pub fn visit(name: &str) -> Self {
         Step::Station {
             name: name.to_string(),
-            extra_service: None,
+            work: VisitWork::default(),
             meter: None,
             direction: None,
         }
@@ -255,7 +255,7 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
     // Pass 1: lay out each route's step nodes followed by its end node.
     let mut nodes: Vec<Node> = Vec::new();
     let mut meters: Vec<Option<MeterId>> = Vec::new();
-    let mut extras: Vec<Dist> = Vec::new();
+    let mut extras: Vec<VisitWork> = Vec::new();
     let mut filters: Vec<(f64, f64)> = Vec::new();
     let mut entry = Vec::with_capacity(spec.routes.len());
     let mut end_node = Vec::with_capacity(spec.routes.len());
@@ -266,7 +266,7 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
             match step {
                 Step::Station {
                     name,
-                    extra_service,
+                    work,
                     meter,
                     direction,
                 } => {
@@ -283,13 +283,13 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
                     })?;
                     for (k, st) in ids.iter().enumerate() {
                         let last = k + 1 == ids.len();
-                        // Extra service applies once, at the station that does the work.
-                        let extra = match extra_service {
-                            Some(d) if last => {
-                                extras.push(d.clone());
-                                Some(ExtraId::new(extras.len() - 1))
-                            }
-                            _ => None,
+                        // A visit's own work applies once, at the station that does it (a
+                        // link's latency station, not its bandwidth).
+                        let extra = if last && !(work.is_plain() && work.label.is_empty()) {
+                            extras.push(work.clone());
+                            Some(ExtraId::new(extras.len() - 1))
+                        } else {
+                            None
                         };
                         let next = NodeId((nodes.len() + 1) as u32);
                         nodes.push(Node::Visit {

@@ -106,6 +106,21 @@ pub struct RawHybrid {
     /// Adds an SMTP-rewriting device (hop `appliance`) between on-premises and EOP.
     pub appliance: Option<RawAppliance>,
     pub spam_detection: Option<RawSpamDetection>,
+    /// Per-visit work of a hop's roles: `[hybrid.work.<hop>]`.
+    pub work: Option<IndexMap<String, RawHopWork>>,
+    /// One global-catalog round trip, paid per recipient by on-premises look-ups.
+    pub gc_round_trip_ms: Option<RawDist>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHopWork {
+    pub filter_ms: Option<RawDist>,
+    pub scan_ms: Option<RawDist>,
+    pub relay_ms: Option<RawDist>,
+    pub deliver_ms: Option<RawDist>,
+    /// Per recipient of a look-up at this hop.
+    pub lookup_ms: Option<RawDist>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -289,7 +304,11 @@ pub enum RawStep {
 #[serde(deny_unknown_fields)]
 pub struct RawStepTable {
     pub hop: Option<String>,
+    /// This visit's service time instead of the hop's.
+    pub service_ms: Option<RawDist>,
     pub extra_service_ms: Option<RawDist>,
+    /// Added once per recipient the copy carries (a look-up).
+    pub per_recipient_ms: Option<RawDist>,
     pub spam_detection: Option<f64>,
     pub false_positive: Option<f64>,
 }

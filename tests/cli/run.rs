@@ -176,8 +176,15 @@ fn explain_numbers_the_seed_steps() {
         .unwrap();
     assert!(o.status.success());
     let s = String::from_utf8_lossy(&o.stdout);
-    let want = "  flow inbound_to_onprem from source inbound:\n     1. link internet_in\n     2. hop eop\n       filter: spam detection 0.98, false positives 0\n     3. hop exo\n       split: this copy carries the onprem recipients\n     4. hop eop\n     5. link hybrid\n     6. hop cas2013\n     7. link rgc\n     8. hop mbx2007\n";
+    let want = "  flow inbound_to_onprem from source inbound:\n     1. link internet_in\n     2. hop eop\n       does: first-pass filtering (the hop's service time)\n       filter: spam detection 0.98, false positives 0\n     3. hop exo\n       does: virus scan (the hop's service time), then a recipient look-up per recipient (lognormal(median 2.0000 ms, sigma 0.5))\n       split: this copy carries the onprem recipients\n     4. hop eop\n       does: relay (lognormal(median 40.0000 ms, sigma 0.5))\n     5. link hybrid\n     6. hop cas2013\n       does: relay (the hop's service time)\n     7. link rgc\n     8. hop mbx2007\n       does: delivery (the hop's service time)\n";
     assert!(s.contains(want), "got:\n{s}");
+    // Every variant lists the internal flows and per-role work.
+    for flow in ["onprem_internal", "cloud_internal"] {
+        assert!(
+            s.contains(&format!("flow {flow} from source {flow}:")),
+            "{s}"
+        );
+    }
 }
 
 const GOOD: &str = r#"name = "t"

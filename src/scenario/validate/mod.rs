@@ -21,7 +21,7 @@ use crate::load::arrivals::{Burst, ShapeField, ShapeInput};
 use crate::load::trace::Trace;
 use crate::load::{ArrivalSpec, MAX_GROUPS, Recipients, Shape, Source};
 use crate::model::dist::{Dist, DistError};
-use crate::model::network::{Servers, StationKind, WhenFull};
+use crate::model::network::{Servers, StationKind, VisitWork, WhenFull};
 use crate::model::topology::{
     HopSpec, LinkSpec, RouteEnd, RouteSpec, Step, Target, TopologyError, TopologySpec, compile,
 };
@@ -412,17 +412,30 @@ fn step(raw: &RawStep, field: &str) -> V<Step> {
     match raw {
         RawStep::Name(n) => Ok(Step::visit(n)),
         RawStep::Table(t) => match (&t.hop, t.spam_detection, t.false_positive) {
-            (Some(h), None, None) => Ok(Step::Station {
-                name: h.clone(),
-                extra_service: match &t.extra_service_ms {
-                    Some(d) => Some(dist(d, &format!("{field}.extra_service_ms"), 1e6, true)?),
-                    None => None,
-                },
-                meter: None,
-                direction: None,
-            }),
+            (Some(h), None, None) => {
+                let ms = |d: &Option<RawDist>, name: &str| -> V<Option<Dist>> {
+                    match d {
+                        Some(d) => Ok(Some(dist(d, &format!("{field}.{name}"), 1e6, true)?)),
+                        None => Ok(None),
+                    }
+                };
+                Ok(Step::Station {
+                    name: h.clone(),
+                    work: VisitWork {
+                        service: ms(&t.service_ms, "service_ms")?,
+                        extra: ms(&t.extra_service_ms, "extra_service_ms")?,
+                        per_recipient: ms(&t.per_recipient_ms, "per_recipient_ms")?,
+                        label: String::new(),
+                    },
+                    meter: None,
+                    direction: None,
+                })
+            }
             (None, spam, fp)
-                if (spam.is_some() || fp.is_some()) && t.extra_service_ms.is_none() =>
+                if (spam.is_some() || fp.is_some())
+                    && t.extra_service_ms.is_none()
+                    && t.service_ms.is_none()
+                    && t.per_recipient_ms.is_none() =>
             {
                 Ok(Step::Filter {
                     spam_detection: share(spam.unwrap_or(0.0), &format!("{field}.spam_detection"))?,
@@ -431,7 +444,7 @@ fn step(raw: &RawStep, field: &str) -> V<Step> {
             }
             _ => bad(
                 field,
-                "a step table is either a visit `{ hop = \"<name>\", extra_service_ms = … }` or a filter `{ spam_detection = …, false_positive = … }`",
+                "a step table is either a visit `{ hop = \"<name>\", service_ms = …, extra_service_ms = …, per_recipient_ms = … }` or a filter `{ spam_detection = …, false_positive = … }`",
             ),
         },
     }

@@ -19,7 +19,13 @@ pub fn offered_utilization(net: &Network, sources: &[Source]) -> Vec<Option<f64>
             if share == 0.0 {
                 continue;
             }
-            let work = net.expected_work_s(entry, &s.group_presence(), s.size_kb.mean(), spam);
+            let work = net.expected_work_s(
+                entry,
+                &s.group_presence(),
+                s.size_kb.mean(),
+                s.recipients.mean(),
+                spam,
+            );
             for (b, w) in busy.iter_mut().zip(work) {
                 *b += s.rate_per_s * share * w;
             }
