@@ -694,13 +694,21 @@ mod tests {
                         p.flow
                     );
                     for &i in &crossings {
-                        // Past the device and the Edge, the receiving hop, then the filter.
+                        // Past the device and the Edge (and what they do), the receiving
+                        // hop, what it does, then the filter.
                         let mut j = i + 1;
-                        while matches!(steps[j].1.as_str(), "appliance" | "edge") {
+                        while steps[j].0 == "work"
+                            || matches!(steps[j].1.as_str(), "appliance" | "edge")
+                        {
                             j += 1;
                         }
+                        let mut k = j + 1;
+                        while steps[k].0 == "work" {
+                            assert!(steps[k].1.contains("processed as external"), "{steps:?}");
+                            k += 1;
+                        }
                         assert!(
-                            fp(&steps[j + 1].0, &steps[j + 1].1),
+                            fp(&steps[k].0, &steps[k].1),
                             "{} {}: no filter after {}: {steps:?}",
                             v.name(),
                             p.flow,

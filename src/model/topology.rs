@@ -585,3 +585,150 @@ fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {
         v.join(", ")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(name: &str) -> HopSpec {
+        Station::new(
+            name,
+            Servers::Finite(1),
+            Dist::deterministic(1e6).unwrap(),
+            0.0,
+        )
+    }
+
+    fn link(name: &str, directions: &[&str]) -> LinkSpec {
+        LinkSpec {
+            name: name.into(),
+            latency: Dist::deterministic(1e6).unwrap(),
+            tls_setup: None,
+            bandwidth_mbps: Some(10.0),
+            max_connections: None,
+            availability: Availability::default(),
+            directions: directions.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn over(l: &str, direction: Option<&str>) -> Step {
+        Step::Station {
+            name: l.into(),
+            work: VisitWork::default(),
+            meter: None,
+            direction: direction.map(String::from),
+        }
+    }
+
+    fn route(name: &str, steps: Vec<Step>) -> RouteSpec {
+        RouteSpec {
+            name: name.into(),
+            steps,
+            end: RouteEnd::Deliver(name.into()),
+        }
+    }
+
+    fn station(net: &Network, name: &str) -> usize {
+        net.stations.iter().position(|s| s.name == name).unwrap()
+    }
+
+    /// A full-duplex link has a bandwidth station per direction and a shared latency; each
+    /// crossing works only its own direction's bandwidth.
+    #[test]
+    fn a_full_duplex_link_has_a_bandwidth_per_direction() {
+        let spec = TopologySpec {
+            hops: vec![hop("h")],
+            links: vec![link("l", &["up", "down"])],
+            routes: vec![
+                route("a", vec![Step::visit("h"), over("l", Some("up"))]),
+                route("b", vec![over("l", Some("down")), Step::visit("h")]),
+            ],
+            groups: Vec::new(),
+        };
+        let net = compile(&spec).unwrap();
+        let (up, down, lat) = (
+            station(&net, "l.bandwidth.up"),
+            station(&net, "l.bandwidth.down"),
+            station(&net, "l"),
+        );
+        let work =
+            |r: &str| net.expected_work_s(net.route_entry(r).unwrap(), &[], 10.0, 1.0, false);
+        let (a, b) = (work("a"), work("b"));
+        assert!(a[up] > 0.0 && a[down] == 0.0 && a[lat] > 0.0, "{a:?}");
+        assert!(b[down] > 0.0 && b[up] == 0.0 && b[lat] > 0.0, "{b:?}");
+        // Half duplex: one shared bandwidth station.
+        let half = TopologySpec {
+            links: vec![link("l", &[])],
+            ..spec
+        };
+        let net = compile(&half).unwrap();
+        assert!(net.stations.iter().any(|s| s.name == "l.bandwidth"));
+    }
+
+    /// A visit's own work lands once, on the station that does it (a link's latency, not its
+    /// bandwidth), and its mean enters the traffic equations per recipient.
+    #[test]
+    fn visit_work_applies_once_at_the_working_station() {
+        let work = VisitWork {
+            service: Some(Dist::deterministic(5e6).unwrap()),
+            extra: Some(Dist::deterministic(1e6).unwrap()),
+            per_recipient: Some(Dist::deterministic(2e6).unwrap()),
+            label: "x".into(),
+        };
+        let spec = TopologySpec {
+            hops: vec![hop("h")],
+            links: vec![link("l", &[])],
+            routes: vec![route(
+                "a",
+                vec![
+                    Step::Station {
+                        name: "h".into(),
+                        work: work.clone(),
+                        meter: None,
+                        direction: None,
+                    },
+                    Step::Station {
+                        name: "l".into(),
+                        work,
+                        meter: None,
+                        direction: None,
+                    },
+                ],
+            )],
+            groups: Vec::new(),
+        };
+        let net = compile(&spec).unwrap();
+        assert_eq!(net.extras.len(), 2);
+        let w = net.expected_work_s(net.route_entry("a").unwrap(), &[], 0.0, 3.0, false);
+        // 5 ms own service + 1 ms extra + 3 recipients × 2 ms, instead of the hop's 1 ms.
+        assert!((w[station(&net, "h")] - 0.012).abs() < 1e-12, "{w:?}");
+        assert!((w[station(&net, "l")] - 0.012).abs() < 1e-12, "{w:?}");
+        assert_eq!(w[station(&net, "l.bandwidth")], 0.0);
+        let p = &net.paths(net.route_entry("a").unwrap())[0];
+        assert_eq!(p.steps.iter().filter(|(k, _)| k == "work").count(), 2);
+    }
+
+    #[test]
+    fn unknown_steps_and_doubled_names_are_refused() {
+        let spec = TopologySpec {
+            hops: vec![hop("h")],
+            links: vec![link("h", &[])],
+            routes: vec![route("a", vec![Step::visit("h")])],
+            groups: Vec::new(),
+        };
+        assert!(matches!(
+            compile(&spec),
+            Err(TopologyError::DuplicateName { .. })
+        ));
+        let spec = TopologySpec {
+            hops: vec![hop("h")],
+            links: Vec::new(),
+            routes: vec![route("a", vec![Step::visit("nope")])],
+            groups: Vec::new(),
+        };
+        assert!(matches!(
+            compile(&spec),
+            Err(TopologyError::UnknownStep { step: 1, .. })
+        ));
+    }
+}
