@@ -1,6 +1,8 @@
 //! Command-line tests: each runs the real `mailflow` binary in a fresh temporary directory.
 
 mod compare;
+mod deploy;
+mod outputs;
 mod reliability;
 mod run;
 mod shard;
