@@ -55,6 +55,9 @@ pub enum RouteEnd {
 }
 
 /// One step of a route.
+// Steps are compile-time specs, a few hundred per scenario, never on the hot path: a large
+// `Station` variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Step {
     /// Visit a hop or link. `work` is what this visit costs when it is not the station's plain
