@@ -85,6 +85,23 @@ pub fn check_date_format(format: &str) -> Result<(), CalibrateError> {
     }
 }
 
+/// The files [`read_inputs`] reads for `paths`, in its order, with their sizes in bytes (for a
+/// progress bar's total). Refuses what `read_inputs` refuses before reading.
+pub fn input_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, u64)>, CalibrateError> {
+    expand(paths)?
+        .into_iter()
+        .map(|p| {
+            let len = std::fs::metadata(&p)
+                .map_err(|source| CalibrateError::Io {
+                    path: p.clone(),
+                    source,
+                })?
+                .len();
+            Ok((p, len))
+        })
+        .collect()
+}
+
 fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CalibrateError> {
     let mut out = Vec::new();
     for p in paths {

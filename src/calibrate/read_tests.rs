@@ -399,6 +399,14 @@ fn several_servers_in_nested_folders() {
     .unwrap();
     assert_eq!(n, 8);
     assert_eq!(report.files.len(), 4);
+    let listed = super::read::input_files(&[dir.path().to_owned()]).unwrap();
+    assert_eq!(listed.iter().map(|(_, n)| n).sum::<u64>(), report.bytes);
+    assert!(
+        listed
+            .iter()
+            .map(|(p, _)| p)
+            .eq(report.files.iter().map(|f| &f.path))
+    );
     assert_eq!(report.servers, ["EX01", "EX02"]);
     // Path order: EX01's folder first.
     assert!(

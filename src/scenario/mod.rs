@@ -6,6 +6,7 @@
 //! applied to the parsed tree between the two stages. This module reads the scenario file and
 //! the trace it names, nothing else; it never writes.
 
+pub mod budget;
 pub mod limits;
 pub mod lines;
 pub mod messages;
@@ -155,6 +156,9 @@ pub enum ScenarioError {
         field: String,
         message: String,
     },
+    /// A study beyond the run-size budget (see [`budget`]).
+    #[error("{message}")]
+    TooLong { message: String },
     #[error("{file}:{line}: `{field}`: {message}")]
     Unstable {
         file: String,
@@ -340,6 +344,15 @@ pub fn from_text_with(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
+    let mut variants = variants;
+    if let Some(d) = run.duration {
+        // Thinning draws candidates at the highest rate within the simulated period only.
+        for s in variants.iter_mut().flat_map(|v| v.sources.iter_mut()) {
+            if let crate::load::ArrivalSpec::Shaped(shape) = &mut s.arrivals {
+                shape.limit_envelope(d.as_secs_f64());
+            }
+        }
+    }
     let scenario = Scenario {
         name,
         description: raw.description,
