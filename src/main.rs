@@ -127,8 +127,8 @@ impl ShardArgs {
 
 const VALIDATE_ABOUT: &str = "Check the simulator against queueing theory.\n\n\
     Simulates networks with exact answers (M/M/1 at utilization 0.5, 0.8, 0.95; M/M/4 and \
-    M/M/16 at 0.9; M/D/1 and M/G/1 with log-normal service; a tandem and a feedback Jackson \
-    network) through the same path as `run`, with independent replications, and prints theory \
+    M/M/16 at 0.9; M/D/1 and M/G/1 with log-normal service; an M/M/2/5 loss system whose full \
+    hop rejects, against its blocking probability; a tandem and a feedback Jackson network) through the same path as `run`, with independent replications, and prints theory \
     against the simulated mean and its 95% confidence interval. A metric passes when \
     |simulated - theory| is within the Student-t interval at family-wise 95% confidence over all \
     the suite's checks (Bonferroni), plus the histograms' resolution for quantiles. Writes \
@@ -173,6 +173,11 @@ struct RunArgs {
     /// name>-shards/K-of-N with --shard]
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Set a scenario field before running, PATH=VALUE (e.g. hops.<name>.servers=30 or
+    /// load.scale=1.5), through the same checks as a value written in the file; repeat for
+    /// several
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    set: Vec<String>,
     #[command(flatten)]
     study: StudyArgs,
     #[command(flatten)]
@@ -418,7 +423,13 @@ fn progress(units: u64, message: String, quiet: bool) -> indicatif::ProgressBar 
 }
 
 fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
-    let scn = load(&args.scenario, args.study.allow_unstable)?;
+    let overrides = sweep::single_overrides(&args.set)?;
+    let scn = ScenarioFile::read(&args.scenario)?.build(
+        LoadOptions {
+            allow_unstable: args.study.allow_unstable,
+        },
+        &overrides,
+    )?;
     let out_dir = args
         .out
         .clone()
@@ -440,7 +451,7 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
             &[&scn],
             opts,
             args.study.allow_unstable,
-            Vec::new(),
+            args.set.clone(),
             Vec::new(),
         );
         return run_shard(&[&scn], key, &scn.file, sh, opts, output, args.study.quiet);

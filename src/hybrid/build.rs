@@ -5,14 +5,15 @@
 use crate::load::trace::Trace;
 use crate::model::topology::compile;
 use crate::scenario::VariantModel;
-use crate::scenario::raw::{RawHybrid, RawMx, RawScenario};
+use crate::scenario::raw::{RawDuplex, RawHybrid, RawMx, RawScenario};
 use crate::scenario::validate::{V, bad, dist, hop, link, share, topology_bad, trace_window_s};
 
 use super::costs::{CostBasis, ONPREM_INTERNET};
-use super::defaults::{default_hops, default_links};
+use super::defaults::{default_hops, default_links, hybrid_directions};
 use super::hops::{Hop, Link, names};
 use super::load::hybrid_sources;
 use super::routes::topology;
+use super::work::Role;
 use super::{Appliance, HybridOptions, Mx, Variant};
 
 fn hybrid_options(h: &RawHybrid) -> V<HybridOptions> {
@@ -32,6 +33,36 @@ fn hybrid_options(h: &RawHybrid) -> V<HybridOptions> {
             "eop_behind_onprem",
             o.spam.eop_behind_onprem,
         )?;
+    }
+    if let Some(g) = &h.gc_round_trip_ms {
+        o.work.gc_round_trip = dist(g, "hybrid.gc_round_trip_ms", 1e6, true)?;
+    }
+    for (name, raw) in h.work.iter().flatten() {
+        let field = format!("hybrid.work.{name}");
+        let Some(hop) = Hop::from_name(name) else {
+            return bad(
+                field,
+                format!(
+                    "is not a hop of the hybrid routes; accepted: {}, {}",
+                    names(Hop::REQUIRED, Hop::name),
+                    names(Hop::OPTIONAL, Hop::name)
+                ),
+            );
+        };
+        let w = o.work.of_mut(hop);
+        for (role, d) in [
+            (Role::Filter, &raw.filter_ms),
+            (Role::Scan, &raw.scan_ms),
+            (Role::Relay, &raw.relay_ms),
+            (Role::Deliver, &raw.deliver_ms),
+        ] {
+            if let Some(d) = d {
+                *w.role_mut(role) = Some(dist(d, &format!("{field}.{}", role.key()), 1e6, true)?);
+            }
+        }
+        if let Some(d) = &raw.lookup_ms {
+            w.lookup = Some(dist(d, &format!("{field}.lookup_ms"), 1e6, true)?);
+        }
     }
     if let Some(a) = &h.appliance {
         o.appliance = Some(Appliance {
@@ -71,6 +102,12 @@ pub fn variants(raw: &RawScenario, h: &RawHybrid, trace: Option<&Trace>) -> V<Ve
     };
     let mut hops = default_hops();
     for (name, h) in &raw.hops {
+        if name == "gc" {
+            return bad(
+                format!("hops.{name}"),
+                "is no longer a hop: the global-catalog look-up is part of the visit that looks recipients up (per recipient); set `hybrid.gc_round_trip_ms` (and `hybrid.work.<hop>.lookup_ms`) instead",
+            );
+        }
         let Some(slot) = hops.iter_mut().find(|x| &x.name == name) else {
             return bad(
                 format!("hops.{name}"),
@@ -94,7 +131,11 @@ pub fn variants(raw: &RawScenario, h: &RawHybrid, trace: Option<&Trace>) -> V<Ve
                 ),
             );
         };
-        *slot = link(name, l)?;
+        *slot = link(name, l, true)?;
+        // The hybrid connector is full duplex unless the scenario says otherwise.
+        if name == Link::Hybrid.name() && !matches!(l.duplex, Some(RawDuplex::Half)) {
+            slot.directions = hybrid_directions();
+        }
     }
     let sources = hybrid_sources(load, trace.map(|t| (t, trace_window_s(raw, t))))?;
     if sources.is_empty() {

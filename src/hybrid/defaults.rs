@@ -3,6 +3,7 @@
 //! are published); `scenarios/hybrid-routing.toml` repeats each with its reasoning.
 
 use super::hops::{Hop, Link};
+use super::work::WorkTable;
 use super::{HybridOptions, SpamFiltering};
 use crate::engine::SimTime;
 use crate::model::dist::Dist;
@@ -28,8 +29,41 @@ impl Default for HybridOptions {
             },
             edge: false,
             appliance: None,
+            work: default_work(),
         }
     }
+}
+
+/// Default per-visit work of the hops' roles (ns). A role not listed costs the hop's
+/// `service_ms`. Every figure is an assumption (none is published); each says what it rests on.
+pub fn default_work() -> WorkTable {
+    let ms = |median: f64, sigma: f64| lognormal_ms(median, sigma).scaled(1e6);
+    let mut w = WorkTable {
+        hops: Vec::new(),
+        // One LDAP query to a global catalog on the LAN (assumption; the former `gc` hop's
+        // service time).
+        gc_round_trip: ms(4.0, 0.5),
+    };
+    // EOP: `service_ms` is its first pass (connection, spam and malware filtering); a relay
+    // pass of attributed mail skips connection filtering (assumption: a quarter of it).
+    w.of_mut(Hop::Eop).relay = Some(ms(40.0, 0.5));
+    // Exchange Online: `service_ms` is a virus scan; delivering a copy EOP already scanned
+    // (CMT on) is a relay (assumption: under a third of it); a directory look-up per
+    // recipient (assumption).
+    w.of_mut(Hop::Exo).relay = Some(ms(60.0, 0.5));
+    w.of_mut(Hop::Exo).lookup = Some(ms(2.0, 0.5));
+    // The 2007 Hub: `service_ms` is categorization and hand-off; anti-spam agents on Internet
+    // mail (MX on-premises) add half again (assumption); categorizer work per recipient
+    // besides the global-catalog round trip (assumption).
+    w.of_mut(Hop::Hub2007).filter = Some(ms(300.0, 0.7));
+    w.of_mut(Hop::Hub2007).lookup = Some(ms(1.0, 0.5));
+    // The 2013 server: `service_ms` for every role (categorizer, rules, anti-malware); a
+    // look-up's categorizer work per recipient as the Hub's (assumption).
+    w.of_mut(Hop::Cas2013).lookup = Some(ms(1.0, 0.5));
+    // The 2007 Mailbox server: `service_ms` is delivery; a submission to the Hub is half of
+    // it (assumption).
+    w.of_mut(Hop::Mbx2007).relay = Some(ms(60.0, 0.6));
+    w
 }
 
 fn hop(
@@ -115,14 +149,6 @@ pub fn default_hops() -> Vec<HopSpec> {
             0.01,
             false,
         ),
-        // Global catalog LDAP look-ups: fast, few threads (assumption).
-        hop(
-            Hop::Gc,
-            Servers::Finite(8),
-            lognormal_ms(4.0, 0.5),
-            0.0,
-            false,
-        ),
         // MX look-ups: a resolver, heavy-tailed (Jung et al. 2002); cached resolvers make the
         // tail lighter than those measurements (assumption).
         hop(
@@ -151,6 +177,12 @@ pub fn default_hops() -> Vec<HopSpec> {
     ]
 }
 
+/// The hybrid link's two directions (full duplex: a TLS SMTP connection pair, one each way).
+pub fn hybrid_directions() -> Vec<String> {
+    use super::routes::{HYBRID_TO_CLOUD, HYBRID_TO_ONPREM};
+    vec![HYBRID_TO_CLOUD.into(), HYBRID_TO_ONPREM.into()]
+}
+
 /// Default links. Latencies are assumptions built on ~8 round trips per SMTP+TLS delivery
 /// (IETF 68 talk on SMTP latency) at an assumed RTT.
 pub fn default_links() -> Vec<LinkSpec> {
@@ -161,13 +193,18 @@ pub fn default_links() -> Vec<LinkSpec> {
         bandwidth_mbps: bw,
         max_connections: None,
         availability: Availability::default(),
+        directions: if link == Link::Hybrid {
+            hybrid_directions()
+        } else {
+            Vec::new()
+        },
     };
     vec![
         // Internet sender → MX host: 8 RTTs × 25 ms (assumed RTT).
         l(Link::InternetIn, lognormal_ms(200.0, 0.5), None, None),
         l(Link::InternetOut, lognormal_ms(200.0, 0.5), None, None),
         // EOP ↔ on-premises: SMTP round trips at 20 ms RTT, plus a TLS 1.2 handshake of 2 RTTs,
-        // through a 100 Mbit/s Internet link (assumption).
+        // through a 100 Mbit/s Internet link (assumption), full duplex: 100 Mbit/s each way.
         l(
             Link::Hybrid,
             lognormal_ms(120.0, 0.4),

@@ -19,8 +19,6 @@ pub enum Hop {
     Hub2007,
     /// The Exchange 2007 Mailbox server.
     Mbx2007,
-    /// Global catalog recipient look-ups.
-    Gc,
     /// MX look-ups.
     Dns,
     /// An optional Exchange Edge Transport server.
@@ -40,14 +38,13 @@ pub enum Side {
 
 impl Hop {
     /// Hops every hybrid variant uses.
-    pub const REQUIRED: [Hop; 8] = [
+    pub const REQUIRED: [Hop; 7] = [
         Hop::Eop,
         Hop::Exo,
         Hop::ExoMailbox,
         Hop::Cas2013,
         Hop::Hub2007,
         Hop::Mbx2007,
-        Hop::Gc,
         Hop::Dns,
     ];
     /// Hops that options add.
@@ -62,7 +59,6 @@ impl Hop {
             Hop::Cas2013 => "cas2013",
             Hop::Hub2007 => "hub2007",
             Hop::Mbx2007 => "mbx2007",
-            Hop::Gc => "gc",
             Hop::Dns => "dns",
             Hop::Edge => "edge",
             Hop::Appliance => "appliance",
@@ -72,7 +68,7 @@ impl Hop {
     pub fn side(self) -> Side {
         match self {
             Hop::Eop | Hop::Exo | Hop::ExoMailbox => Side::Cloud,
-            Hop::Cas2013 | Hop::Hub2007 | Hop::Mbx2007 | Hop::Gc | Hop::Edge => Side::Onprem,
+            Hop::Cas2013 | Hop::Hub2007 | Hop::Mbx2007 | Hop::Edge => Side::Onprem,
             Hop::Dns | Hop::Appliance => Side::Between,
         }
     }

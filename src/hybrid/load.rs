@@ -10,7 +10,7 @@ use crate::scenario::validate::{
     V, bad, non_negative, positive, recipients, shape, share, size, traced,
 };
 
-use super::SOURCES;
+use super::{INTERNAL_SOURCES, SOURCES};
 
 /// Mailbox counts and a message profile, from which the hybrid sources' rates follow.
 #[derive(Clone, Debug)]
@@ -27,7 +27,7 @@ pub struct MailProfile {
     pub peak_factor: f64,
 }
 
-/// Message rates per second of the five hybrid sources.
+/// Message rates per second of the hybrid sources.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct HybridRates {
     pub inbound: f64,
@@ -35,6 +35,8 @@ pub struct HybridRates {
     pub outbound_from_cloud: f64,
     pub onprem_to_cloud: f64,
     pub cloud_to_onprem: f64,
+    pub onprem_internal: f64,
+    pub cloud_internal: f64,
 }
 
 impl MailProfile {
@@ -48,7 +50,12 @@ impl MailProfile {
     ///   (a message to k of our mailboxes counts once);
     /// - outbound from a side = its mailboxes × sent × Internet share;
     /// - cross-premises from a side = its mailboxes × sent × internal share × the other side's
-    ///   share of mailboxes (internal mail goes to a mailbox chosen in proportion).
+    ///   share of mailboxes (internal mail goes to a mailbox chosen in proportion);
+    /// - internal to a side (`onprem_internal`, `cloud_internal`) = its mailboxes × sent ×
+    ///   internal share × its own share of mailboxes.
+    ///
+    /// So a side's sent mail is Internet + cross-premises + internal, and the four internal
+    /// rates sum to all mailboxes × sent × internal share.
     ///
     /// Each is a daily count × `peak_factor` ÷ 86 400 s.
     pub fn rates(&self, mean_recipients: f64) -> HybridRates {
@@ -77,6 +84,16 @@ impl MailProfile {
                 * self.sent_per_mailbox_per_day
                 * internal
                 * on
+                * k,
+            onprem_internal: self.onprem_mailboxes
+                * self.sent_per_mailbox_per_day
+                * internal
+                * on
+                * k,
+            cloud_internal: self.cloud_mailboxes
+                * self.sent_per_mailbox_per_day
+                * internal
+                * (1.0 - on)
                 * k,
         }
     }
@@ -216,7 +233,12 @@ pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source
         }
         positive(*v, &format!("load.rates_per_s.{k}"))?;
     }
-    let all_given = SOURCES.iter().all(|s| given.contains_key(*s));
+    // Without a mailbox profile every boundary source needs its rate; the internal flows
+    // (which older scenarios did not have) are then left out unless given.
+    let all_given = SOURCES
+        .iter()
+        .filter(|s| !INTERNAL_SOURCES.contains(*s))
+        .all(|s| given.contains_key(*s));
     let prof = if all_given && l.mailboxes.is_none() {
         None
     } else {
@@ -243,8 +265,11 @@ pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source
                 "outbound_from_onprem" => d.outbound_from_onprem,
                 "outbound_from_cloud" => d.outbound_from_cloud,
                 "onprem_to_cloud" => d.onprem_to_cloud,
-                _ => d.cloud_to_onprem,
+                "cloud_to_onprem" => d.cloud_to_onprem,
+                "onprem_internal" => d.onprem_internal,
+                _ => d.cloud_internal,
             },
+            (None, None) if INTERNAL_SOURCES.contains(&name) => 0.0,
             (None, None) => unreachable!("a profile exists unless every rate is given"),
         };
         if rate <= 0.0 {
@@ -291,5 +316,10 @@ mod tests {
         assert!((r.outbound_from_cloud - 3000.0 * 20.0 * 0.25 * k).abs() < 1e-12);
         assert!((r.onprem_to_cloud - 1000.0 * 20.0 * 0.75 * 0.75 * k).abs() < 1e-12);
         assert!((r.cloud_to_onprem - 3000.0 * 20.0 * 0.75 * 0.25 * k).abs() < 1e-12);
+        assert!((r.onprem_internal - 1000.0 * 20.0 * 0.75 * 0.25 * k).abs() < 1e-12);
+        assert!((r.cloud_internal - 3000.0 * 20.0 * 0.75 * 0.75 * k).abs() < 1e-12);
+        // Every internal message is counted once: the four internal flows are all internal mail.
+        let internal = r.onprem_to_cloud + r.cloud_to_onprem + r.onprem_internal + r.cloud_internal;
+        assert!((internal - 4000.0 * 20.0 * 0.75 * k).abs() < 1e-12);
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! - [`hops`]: the hops and links as types (names, which side a hop is on);
 //! - [`routes`]: the seed's routes per [`Variant`] as typed steps, compiled to route specs;
+//! - [`work`]: what each visit does (its role) and costs, the per-recipient look-up;
 //! - [`defaults`]: default hops, links, retry, options;
 //! - [`load`]: the mailbox profile and the hybrid sources it drives;
 //! - [`costs`]: traffic meters and the cost basis of `costs.csv`;
@@ -18,6 +19,7 @@ pub mod defaults;
 pub mod hops;
 pub mod load;
 pub mod routes;
+pub mod work;
 
 pub use costs::{CostBasis, Meter};
 pub use hops::{Hop, Link, Side};
@@ -78,21 +80,27 @@ impl Variant {
 /// Recipient groups: where a recipient's mailbox is.
 pub const GROUPS: [&str; 2] = ["onprem", "cloud"];
 /// The sources of hybrid load and the routes they start on.
-pub const SOURCES: [&str; 5] = [
+pub const SOURCES: [&str; 7] = [
     "inbound",
     "outbound_from_onprem",
     "outbound_from_cloud",
     "onprem_to_cloud",
     "cloud_to_onprem",
+    "onprem_internal",
+    "cloud_internal",
 ];
+/// The sources of mail that stays on its own side (each is also its flow).
+pub const INTERNAL_SOURCES: [&str; 2] = ["onprem_internal", "cloud_internal"];
 /// Flows, in report order.
-pub const FLOWS: [&str; 6] = [
+pub const FLOWS: [&str; 8] = [
     "inbound_to_onprem",
     "inbound_to_cloud",
     "outbound_from_onprem",
     "outbound_from_cloud",
     "onprem_to_cloud",
     "cloud_to_onprem",
+    "onprem_internal",
+    "cloud_internal",
 ];
 
 /// Spam filtering along the inbound routes (probabilities that a spam copy is caught).
@@ -123,4 +131,6 @@ pub struct HybridOptions {
     /// An Edge Transport server inside the on-premises side.
     pub edge: bool,
     pub appliance: Option<Appliance>,
+    /// Per-visit work of each hop's roles and the global-catalog round trip.
+    pub work: work::WorkTable,
 }

@@ -10,21 +10,28 @@
 
 use super::costs::Meter;
 use super::hops::{Hop, Link, Side};
+use super::work::Role;
 use super::{GROUPS, HybridOptions, Mx, Variant};
+use crate::model::network::VisitWork;
 use crate::model::topology::{HopSpec, LinkSpec, RouteEnd, RouteSpec, Step, TopologySpec};
+
+/// The hybrid link's directions: each has its own bandwidth (a TLS SMTP connection pair is
+/// full duplex), `hybrid.bandwidth.to_cloud` and `hybrid.bandwidth.to_onprem`.
+pub const HYBRID_TO_CLOUD: &str = "to_cloud";
+pub const HYBRID_TO_ONPREM: &str = "to_onprem";
 
 /// One step of a seed route, before the options (Edge, rewriting device) are woven in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Seed {
-    /// A visit to a hop.
-    At(Hop),
+    /// A visit to a hop, doing the role's work.
+    At(Hop, Role),
+    /// The preceding visit also looks every recipient up (per recipient; on-premises against
+    /// the global catalog) — the look-up that decides the split.
+    LookUp,
     /// A crossing of a link.
     Over(Link),
     /// A spam filter.
     Spam(SpamPass),
-    /// The next station processes cross-premises mail as external when a rewriting device
-    /// strips its attribution (extra service, then a false-positive filter).
-    External,
 }
 
 /// Which spam filtering a [`Seed::Spam`] step applies (probabilities in
@@ -47,13 +54,6 @@ enum Station {
 }
 
 impl Station {
-    fn name(self) -> &'static str {
-        match self {
-            Station::Hop(h) => h.name(),
-            Station::Link(l) => l.name(),
-        }
-    }
-
     fn is_onprem(self) -> bool {
         matches!(self, Station::Hop(h) if h.side() == Side::Onprem)
     }
@@ -62,22 +62,29 @@ impl Station {
 impl Seed {
     fn station(self) -> Option<Station> {
         match self {
-            Seed::At(h) => Some(Station::Hop(h)),
+            Seed::At(h, _) => Some(Station::Hop(h)),
             Seed::Over(l) => Some(Station::Link(l)),
-            Seed::Spam(_) | Seed::External => None,
+            Seed::Spam(_) | Seed::LookUp => None,
         }
     }
 }
 
-fn visit(h: Hop) -> Step {
-    Step::visit(h.name())
-}
-
-fn station_step(s: Station, meter: Option<Meter>, extra: Option<crate::model::dist::Dist>) -> Step {
+/// A visit to `h` in role `r` with the options' work table.
+fn visit(h: Hop, r: Role, look_up: bool, o: &HybridOptions) -> Step {
+    let work = if h == Hop::Dns {
+        // A resolver answers the MX query: the hop's own service time.
+        VisitWork {
+            label: "MX look-up".into(),
+            ..VisitWork::default()
+        }
+    } else {
+        o.work.visit(h, r, look_up)
+    };
     Step::Station {
-        name: s.name().into(),
-        extra_service: extra,
-        meter: meter.map(Meter::id),
+        name: h.name().into(),
+        work,
+        meter: None,
+        direction: None,
     }
 }
 
@@ -93,19 +100,23 @@ fn split(onprem: &str, cloud: &str) -> RouteEnd {
 }
 
 /// Writes one route from the seed's steps, adding what the options ask for:
+/// - each visit's work from its role (and a per-recipient look-up after [`Seed::LookUp`]);
 /// - `edge` on the on-premises side of every crossing to or from the Internet or EOP (as the
 ///   seed says, it changes routing only inside the on-premises organization);
 /// - `appliance` between on-premises and the hybrid link;
 /// - meters on hybrid-link visits (by direction) and on-premises Internet crossings;
 /// - [`Seed::Spam`] steps become spam filters;
-/// - [`Seed::External`] marks the next station as processing cross-premises mail as external
-///   when an appliance strips its attribution (extra service, then a false-positive filter).
+/// - with an appliance, the station after every crossing of the hybrid link processes the copy
+///   as external, whatever the flow (the device strips the attribution of everything it
+///   passes): extra service, then a false-positive filter.
 fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteSpec {
     let mut steps: Vec<Step> = Vec::new();
     let mut external_next = false;
     let mut prev: Option<Station> = None;
+    let has_hub = seeds.iter().any(|s| matches!(s, Seed::At(Hop::Hub2007, _)));
     for (i, &seed) in seeds.iter().enumerate() {
         let next = seeds[i + 1..].iter().find_map(|s| s.station());
+        let look_up = seeds.get(i + 1) == Some(&Seed::LookUp);
         let spam = |p: f64| Step::Filter {
             spam_detection: p,
             false_positive: 0.0,
@@ -114,7 +125,7 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
             Seed::Spam(SpamPass::EopFirstPass) => steps.push(spam(o.spam.eop)),
             Seed::Spam(SpamPass::Onprem) => steps.push(spam(o.spam.onprem)),
             Seed::Spam(SpamPass::EopBehindOnprem) => steps.push(spam(o.spam.eop_behind_onprem)),
-            Seed::External => external_next = o.appliance.is_some(),
+            Seed::LookUp => {}
             Seed::Over(Link::Hybrid) => {
                 // On-premises → EOP: [edge] → [appliance] → link; the reverse on the way in.
                 let to_cloud = next == Some(Station::Hop(Hop::Eop));
@@ -125,12 +136,23 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
                 };
                 let mut around = Vec::new();
                 if o.edge {
-                    around.push(visit(Hop::Edge));
+                    around.push(visit(Hop::Edge, Role::Relay, false, o));
                 }
                 if o.appliance.is_some() {
-                    around.push(visit(Hop::Appliance));
+                    around.push(visit(Hop::Appliance, Role::Relay, false, o));
                 }
-                let link = station_step(Station::Link(Link::Hybrid), Some(meter), None);
+                let direction = if to_cloud {
+                    HYBRID_TO_CLOUD
+                } else {
+                    HYBRID_TO_ONPREM
+                };
+                let link = Step::Station {
+                    name: Link::Hybrid.name().into(),
+                    work: VisitWork::default(),
+                    meter: Some(meter.id()),
+                    direction: Some(direction.into()),
+                };
+                external_next = o.appliance.is_some();
                 if to_cloud {
                     steps.extend(around);
                     steps.push(link);
@@ -139,30 +161,44 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
                     steps.extend(around.into_iter().rev());
                 }
             }
-            Seed::At(_) | Seed::Over(_) => {
-                let here = seed.station().expect("a station step");
+            Seed::At(..) | Seed::Over(_) => {
                 let prev_onprem = prev.is_some_and(Station::is_onprem);
                 // The Edge relays between internal servers and the Internet: before DNS on the
                 // way out; right after the Internet link on the way in (below).
-                if o.edge && seed == Seed::At(Hop::Dns) && prev_onprem {
-                    steps.push(visit(Hop::Edge));
+                if o.edge && matches!(seed, Seed::At(Hop::Dns, _)) && prev_onprem {
+                    steps.push(visit(Hop::Edge, Role::Relay, false, o));
                 }
                 let next_is_hub = next == Some(Station::Hop(Hop::Hub2007));
                 let meter = match seed {
                     Seed::Over(Link::InternetIn) if next_is_hub => Some(Meter::OnpremInternetIn),
-                    Seed::Over(Link::InternetOut)
-                        if prev_onprem || seeds.contains(&Seed::At(Hop::Hub2007)) =>
-                    {
+                    Seed::Over(Link::InternetOut) if prev_onprem || has_hub => {
                         Some(Meter::OnpremInternetOut)
                     }
                     _ => None,
                 };
-                let extra = if external_next {
-                    o.appliance.as_ref().map(|a| a.external_processing.clone())
-                } else {
-                    None
+                let mut step = match seed {
+                    Seed::At(h, r) => visit(h, r, look_up, o),
+                    Seed::Over(l) => Step::Station {
+                        name: l.name().into(),
+                        work: VisitWork::default(),
+                        meter: None,
+                        direction: None,
+                    },
+                    _ => unreachable!("a station step"),
                 };
-                steps.push(station_step(here, meter, extra));
+                if let Step::Station {
+                    meter: m, work: w, ..
+                } = &mut step
+                {
+                    *m = meter.map(Meter::id);
+                    if external_next && let Some(a) = &o.appliance {
+                        w.extra = Some(a.external_processing.clone());
+                        w.label.push_str(
+                            ", processed as external (the device stripped its attribution)",
+                        );
+                    }
+                }
+                steps.push(step);
                 if external_next {
                     let fp = o.appliance.as_ref().map_or(0.0, |a| a.false_positive);
                     steps.push(Step::Filter {
@@ -172,7 +208,7 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
                     external_next = false;
                 }
                 if o.edge && seed == Seed::Over(Link::InternetIn) && next_is_hub {
-                    steps.push(visit(Hop::Edge));
+                    steps.push(visit(Hop::Edge, Role::Relay, false, o));
                 }
             }
         }
@@ -187,129 +223,165 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
     }
 }
 
-/// The routes of `v`. Each source's route carries its name (see [`super::SOURCES`]).
+/// The routes of `v`. Each source's route carries its name (see [`super::SOURCES`]). Where
+/// the split happens: at Exchange Online (MX at EOP, CMT off: the seed's steps 4–5), at the
+/// Exchange 2013 server (MX at EOP, CMT on: steps 4–5), at the 2007 Hub that receives the
+/// Internet mail (MX on-premises: steps 3–4); each time inside the visit that looks the
+/// recipients up, so its server is held for the look-up.
 pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
     use Hop::*;
     use Link::*;
-    use Seed::{At, External, Over, Spam};
+    use Role::{Deliver, Filter, Relay, Scan};
+    use Seed::{At, LookUp, Over, Spam};
     let mut r = Vec::new();
     // Inbound from the Internet: the seed's three inbound procedures.
     match (v.mx, v.centralized_mail_transport) {
         (Mx::Eop, false) => {
-            // Steps 2–5: EOP (filtering spam first), then Exchange Online scans, looks up,
-            // splits.
+            // Steps 2–5: EOP filters (spam first), then Exchange Online scans for viruses,
+            // looks each recipient up and splits.
             r.push(route(
                 "inbound",
                 &[
                     Over(InternetIn),
-                    At(Eop),
+                    At(Eop, Filter),
                     Spam(SpamPass::EopFirstPass),
-                    At(Exo),
+                    At(Exo, Scan),
+                    LookUp,
                 ],
                 split("inbound_onprem_copy", "inbound_cloud_copy"),
                 o,
             ));
-            // Steps 6–8: back to EOP, over TLS to the 2013 server, through the RGC to 2007.
+            // Steps 6–8: back to EOP (a relay pass), over TLS to the 2013 server, through the
+            // RGC to 2007.
             r.push(route(
                 "inbound_onprem_copy",
-                &[At(Eop), Over(Hybrid), At(Cas2013), Over(Rgc), At(Mbx2007)],
+                &[
+                    At(Eop, Relay),
+                    Over(Hybrid),
+                    At(Cas2013, Relay),
+                    Over(Rgc),
+                    At(Mbx2007, Deliver),
+                ],
                 deliver("inbound_to_onprem"),
                 o,
             ));
             r.push(route(
                 "inbound_cloud_copy",
-                &[At(ExoMailbox)],
+                &[At(ExoMailbox, Deliver)],
                 deliver("inbound_to_cloud"),
                 o,
             ));
         }
         (Mx::Eop, true) => {
-            // Steps 2–5: EOP scans, hands both to the 2013 server, which looks up and splits.
+            // Steps 2–5: EOP filters and scans, hands both to the 2013 server, which looks
+            // each recipient up and splits.
             r.push(route(
                 "inbound",
                 &[
                     Over(InternetIn),
-                    At(Eop),
+                    At(Eop, Filter),
                     Spam(SpamPass::EopFirstPass),
                     Over(Hybrid),
-                    At(Cas2013),
+                    At(Cas2013, Relay),
+                    LookUp,
                 ],
                 split("inbound_onprem_copy", "inbound_cloud_copy"),
                 o,
             ));
             r.push(route(
                 "inbound_onprem_copy",
-                &[Over(Rgc), At(Mbx2007)],
+                &[Over(Rgc), At(Mbx2007, Deliver)],
                 deliver("inbound_to_onprem"),
                 o,
             ));
-            // Steps 6–8: back to EOP over TLS, then Exchange Online.
+            // Steps 6–8: back to EOP over TLS (a relay pass), then Exchange Online delivers
+            // the already scanned copy.
             r.push(route(
                 "inbound_cloud_copy",
-                &[Over(Hybrid), At(Eop), At(Exo), At(ExoMailbox)],
+                &[
+                    Over(Hybrid),
+                    At(Eop, Relay),
+                    At(Exo, Relay),
+                    At(ExoMailbox, Deliver),
+                ],
                 deliver("inbound_to_cloud"),
                 o,
             ));
         }
         (Mx::Onprem, _) => {
             // Steps 2–4: a 2007 Hub receives all Internet mail, spam included, filters what it
-            // can, looks recipients up in the global catalog and splits.
+            // can, looks each recipient up in the global catalog and splits.
             r.push(route(
                 "inbound",
                 &[
                     Over(InternetIn),
-                    At(Hub2007),
+                    At(Hub2007, Filter),
                     Spam(SpamPass::Onprem),
-                    At(Gc),
+                    LookUp,
                 ],
                 split("inbound_onprem_copy", "inbound_cloud_copy"),
                 o,
             ));
             r.push(route(
                 "inbound_onprem_copy",
-                &[At(Mbx2007)],
+                &[At(Mbx2007, Deliver)],
                 deliver("inbound_to_onprem"),
                 o,
             ));
-            // Steps 5–7: RGC to 2013, TLS send connector to EOP, Exchange Online scans for
-            // viruses and content-based spam, delivers.
+            // Steps 5–7: RGC to 2013, TLS send connector to EOP (a relay pass), Exchange Online
+            // scans for viruses and content-based spam, delivers.
             r.push(route(
                 "inbound_cloud_copy",
                 &[
                     Over(Rgc),
-                    At(Cas2013),
+                    At(Cas2013, Relay),
                     Over(Hybrid),
-                    At(Eop),
-                    At(Exo),
+                    At(Eop, Relay),
+                    At(Exo, Scan),
                     Spam(SpamPass::EopBehindOnprem),
-                    At(ExoMailbox),
+                    At(ExoMailbox, Deliver),
                 ],
                 deliver("inbound_to_cloud"),
                 o,
             ));
         }
     }
-    // Outbound from on-premises: always straight out through the 2007 Hub and DNS.
+    // Outbound from on-premises: always straight out through the 2007 Hub (whose categorizer
+    // looks the recipients up) and DNS.
     r.push(route(
         "outbound_from_onprem",
-        &[At(Mbx2007), At(Hub2007), At(Dns), Over(InternetOut)],
+        &[
+            At(Mbx2007, Relay),
+            At(Hub2007, Relay),
+            LookUp,
+            At(Dns, Relay),
+            Over(InternetOut),
+        ],
         deliver("outbound_from_onprem"),
         o,
     ));
-    // Outbound from Exchange Online: direct (CMT off) or hairpinned through on-premises.
+    // Outbound from Exchange Online (virus scan first): direct (CMT off) or hairpinned
+    // through on-premises, where the 2013 server applies compliance and anti-virus (CMT on).
     let cloud_out: &[Seed] = if v.centralized_mail_transport {
         &[
-            At(Exo),
-            At(Eop),
+            At(Exo, Scan),
+            LookUp,
+            At(Eop, Relay),
             Over(Hybrid),
-            At(Cas2013),
+            At(Cas2013, Scan),
             Over(Rgc),
-            At(Hub2007),
-            At(Dns),
+            At(Hub2007, Relay),
+            At(Dns, Relay),
             Over(InternetOut),
         ]
     } else {
-        &[At(Exo), At(Eop), At(Dns), Over(InternetOut)]
+        &[
+            At(Exo, Scan),
+            LookUp,
+            At(Eop, Relay),
+            At(Dns, Relay),
+            Over(InternetOut),
+        ]
     };
     r.push(route(
         "outbound_from_cloud",
@@ -320,19 +392,18 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
     // Cross-premises mail rides the hybrid connectors in every variant: on-premises mail for a
     // cloud mailbox leaves through the 2013 server's TLS send connector to EOP; Exchange
     // Online's outbound connector sends on-premises-bound mail through EOP to the 2013 server.
-    // A rewriting device makes the receiving side treat it as external.
     r.push(route(
         "onprem_to_cloud",
         &[
-            At(Mbx2007),
-            At(Hub2007),
+            At(Mbx2007, Relay),
+            At(Hub2007, Relay),
+            LookUp,
             Over(Rgc),
-            At(Cas2013),
+            At(Cas2013, Relay),
             Over(Hybrid),
-            External,
-            At(Eop),
-            At(Exo),
-            At(ExoMailbox),
+            At(Eop, Relay),
+            At(Exo, Scan),
+            At(ExoMailbox, Deliver),
         ],
         deliver("onprem_to_cloud"),
         o,
@@ -340,15 +411,35 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
     r.push(route(
         "cloud_to_onprem",
         &[
-            At(Exo),
-            At(Eop),
+            At(Exo, Scan),
+            LookUp,
+            At(Eop, Relay),
             Over(Hybrid),
-            External,
-            At(Cas2013),
+            At(Cas2013, Relay),
             Over(Rgc),
-            At(Mbx2007),
+            At(Mbx2007, Deliver),
         ],
         deliver("cloud_to_onprem"),
+        o,
+    ));
+    // Mail that stays on its side. On-premises: the 2007 Mailbox server submits to the Hub,
+    // whose categorizer looks the recipients up, and the Hub delivers back to the 2007
+    // Mailbox server. Cloud: Exchange Online scans and looks up, then delivers.
+    r.push(route(
+        "onprem_internal",
+        &[
+            At(Mbx2007, Relay),
+            At(Hub2007, Relay),
+            LookUp,
+            At(Mbx2007, Deliver),
+        ],
+        deliver("onprem_internal"),
+        o,
+    ));
+    r.push(route(
+        "cloud_internal",
+        &[At(Exo, Scan), LookUp, At(ExoMailbox, Deliver)],
+        deliver("cloud_internal"),
         o,
     ));
     r
@@ -431,10 +522,10 @@ mod tests {
             seq("eop cas2013 eop exo exo_mailbox")
         );
         for v in [onprem_off, onprem_on] {
-            assert_eq!(hops_of(v, "inbound_to_onprem"), seq("hub2007 gc mbx2007"));
+            assert_eq!(hops_of(v, "inbound_to_onprem"), seq("hub2007 mbx2007"));
             assert_eq!(
                 hops_of(v, "inbound_to_cloud"),
-                seq("hub2007 gc cas2013 eop exo exo_mailbox")
+                seq("hub2007 cas2013 eop exo exo_mailbox")
             );
         }
         for v in Variant::ALL {
@@ -456,6 +547,11 @@ mod tests {
                 hops_of(v, "cloud_to_onprem"),
                 seq("exo eop cas2013 mbx2007")
             );
+            assert_eq!(
+                hops_of(v, "onprem_internal"),
+                seq("mbx2007 hub2007 mbx2007")
+            );
+            assert_eq!(hops_of(v, "cloud_internal"), seq("exo exo_mailbox"));
         }
     }
 
@@ -510,7 +606,7 @@ mod tests {
         let s = |x: &str| x.split_whitespace().map(String::from).collect::<Vec<_>>();
         assert_eq!(
             hops_with(onprem_off, &o, "inbound_to_onprem"),
-            s("edge hub2007 gc mbx2007")
+            s("edge hub2007 mbx2007")
         );
         assert_eq!(
             hops_with(eop_off, &o, "outbound_from_onprem"),
@@ -560,18 +656,104 @@ mod tests {
             s("mbx2007 hub2007 cas2013 edge appliance eop exo exo_mailbox")
         );
         let net = compile(&topology(eop_off, &default_hops(), &default_links(), &o)).unwrap();
-        // Quarantine filters only on the two cross-premises routes.
-        let with_fp: Vec<&str> = SOURCES
-            .iter()
-            .filter(|src| {
-                net.paths(net.route_entry(src).unwrap()).iter().any(|p| {
-                    p.steps
-                        .iter()
-                        .any(|(k, n)| k == "filter" && n.ends_with("false positives 0.01"))
-                })
-            })
-            .copied()
-            .collect();
-        assert_eq!(with_fp, ["onprem_to_cloud", "cloud_to_onprem"]);
+        // The device's false-positive filter follows every crossing (below, on every variant).
+        let _ = net;
+    }
+
+    /// Every copy that crosses the rewriting device is treated as external where it arrives,
+    /// in every variant and flow (with CMT on, cloud outbound mail crosses it too): each
+    /// crossing of the hybrid link is followed, after the device and the Edge, by one visit
+    /// with the device's extra processing and then its false-positive filter; paths that do
+    /// not cross have no such filter.
+    #[test]
+    fn the_device_marks_every_crossing_copy_external_in_every_variant() {
+        let o = HybridOptions {
+            appliance: Some(Appliance {
+                external_processing: Dist::deterministic(1e8).unwrap(),
+                false_positive: 0.01,
+            }),
+            edge: true,
+            ..HybridOptions::default()
+        };
+        let fp = |k: &str, n: &str| k == "filter" && n.ends_with("false positives 0.01");
+        for v in Variant::ALL {
+            let net = compile(&topology(v, &default_hops(), &default_links(), &o)).unwrap();
+            let mut crossings_seen = 0;
+            for src in SOURCES {
+                for p in net.paths(net.route_entry(src).unwrap()) {
+                    let steps = &p.steps;
+                    let crossings: Vec<usize> = (0..steps.len())
+                        .filter(|&i| steps[i].1 == "hybrid")
+                        .collect();
+                    let filters = steps.iter().filter(|(k, n)| fp(k, n)).count();
+                    assert_eq!(
+                        filters,
+                        crossings.len(),
+                        "{} {}: {steps:?}",
+                        v.name(),
+                        p.flow
+                    );
+                    for &i in &crossings {
+                        // Past the device and the Edge (and what they do), the receiving
+                        // hop, what it does, then the filter.
+                        let mut j = i + 1;
+                        while steps[j].0 == "work"
+                            || matches!(steps[j].1.as_str(), "appliance" | "edge")
+                        {
+                            j += 1;
+                        }
+                        let mut k = j + 1;
+                        while steps[k].0 == "work" {
+                            assert!(steps[k].1.contains("processed as external"), "{steps:?}");
+                            k += 1;
+                        }
+                        assert!(
+                            fp(&steps[k].0, &steps[k].1),
+                            "{} {}: no filter after {}: {steps:?}",
+                            v.name(),
+                            p.flow,
+                            steps[j].1
+                        );
+                    }
+                    crossings_seen += crossings.len();
+                }
+            }
+            assert!(crossings_seen > 0, "{}", v.name());
+        }
+        // With CMT on, cloud outbound mail crosses the device too.
+        let net = compile(&topology(
+            Variant::ALL[1],
+            &default_hops(),
+            &default_links(),
+            &o,
+        ))
+        .unwrap();
+        let p = &net.paths(net.route_entry("outbound_from_cloud").unwrap())[0];
+        assert!(p.steps.iter().any(|(k, n)| fp(k, n)), "{:?}", p.steps);
+    }
+
+    /// The hybrid link is full duplex: each direction has its own bandwidth station, and each
+    /// crossing uses its direction's (by the traffic equations: only the right one is worked).
+    #[test]
+    fn each_direction_of_the_hybrid_link_has_its_own_bandwidth() {
+        let o = HybridOptions::default();
+        for v in Variant::ALL {
+            let net = compile(&topology(v, &default_hops(), &default_links(), &o)).unwrap();
+            let lane = |d: &str| {
+                net.stations
+                    .iter()
+                    .position(|st| st.name == format!("hybrid.bandwidth.{d}"))
+                    .unwrap_or_else(|| panic!("{}: no {d} lane", v.name()))
+            };
+            let (up, down) = (lane(HYBRID_TO_CLOUD), lane(HYBRID_TO_ONPREM));
+            assert!(!net.stations.iter().any(|st| st.name == "hybrid.bandwidth"));
+            let work = |src: &str| {
+                net.expected_work_s(net.route_entry(src).unwrap(), &[1.0, 0.0], 75.0, 1.0, false)
+            };
+            let w = work("onprem_to_cloud");
+            assert!(w[up] > 0.0 && w[down] == 0.0, "{}: {w:?}", v.name());
+            let w = work("cloud_to_onprem");
+            assert!(w[down] > 0.0 && w[up] == 0.0, "{}: {w:?}", v.name());
+        }
     }
 }

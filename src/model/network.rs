@@ -9,8 +9,42 @@ use super::dist::Dist;
 use super::transport::{Availability, RetryPolicy};
 use crate::load::MAX_GROUPS;
 
-/// Index of an extra service-time distribution in [`Network::extras`], stored as index + 1 so
-/// that `Option<ExtraId>` (a visit with or without extra work) stays four bytes.
+/// What one visit costs when it differs from its station's plain service: the work a role
+/// does on this visit (e.g. a relay pass instead of a first filtering pass, a look-up per
+/// recipient). The core draws it; what the roles mean belongs to whoever wrote the route.
+#[derive(Clone, Debug, Default)]
+pub struct VisitWork {
+    /// Replaces the station's service time on this visit (ns); None: the station's.
+    pub service: Option<Dist>,
+    /// Added to the service on this visit (ns).
+    pub extra: Option<Dist>,
+    /// Drawn once per recipient the copy carries and added (ns): a recipient look-up.
+    pub per_recipient: Option<Dist>,
+    /// What the visit does, in words, for `explain` (empty: nothing to say).
+    pub label: String,
+}
+
+impl VisitWork {
+    /// Whether the visit costs just its station's service.
+    pub fn is_plain(&self) -> bool {
+        self.service.is_none() && self.extra.is_none() && self.per_recipient.is_none()
+    }
+
+    /// Mean cost in ns of this visit at `station` for a copy of `mean_size_kb` carrying
+    /// `mean_recipients`.
+    pub fn mean_ns(&self, station: &Station, mean_size_kb: f64, mean_recipients: f64) -> f64 {
+        let base = self
+            .service
+            .as_ref()
+            .map_or(station.service.mean(), Dist::mean);
+        base + station.per_kb_ns * mean_size_kb
+            + self.extra.as_ref().map_or(0.0, Dist::mean)
+            + self.per_recipient.as_ref().map_or(0.0, Dist::mean) * mean_recipients
+    }
+}
+
+/// Index of a visit's own work in [`Network::extras`], stored as index + 1 so that
+/// `Option<ExtraId>` (a visit with or without work of its own) stays four bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ExtraId(NonZeroU32);
 
@@ -54,6 +88,15 @@ pub struct StationId(pub u32);
 /// Index of a node in [`Network::nodes`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct NodeId(pub u32);
+
+/// What a station whose queue is full answers an arriving copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WhenFull {
+    /// A transient (4xx) refusal: the sender keeps the copy and retries.
+    Defer,
+    /// A permanent (5xx) refusal: the copy ends `rejected` (a loss system, M/M/c/K).
+    Reject,
+}
 
 /// How many copies a station serves at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,8 +143,10 @@ pub struct Station {
     pub service: Dist,
     /// Added service time per kilobyte, in nanoseconds.
     pub per_kb_ns: f64,
-    /// Most copies that may wait; a full queue refuses with a transient error.
+    /// Most copies that may wait; a full queue refuses (see `when_full`).
     pub queue_limit: Option<u32>,
+    /// What a full queue answers: a transient refusal the sender retries, or a permanent one.
+    pub when_full: WhenFull,
     /// A lower limit for copies from outside the organization (back pressure at Medium).
     pub queue_limit_external: Option<u32>,
     /// Shadow redundancy: copies held when the station fails are resubmitted by their senders
@@ -134,6 +179,7 @@ impl Station {
             service,
             per_kb_ns: 0.0,
             queue_limit: None,
+            when_full: WhenFull::Defer,
             queue_limit_external: None,
             shadow_redundancy: false,
             tarpit: false,
@@ -151,7 +197,8 @@ impl Station {
 /// One step of the route graph.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Node {
-    /// Be served at `station` (plus `extras[extra]` when there is one), then go to `next`.
+    /// Be served at `station` (with the work `extras[extra]` when there is one), then go to
+    /// `next`.
     Visit {
         station: StationId,
         next: NodeId,
@@ -181,8 +228,8 @@ pub struct Network {
     pub routes: Vec<(String, NodeId)>,
     /// Per node: the traffic meter a visit counts toward, if any.
     pub meters: Vec<Option<MeterId>>,
-    /// Extra service-time distributions (ns) referenced by visit nodes.
-    pub extras: Vec<Dist>,
+    /// Visits' own work, referenced by visit nodes.
+    pub extras: Vec<VisitWork>,
     /// (spam detection, false-positive) probabilities referenced by filter nodes.
     pub filters: Vec<(f64, f64)>,
     /// Per node and recipient group: the flow such a copy ends in (`u16::MAX`: none).
@@ -278,12 +325,15 @@ impl Network {
     }
 
     /// Expected work (server-seconds) one message entering at `entry` brings to each station,
-    /// for a mean message size of `mean_size_kb`; `spam` as in [`Self::expected_node_visits`].
+    /// for a mean message size of `mean_size_kb` and `mean_recipients` per message; `spam` as
+    /// in [`Self::expected_node_visits`]. Per-recipient work counts the message's mean
+    /// recipients at every visit (exact before a split, an upper bound after one).
     pub fn expected_work_s(
         &self,
         entry: NodeId,
         group_present: &[f64],
         mean_size_kb: f64,
+        mean_recipients: f64,
         spam: bool,
     ) -> Vec<f64> {
         let visits = self.expected_node_visits(entry, group_present, spam);
@@ -291,8 +341,11 @@ impl Network {
         for (node, v) in self.nodes.iter().zip(visits) {
             if let Node::Visit { station, extra, .. } = node {
                 let st = &self.stations[station.0 as usize];
-                let extra_ns = extra.map_or(0.0, |e| self.extras[e.index()].mean());
-                work[station.0 as usize] += v * (st.mean_service_ns(mean_size_kb) + extra_ns) / 1e9;
+                let ns = match extra {
+                    None => st.mean_service_ns(mean_size_kb),
+                    Some(e) => self.extras[e.index()].mean_ns(st, mean_size_kb, mean_recipients),
+                };
+                work[station.0 as usize] += v * ns / 1e9;
             }
         }
         work
@@ -344,10 +397,20 @@ impl Network {
                 ));
                 self.paths_from(next, walk, seen, out);
             }
-            Node::Visit { station, next, .. } => {
+            Node::Visit {
+                station,
+                next,
+                extra,
+            } => {
                 let s = &self.stations[station.0 as usize];
                 if s.kind != StationKind::LinkBandwidth {
                     walk.steps.push((s.kind.label().into(), s.name.clone()));
+                }
+                if let Some(e) = extra {
+                    let label = &self.extras[e.index()].label;
+                    if !label.is_empty() {
+                        walk.steps.push(("work".into(), label.clone()));
+                    }
                 }
                 self.paths_from(next, walk, seen, out);
             }

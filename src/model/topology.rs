@@ -9,7 +9,7 @@ use std::collections::{HashMap, VecDeque};
 
 use super::dist::Dist;
 use super::network::{
-    ExtraId, MeterId, Network, Node, NodeId, Servers, Station, StationId, StationKind,
+    ExtraId, MeterId, Network, Node, NodeId, Servers, Station, StationId, StationKind, VisitWork,
 };
 use super::transport::Availability;
 use crate::load::MAX_GROUPS;
@@ -29,6 +29,10 @@ pub struct LinkSpec {
     pub bandwidth_mbps: Option<f64>,
     /// Concurrent connections; None: unlimited.
     pub max_connections: Option<u32>,
+    /// Full duplex: the names of the link's two directions, each with its own bandwidth
+    /// (`<link>.bandwidth.<direction>`); a step picks one with its `direction`. Empty: one
+    /// bandwidth shared by both directions.
+    pub directions: Vec<String>,
     pub availability: Availability,
 }
 
@@ -51,15 +55,20 @@ pub enum RouteEnd {
 }
 
 /// One step of a route.
+// Steps are compile-time specs, a few hundred per scenario, never on the hot path: a large
+// `Station` variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Step {
-    /// Visit a hop or link. `extra_service` (ns) is added to the station's service time on this
-    /// visit only (e.g. anti-spam processing of mail treated as external); `meter` tags the
-    /// visit for traffic counters.
+    /// Visit a hop or link. `work` is what this visit costs when it is not the station's plain
+    /// service (a role's own service time, extra processing such as anti-spam on mail treated
+    /// as external, a look-up per recipient); `meter` tags the visit for traffic counters;
+    /// `direction` picks a full-duplex link's direction (None: its first).
     Station {
         name: String,
-        extra_service: Option<Dist>,
+        work: VisitWork,
         meter: Option<MeterId>,
+        direction: Option<String>,
     },
     /// A content filter: a spam copy is filtered with probability `spam_detection`; any other
     /// copy is quarantined with probability `false_positive`.
@@ -73,8 +82,9 @@ impl Step {
     pub fn visit(name: &str) -> Self {
         Step::Station {
             name: name.to_string(),
-            extra_service: None,
+            work: VisitWork::default(),
             meter: None,
+            direction: None,
         }
     }
 
@@ -157,6 +167,8 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
     let mut stations = Vec::new();
     // Each step name resolves to one or two stations (a link with bandwidth has two).
     let mut by_name: HashMap<&str, Vec<StationId>> = HashMap::new();
+    // (link, direction) → stations, for full-duplex links.
+    let mut lanes: HashMap<(&str, &str), Vec<StationId>> = HashMap::new();
     for hop in &spec.hops {
         let id = StationId(stations.len() as u32);
         stations.push(Station {
@@ -172,22 +184,43 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
             });
         }
         let mut ids = Vec::new();
+        // One bandwidth station, or one per direction of a full-duplex link.
+        let mut lane_ids = Vec::new();
         if let Some(mbps) = link.bandwidth_mbps {
-            ids.push(StationId(stations.len() as u32));
-            stations.push(Station {
-                // 1 KB = 8192 bits; mbps * 1e6 bits per second; result in nanoseconds.
-                per_kb_ns: 8192.0 / (mbps * 1e6) * 1e9,
-                // A link refuses at its entrance: the bandwidth station when there is one.
-                availability: link.availability.clone(),
-                ..Station::plain(
-                    format!("{}.bandwidth", link.name),
-                    StationKind::LinkBandwidth,
-                    Servers::Finite(1),
-                    Dist::deterministic(0.0).expect("zero is a valid constant"),
-                )
-            });
+            let lanes: Vec<Option<&str>> = if link.directions.is_empty() {
+                vec![None]
+            } else {
+                link.directions.iter().map(|d| Some(d.as_str())).collect()
+            };
+            for lane in lanes {
+                lane_ids.push((lane, StationId(stations.len() as u32)));
+                let name = match lane {
+                    None => format!("{}.bandwidth", link.name),
+                    Some(d) => format!("{}.bandwidth.{d}", link.name),
+                };
+                stations.push(Station {
+                    // 1 KB = 8192 bits; mbps * 1e6 bits per second; result in nanoseconds.
+                    per_kb_ns: 8192.0 / (mbps * 1e6) * 1e9,
+                    // A link refuses at its entrance: the bandwidth station when there is one
+                    // (each direction's, for a full-duplex link).
+                    availability: link.availability.clone(),
+                    ..Station::plain(
+                        name,
+                        StationKind::LinkBandwidth,
+                        Servers::Finite(1),
+                        Dist::deterministic(0.0).expect("zero is a valid constant"),
+                    )
+                });
+            }
+            ids.push(lane_ids[0].1);
         }
-        ids.push(StationId(stations.len() as u32));
+        let latency_id = StationId(stations.len() as u32);
+        ids.push(latency_id);
+        for (lane, bw) in &lane_ids {
+            if let Some(d) = lane {
+                lanes.insert((link.name.as_str(), d), vec![*bw, latency_id]);
+            }
+        }
         let service = match &link.tls_setup {
             None => link.latency.clone(),
             Some(tls) => Dist::Sum(Box::new((link.latency.clone(), tls.clone()))),
@@ -225,7 +258,7 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
     // Pass 1: lay out each route's step nodes followed by its end node.
     let mut nodes: Vec<Node> = Vec::new();
     let mut meters: Vec<Option<MeterId>> = Vec::new();
-    let mut extras: Vec<Dist> = Vec::new();
+    let mut extras: Vec<VisitWork> = Vec::new();
     let mut filters: Vec<(f64, f64)> = Vec::new();
     let mut entry = Vec::with_capacity(spec.routes.len());
     let mut end_node = Vec::with_capacity(spec.routes.len());
@@ -236,27 +269,30 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
             match step {
                 Step::Station {
                     name,
-                    extra_service,
+                    work,
                     meter,
+                    direction,
                 } => {
-                    let ids =
-                        by_name
-                            .get(name.as_str())
-                            .ok_or_else(|| TopologyError::UnknownStep {
-                                route: route.name.clone(),
-                                step: i + 1,
-                                name: name.clone(),
-                                accepted: accepted_steps(),
-                            })?;
+                    let lane = direction
+                        .as_deref()
+                        .and_then(|d| lanes.get(&(name.as_str(), d)));
+                    let ids = lane.or_else(|| by_name.get(name.as_str())).ok_or_else(|| {
+                        TopologyError::UnknownStep {
+                            route: route.name.clone(),
+                            step: i + 1,
+                            name: name.clone(),
+                            accepted: accepted_steps(),
+                        }
+                    })?;
                     for (k, st) in ids.iter().enumerate() {
                         let last = k + 1 == ids.len();
-                        // Extra service applies once, at the station that does the work.
-                        let extra = match extra_service {
-                            Some(d) if last => {
-                                extras.push(d.clone());
-                                Some(ExtraId::new(extras.len() - 1))
-                            }
-                            _ => None,
+                        // A visit's own work applies once, at the station that does it (a
+                        // link's latency station, not its bandwidth).
+                        let extra = if last && !(work.is_plain() && work.label.is_empty()) {
+                            extras.push(work.clone());
+                            Some(ExtraId::new(extras.len() - 1))
+                        } else {
+                            None
                         };
                         let next = NodeId((nodes.len() + 1) as u32);
                         nodes.push(Node::Visit {
@@ -550,5 +586,152 @@ fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {
         "(none defined)".to_string()
     } else {
         v.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(name: &str) -> HopSpec {
+        Station::new(
+            name,
+            Servers::Finite(1),
+            Dist::deterministic(1e6).unwrap(),
+            0.0,
+        )
+    }
+
+    fn link(name: &str, directions: &[&str]) -> LinkSpec {
+        LinkSpec {
+            name: name.into(),
+            latency: Dist::deterministic(1e6).unwrap(),
+            tls_setup: None,
+            bandwidth_mbps: Some(10.0),
+            max_connections: None,
+            availability: Availability::default(),
+            directions: directions.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn over(l: &str, direction: Option<&str>) -> Step {
+        Step::Station {
+            name: l.into(),
+            work: VisitWork::default(),
+            meter: None,
+            direction: direction.map(String::from),
+        }
+    }
+
+    fn route(name: &str, steps: Vec<Step>) -> RouteSpec {
+        RouteSpec {
+            name: name.into(),
+            steps,
+            end: RouteEnd::Deliver(name.into()),
+        }
+    }
+
+    fn station(net: &Network, name: &str) -> usize {
+        net.stations.iter().position(|s| s.name == name).unwrap()
+    }
+
+    /// A full-duplex link has a bandwidth station per direction and a shared latency; each
+    /// crossing works only its own direction's bandwidth.
+    #[test]
+    fn a_full_duplex_link_has_a_bandwidth_per_direction() {
+        let spec = TopologySpec {
+            hops: vec![hop("h")],
+            links: vec![link("l", &["up", "down"])],
+            routes: vec![
+                route("a", vec![Step::visit("h"), over("l", Some("up"))]),
+                route("b", vec![over("l", Some("down")), Step::visit("h")]),
+            ],
+            groups: Vec::new(),
+        };
+        let net = compile(&spec).unwrap();
+        let (up, down, lat) = (
+            station(&net, "l.bandwidth.up"),
+            station(&net, "l.bandwidth.down"),
+            station(&net, "l"),
+        );
+        let work =
+            |r: &str| net.expected_work_s(net.route_entry(r).unwrap(), &[], 10.0, 1.0, false);
+        let (a, b) = (work("a"), work("b"));
+        assert!(a[up] > 0.0 && a[down] == 0.0 && a[lat] > 0.0, "{a:?}");
+        assert!(b[down] > 0.0 && b[up] == 0.0 && b[lat] > 0.0, "{b:?}");
+        // Half duplex: one shared bandwidth station.
+        let half = TopologySpec {
+            links: vec![link("l", &[])],
+            ..spec
+        };
+        let net = compile(&half).unwrap();
+        assert!(net.stations.iter().any(|s| s.name == "l.bandwidth"));
+    }
+
+    /// A visit's own work lands once, on the station that does it (a link's latency, not its
+    /// bandwidth), and its mean enters the traffic equations per recipient.
+    #[test]
+    fn visit_work_applies_once_at_the_working_station() {
+        let work = VisitWork {
+            service: Some(Dist::deterministic(5e6).unwrap()),
+            extra: Some(Dist::deterministic(1e6).unwrap()),
+            per_recipient: Some(Dist::deterministic(2e6).unwrap()),
+            label: "x".into(),
+        };
+        let spec = TopologySpec {
+            hops: vec![hop("h")],
+            links: vec![link("l", &[])],
+            routes: vec![route(
+                "a",
+                vec![
+                    Step::Station {
+                        name: "h".into(),
+                        work: work.clone(),
+                        meter: None,
+                        direction: None,
+                    },
+                    Step::Station {
+                        name: "l".into(),
+                        work,
+                        meter: None,
+                        direction: None,
+                    },
+                ],
+            )],
+            groups: Vec::new(),
+        };
+        let net = compile(&spec).unwrap();
+        assert_eq!(net.extras.len(), 2);
+        let w = net.expected_work_s(net.route_entry("a").unwrap(), &[], 0.0, 3.0, false);
+        // 5 ms own service + 1 ms extra + 3 recipients × 2 ms, instead of the hop's 1 ms.
+        assert!((w[station(&net, "h")] - 0.012).abs() < 1e-12, "{w:?}");
+        assert!((w[station(&net, "l")] - 0.012).abs() < 1e-12, "{w:?}");
+        assert_eq!(w[station(&net, "l.bandwidth")], 0.0);
+        let p = &net.paths(net.route_entry("a").unwrap())[0];
+        assert_eq!(p.steps.iter().filter(|(k, _)| k == "work").count(), 2);
+    }
+
+    #[test]
+    fn unknown_steps_and_doubled_names_are_refused() {
+        let spec = TopologySpec {
+            hops: vec![hop("h")],
+            links: vec![link("h", &[])],
+            routes: vec![route("a", vec![Step::visit("h")])],
+            groups: Vec::new(),
+        };
+        assert!(matches!(
+            compile(&spec),
+            Err(TopologyError::DuplicateName { .. })
+        ));
+        let spec = TopologySpec {
+            hops: vec![hop("h")],
+            links: Vec::new(),
+            routes: vec![route("a", vec![Step::visit("nope")])],
+            groups: Vec::new(),
+        };
+        assert!(matches!(
+            compile(&spec),
+            Err(TopologyError::UnknownStep { step: 1, .. })
+        ));
     }
 }

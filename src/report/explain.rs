@@ -79,6 +79,9 @@ pub fn explain(scn: &Scenario) -> String {
                         "filter" => {
                             let _ = writeln!(o, "       filter: {name}");
                         }
+                        "work" => {
+                            let _ = writeln!(o, "       does: {name}");
+                        }
                         "loop" => {
                             let _ = writeln!(o, "       back to route {name}");
                         }

@@ -1,4 +1,4 @@
-//! Finds the line of a field in a scenario file from its dotted path (`hops.gc.servers`).
+//! Finds the line of a field in a scenario file from its dotted path (`hops.<name>.servers`).
 //!
 //! Validation works on values and knows only paths; this module maps a path back to the text
 //! with `toml_edit`, which keeps spans, so every error can name its line.

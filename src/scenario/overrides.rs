@@ -2,7 +2,7 @@
 //! deserialized and validated, so an overridden value goes through exactly the checks a value
 //! written in the file would.
 //!
-//! A path is dotted (`hops.cas2013.servers`); numeric segments index arrays
+//! A path is dotted (`hops.<name>.servers`); numeric segments index arrays
 //! (`load.recipients.weights.0`). Every segment but the last must exist in the file; the last
 //! may be new (an optional field the file leaves out), and a misspelled one is then refused by
 //! the schema, which lists the accepted fields. `load.scale` is an alias of `run.load_scale`,
@@ -54,7 +54,7 @@ pub fn apply(table: &mut Table, o: &Override) -> Result<(), String> {
     let segs: Vec<&str> = field.split('.').collect();
     if segs.iter().any(|s| s.is_empty()) {
         return Err(format!(
-            "`{}` is not a dotted path such as hops.cas2013.servers",
+            "`{}` is not a dotted path such as hops.<name>.servers",
             o.path
         ));
     }

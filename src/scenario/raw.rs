@@ -108,6 +108,21 @@ pub struct RawHybrid {
     /// Adds an SMTP-rewriting device (hop `appliance`) between on-premises and EOP.
     pub appliance: Option<RawAppliance>,
     pub spam_detection: Option<RawSpamDetection>,
+    /// Per-visit work of a hop's roles: `[hybrid.work.<hop>]`.
+    pub work: Option<IndexMap<String, RawHopWork>>,
+    /// One global-catalog round trip, paid per recipient by on-premises look-ups.
+    pub gc_round_trip_ms: Option<RawDist>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHopWork {
+    pub filter_ms: Option<RawDist>,
+    pub scan_ms: Option<RawDist>,
+    pub relay_ms: Option<RawDist>,
+    pub deliver_ms: Option<RawDist>,
+    /// Per recipient of a look-up at this hop.
+    pub lookup_ms: Option<RawDist>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,12 +191,28 @@ pub struct RawHop {
     pub per_kb_ms: Option<f64>,
     pub queue_limit: Option<RawQueueLimit>,
     pub queue_limit_external: Option<i64>,
+    /// What a full queue answers: "defer" (4xx, the default) or "reject" (5xx).
+    pub when_full: Option<RawWhenFull>,
     pub shadow_redundancy: Option<bool>,
     /// Hold refused senders before the 4xx, as Exchange 2013 back pressure does.
     pub tarpit: Option<bool>,
     pub outages: Option<Vec<RawOutage>>,
     pub failures: Option<RawFailures>,
     pub retry: Option<RawRetry>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawDuplex {
+    Full,
+    Half,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawWhenFull {
+    Defer,
+    Reject,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,6 +222,9 @@ pub struct RawLink {
     pub tls_setup_ms: Option<RawDist>,
     pub bandwidth_mbps: Option<f64>,
     pub max_connections: Option<i64>,
+    /// "full": each direction has its own bandwidth (the hybrid link's default); "half": one
+    /// bandwidth for both.
+    pub duplex: Option<RawDuplex>,
     pub outages: Option<Vec<RawOutage>>,
     pub failures: Option<RawFailures>,
 }
@@ -272,7 +306,11 @@ pub enum RawStep {
 #[serde(deny_unknown_fields)]
 pub struct RawStepTable {
     pub hop: Option<String>,
+    /// This visit's service time instead of the hop's.
+    pub service_ms: Option<RawDist>,
     pub extra_service_ms: Option<RawDist>,
+    /// Added once per recipient the copy carries (a look-up).
+    pub per_recipient_ms: Option<RawDist>,
     pub spam_detection: Option<f64>,
     pub false_positive: Option<f64>,
 }

@@ -230,7 +230,7 @@ mod tests {
         let a = result(3);
         let b = result(11);
         let flows = ["inbound to,onprem".to_string(), "empty".to_string()];
-        let stations = ["eop".to_string()];
+        let stations = ["s0".to_string()];
         let units = [
             UnitHistograms {
                 index: 4,
@@ -263,7 +263,7 @@ mod tests {
         );
         assert_eq!(intervals[0].start_timestamp(), Duration::from_secs(60));
         assert_eq!(intervals[0].duration(), Duration::from_secs(600));
-        assert_eq!(intervals[5].tag().unwrap().as_str(), "u7.station0.eop");
+        assert_eq!(intervals[5].tag().unwrap().as_str(), "u7.station0.s0");
         // Decoded histograms equal the recorded ones, count for count.
         let mut hists = decode(&bytes).unwrap();
         let mut back = result(11);

@@ -706,7 +706,14 @@ pub fn merge(dirs: &[PathBuf], scenario: Option<&Path>) -> Result<Merged, ShardE
         let prepared = sweep::prepare(points, key.allow_unstable);
         (axes, Some(prepared), slos, None)
     } else {
-        (Vec::new(), None, Vec::new(), Some(file.build(opts, &[])?))
+        // A run's `--set` values travel in the key's axes, one value each.
+        let overrides = sweep::single_overrides(&key.axes)?;
+        (
+            Vec::new(),
+            None,
+            Vec::new(),
+            Some(file.build(opts, &overrides)?),
+        )
     };
     let scns: Vec<&Scenario> = match (&prepared, &scn) {
         (Some(p), _) => p.scenarios(),

@@ -202,6 +202,9 @@ pub struct FlowStats {
     pub expired: u64,
     pub quarantined: u64,
     pub filtered_spam: u64,
+    /// Recipients of copies refused permanently (5xx) by a hop that rejects when full.
+    #[serde(default)]
+    pub rejected: u64,
 }
 
 impl Default for FlowStats {
@@ -218,6 +221,7 @@ impl Default for FlowStats {
             expired: 0,
             quarantined: 0,
             filtered_spam: 0,
+            rejected: 0,
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct FlowSummary {
     pub expired: MeanCi,
     pub quarantined: MeanCi,
     pub filtered_spam: MeanCi,
+    /// Share of the flow's ended recipients that a hop rejected (5xx) because it was full.
+    pub rejected_share: MeanCi,
     /// Deferrals met by delivered copies, and the mean time a recipient spent deferred.
     pub deferrals: MeanCi,
     pub mean_retry_delay_ms: MeanCi,
@@ -146,6 +148,14 @@ pub fn summarize_flow(reps: &[&FlowStats], windows: &[SimTime]) -> FlowSummary {
         expired: per_rep(reps.iter().map(|r| r.expired as f64)),
         quarantined: per_rep(reps.iter().map(|r| r.quarantined as f64)),
         filtered_spam: per_rep(reps.iter().map(|r| r.filtered_spam as f64)),
+        rejected_share: per_rep(reps.iter().map(|r| {
+            let ended = r.delivered + r.expired + r.quarantined + r.filtered_spam + r.rejected;
+            if ended == 0 {
+                0.0
+            } else {
+                r.rejected as f64 / ended as f64
+            }
+        })),
         deferrals: per_rep(reps.iter().map(|r| r.deferrals as f64)),
         mean_retry_delay_ms: per_rep(reps.iter().map(|r| r.mean_retry_delay_ms())),
         merged,

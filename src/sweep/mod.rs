@@ -65,7 +65,7 @@ pub fn parse_axis(arg: &str) -> Result<Axis, SweepError> {
     let Some((path, spec)) = arg.split_once('=') else {
         return Err(set_err(
             arg,
-            "write `path=values`, e.g. `hops.cas2013.servers=1..8`, `load.scale=0.5..3:0.25` or `hops.gc.servers=2,4,8`",
+            "write `path=values`, e.g. `hops.<name>.servers=1..8`, `load.scale=0.5..3:0.25` or `run.duration_s=600,1200`",
         ));
     };
     let path = path.trim();
@@ -79,7 +79,7 @@ pub fn parse_axis(arg: &str) -> Result<Axis, SweepError> {
     {
         return Err(set_err(
             arg,
-            format!("`{path}` is not a dotted path of field names, such as hops.cas2013.servers"),
+            format!("`{path}` is not a dotted path of field names, such as hops.<name>.servers"),
         ));
     }
     let spec = spec.trim();
@@ -196,8 +196,7 @@ pub fn single_overrides(args: &[String]) -> Result<Vec<Override>, SweepError> {
         let [value] = axis.values.as_slice() else {
             return Err(SweepError::Set {
                 arg: arg.clone(),
-                message: "capacity takes one value per path; use `mailflow sweep` for several"
-                    .into(),
+                message: "takes one value per path here; use `mailflow sweep` for several".into(),
             });
         };
         overrides.push(Override {

@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use super::theory::{Jackson, Mmc, pollaczek_khinchine_wait};
+use super::theory::{Jackson, Mmc, Mmck, pollaczek_khinchine_wait};
 
 /// How long the suite runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +71,8 @@ pub enum Measure {
     WaitProbability(usize),
     /// Arrivals per second at a station (external plus fed back).
     ArrivalRate(usize),
+    /// Share of the flow's recipients rejected by a full hop.
+    RejectedShare,
 }
 
 /// One figure of a case: its name (a CSV cell), what theory says, and how it is measured.
@@ -110,6 +112,14 @@ enum Kind {
     },
     Tandem,
     Feedback,
+    /// M/M/c/K: c exponential servers, `room` waiting places, offered load ρ = λ/(cμ); a
+    /// copy that finds the hop full is rejected (5xx).
+    Loss {
+        c: u32,
+        room: u32,
+        rho: f64,
+        customers: f64,
+    },
 }
 
 /// Service rate of one server, per second (mean service time 10 ms).
@@ -165,6 +175,16 @@ pub fn all() -> Vec<Case> {
             name: "mg1_lognormal_rho0.80",
             about: "M/G/1, log-normal service (sigma 1), utilization 0.8 (Pollaczek-Khinchine)",
             kind: single(1, 0.8, LogNormal(1.0), 1e6),
+        },
+        Case {
+            name: "mmck_c2_k5_rho0.90",
+            about: "M/M/2/5 loss system at offered load 0.9: a full hop rejects (blocking probability)",
+            kind: Loss {
+                c: 2,
+                room: 3,
+                rho: 0.9,
+                customers: 1e6,
+            },
         },
         Case {
             name: "jackson_tandem",
@@ -294,6 +314,22 @@ impl Case {
                     Measure::MeanWait(0),
                 )]
             }
+            Kind::Loss { c, room, rho, .. } => {
+                let q = Mmck {
+                    lambda: rho * f64::from(c) * MU,
+                    mu: MU,
+                    c,
+                    room,
+                };
+                vec![
+                    m(
+                        "blocking_probability",
+                        q.blocking_probability(),
+                        Measure::RejectedShare,
+                    ),
+                    m("mean_sojourn_ms", ms(q.mean_sojourn()), Measure::FlowMean),
+                ]
+            }
             Kind::Tandem => vec![m(
                 "mean_sojourn_ms",
                 ms(tandem().mean_sojourn()),
@@ -358,6 +394,23 @@ impl Case {
                 let routes = "[routes.main]\nsteps = [\"s1\"]\ndeliver = \"sojourn\"\n".to_string();
                 (q.lambda, hops, routes, relax, customers)
             }
+            Kind::Loss {
+                c,
+                room,
+                rho,
+                customers,
+            } => {
+                let lambda = rho * f64::from(c) * MU;
+                // A finite system forgets its start at least as fast as the unbounded M/M/c
+                // at the same load, whose relaxation time bounds it.
+                let relax = Mmc { lambda, mu: MU, c }.relaxation_time();
+                let hops = format!(
+                    "[hops.s1]\nservers = {c}\nqueue_limit = {room}\nwhen_full = \"reject\"\nservice_ms = {{ dist = \"exponential\", rate_per_s = {} }}\n",
+                    MU * f
+                );
+                let routes = "[routes.main]\nsteps = [\"s1\"]\ndeliver = \"sojourn\"\n".to_string();
+                (lambda, hops, routes, relax, customers)
+            }
             Kind::Tandem | Kind::Feedback => {
                 let j = if matches!(self.kind, Kind::Tandem) {
                     tandem()
@@ -420,7 +473,7 @@ mod tests {
     /// Theory's utilizations, per station in network order.
     fn theory_utilizations(case: &Case) -> Vec<f64> {
         match case.kind {
-            Kind::Single { rho, .. } => vec![rho],
+            Kind::Single { rho, .. } | Kind::Loss { rho, .. } => vec![rho],
             Kind::Tandem => tandem().marginals().iter().map(Mmc::rho).collect(),
             Kind::Feedback => feedback().marginals().iter().map(Mmc::rho).collect(),
         }

@@ -198,7 +198,8 @@ fn bias_allowance(m: &Metric) -> f64 {
         Measure::FlowMean
         | Measure::MeanWait(_)
         | Measure::WaitProbability(_)
-        | Measure::ArrivalRate(_) => 0.0,
+        | Measure::ArrivalRate(_)
+        | Measure::RejectedShare => 0.0,
     }
 }
 
@@ -219,6 +220,7 @@ fn measured(v: &VariantOutcome, measure: Measure) -> MeanCi {
         }
         Measure::WaitProbability(i) => station(i).wait_probability,
         Measure::ArrivalRate(i) => station(i).arrival_rate_per_s,
+        Measure::RejectedShare => flow().rejected_share,
     }
 }
 
@@ -381,6 +383,7 @@ mod tests {
         mmc_c16_agrees_and_a_wrong_model_fails => "mmc_c16_rho0.90",
         md1_agrees_and_a_wrong_model_fails => "md1_rho0.80",
         mg1_lognormal_agrees_and_a_wrong_model_fails => "mg1_lognormal_rho0.80",
+        mmck_loss_agrees_and_a_wrong_model_fails => "mmck_c2_k5_rho0.90",
         jackson_tandem_agrees_and_a_wrong_model_fails => "jackson_tandem",
         jackson_feedback_agrees_and_a_wrong_model_fails => "jackson_feedback",
     }

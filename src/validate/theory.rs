@@ -82,6 +82,46 @@ impl Mmc {
     }
 }
 
+/// An M/M/c/K loss system: c servers at rate μ, room for `room` waiting copies (K = c + room
+/// in the system), Poisson arrivals at λ; an arrival that finds K present is lost.
+#[derive(Clone, Copy, Debug)]
+pub struct Mmck {
+    pub lambda: f64,
+    pub mu: f64,
+    pub c: u32,
+    pub room: u32,
+}
+
+impl Mmck {
+    /// The stationary probabilities p_0 … p_K of the birth–death chain: p_n ∝ aⁿ/n! for n ≤ c
+    /// and ∝ a^c/c! · (a/c)^(n−c) above, with a = λ/μ (built by the ratio p_n/p_(n−1) =
+    /// a / min(n, c), so nothing overflows).
+    pub fn distribution(&self) -> Vec<f64> {
+        let a = self.lambda / self.mu;
+        let k = self.c + self.room;
+        let mut p = vec![1.0];
+        for n in 1..=k {
+            let prev = p[n as usize - 1];
+            p.push(prev * a / f64::from(n.min(self.c)));
+        }
+        let total: f64 = p.iter().sum();
+        p.iter().map(|x| x / total).collect()
+    }
+
+    /// The probability that an arrival is lost: p_K (arrivals see time averages, PASTA).
+    /// For room = 0 this is Erlang B.
+    pub fn blocking_probability(&self) -> f64 {
+        *self.distribution().last().expect("K + 1 states")
+    }
+
+    /// Mean time in the system of an admitted copy, seconds: L / (λ(1 − p_K)) (Little).
+    pub fn mean_sojourn(&self) -> f64 {
+        let p = self.distribution();
+        let l: f64 = p.iter().enumerate().map(|(n, x)| n as f64 * x).sum();
+        l / (self.lambda * (1.0 - self.blocking_probability()))
+    }
+}
+
 /// Pollaczek–Khinchine: the mean wait of an M/G/1 queue, seconds, from the arrival rate λ,
 /// the mean service time E[S] and its second moment E[S²]: λE[S²] / (2(1 − λE[S])).
 pub fn pollaczek_khinchine_wait(lambda: f64, mean_s: f64, second_moment_s: f64) -> f64 {
@@ -246,5 +286,32 @@ mod tests {
         let big = lambda / (1.0 - p);
         assert!(close(j.arrival_rates()[0], big, 1e-12));
         assert!(close(j.mean_sojourn(), 1.0 / (1.0 - p) / (mu - big), 1e-12));
+    }
+
+    /// Erlang B at room 0 (B(c, a) by its recursion), and the M/M/1/K closed form
+    /// p_K = (1 − ρ)ρ^K / (1 − ρ^(K+1)).
+    #[test]
+    fn mmck_matches_erlang_b_and_the_mm1k_closed_form() {
+        let q = Mmck {
+            lambda: 3.0,
+            mu: 1.0,
+            c: 4,
+            room: 0,
+        };
+        let mut b = 1.0;
+        for k in 1..=4 {
+            b = 3.0 * b / (f64::from(k) + 3.0 * b);
+        }
+        assert!((q.blocking_probability() - b).abs() < 1e-12);
+        let (rho, k) = (0.8f64, 5);
+        let q = Mmck {
+            lambda: 0.8,
+            mu: 1.0,
+            c: 1,
+            room: k - 1,
+        };
+        let want = (1.0 - rho) * rho.powi(k as i32) / (1.0 - rho.powi(k as i32 + 1));
+        assert!((q.blocking_probability() - want).abs() < 1e-12);
+        assert!((q.distribution().iter().sum::<f64>() - 1.0).abs() < 1e-12);
     }
 }

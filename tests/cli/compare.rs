@@ -53,7 +53,7 @@ fn bundled_scenario_compares_every_variant_with_the_baseline() {
         "no vs-baseline view:\n{stdout}"
     );
     let r = rows(&out.join("compare.csv"));
-    assert_eq!(r.len(), 3 * 6 * 7, "variant × flow × figure");
+    assert_eq!(r.len(), 3 * 8 * 7, "variant × flow × figure");
     let mut throughput = 0;
     for row in &r {
         assert_eq!(row["baseline"], "mx-eop_cmt-off");
@@ -85,7 +85,7 @@ fn bundled_scenario_compares_every_variant_with_the_baseline() {
             );
         }
     }
-    assert_eq!(throughput, 18);
+    assert_eq!(throughput, 3 * 8);
     // CMT on sends cloud outbound mail through on-premises servers: slower, surely.
     let hairpin = r
         .iter()

@@ -63,7 +63,7 @@ fn bundled_hybrid_scenario_writes_every_file() {
     ));
     assert_eq!(
         summary.lines().count(),
-        1 + 4 * 6,
+        1 + 4 * 8,
         "a row per variant × flow"
     );
     let hops = read(&out.join("hops.csv"));
@@ -83,7 +83,7 @@ fn bundled_hybrid_scenario_writes_every_file() {
         );
     }
     let hgrm = std::fs::read_dir(out.join("hgrm")).unwrap().count();
-    assert_eq!(hgrm, 24);
+    assert_eq!(hgrm, 4 * 8);
     let manifest: serde_json::Value =
         serde_json::from_str(&read(&out.join("manifest.json"))).unwrap();
     for key in [
@@ -181,8 +181,15 @@ fn explain_numbers_the_seed_steps() {
         .unwrap();
     assert!(o.status.success());
     let s = String::from_utf8_lossy(&o.stdout);
-    let want = "  flow inbound_to_onprem from source inbound:\n     1. link internet_in\n     2. hop eop\n       filter: spam detection 0.98, false positives 0\n     3. hop exo\n       split: this copy carries the onprem recipients\n     4. hop eop\n     5. link hybrid\n     6. hop cas2013\n     7. link rgc\n     8. hop mbx2007\n";
+    let want = "  flow inbound_to_onprem from source inbound:\n     1. link internet_in\n     2. hop eop\n       does: first-pass filtering (the hop's service time)\n       filter: spam detection 0.98, false positives 0\n     3. hop exo\n       does: virus scan (the hop's service time), then a recipient look-up per recipient (lognormal(median 2.0000 ms, sigma 0.5))\n       split: this copy carries the onprem recipients\n     4. hop eop\n       does: relay (lognormal(median 40.0000 ms, sigma 0.5))\n     5. link hybrid\n     6. hop cas2013\n       does: relay (the hop's service time)\n     7. link rgc\n     8. hop mbx2007\n       does: delivery (the hop's service time)\n";
     assert!(s.contains(want), "got:\n{s}");
+    // Every variant lists the internal flows and per-role work.
+    for flow in ["onprem_internal", "cloud_internal"] {
+        assert!(
+            s.contains(&format!("flow {flow} from source {flow}:")),
+            "{s}"
+        );
+    }
 }
 
 const GOOD: &str = r#"name = "t"
@@ -409,4 +416,32 @@ fn closed_stdout_is_not_an_error() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(out.join("manifest.json").exists());
+}
+
+/// `run --set` goes through the same checks as the file: a set value changes the results as
+/// writing it in the file would, and a bad one is refused with exit code 2, writing nothing.
+#[test]
+fn run_set_changes_the_scenario_like_the_file() {
+    let tmp = TempDir::new().unwrap();
+    let text =
+        read(&repo("scenarios/tandem-mmc.toml")).replace("duration_s = 3600", "duration_s = 300");
+    let file = tmp.path().join("t.toml");
+    std::fs::write(&file, &text).unwrap();
+    let edited = tmp.path().join("t2.toml");
+    std::fs::write(&edited, text.replace("servers = 2\n", "servers = 3\n")).unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let o = run(&file, &a, &["--set", "hops.s2.servers=3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&edited, &b, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read(&a.join("hops.csv")), read(&b.join("hops.csv")));
+    assert_eq!(read(&a.join("summary.csv")), read(&b.join("summary.csv")));
+    let c = tmp.path().join("c");
+    let o = run(&file, &c, &["--set", "hops.s2.servers=0"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("hops.s2.servers"), "{err}");
+    assert!(!c.exists());
+    let o = run(&file, &c, &["--set", "hops.s2.servers=1,2"]);
+    assert_eq!(o.status.code(), Some(2));
 }

@@ -21,7 +21,7 @@ use crate::load::arrivals::{Burst, ShapeField, ShapeInput};
 use crate::load::trace::Trace;
 use crate::load::{ArrivalSpec, MAX_GROUPS, Recipients, Shape, Source};
 use crate::model::dist::{Dist, DistError};
-use crate::model::network::{Servers, StationKind};
+use crate::model::network::{Servers, StationKind, VisitWork, WhenFull};
 use crate::model::topology::{
     HopSpec, LinkSpec, RouteEnd, RouteSpec, Step, Target, TopologyError, TopologySpec, compile,
 };
@@ -285,6 +285,19 @@ fn availability(
     Ok(a)
 }
 
+/// Copies that may wait in a queue: 0 (none: a copy that finds every server busy is refused)
+/// to 100 000 000.
+fn queue_room(v: i64, field: &str) -> V<u32> {
+    if (0..=100_000_000).contains(&v) {
+        Ok(v as u32)
+    } else {
+        bad(
+            field,
+            format!("must be a whole number from 0 to 100000000, got {v}"),
+        )
+    }
+}
+
 pub(crate) fn count(v: i64, field: &str) -> V<u32> {
     if (1..=100_000_000).contains(&v) {
         Ok(v as u32)
@@ -312,7 +325,7 @@ pub(crate) fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> 
     let (mut queue_limit, mut queue_limit_external, tarpit) = match &h.queue_limit {
         None => (None, None, false),
         Some(RawQueueLimit::Count(n)) => (
-            Some(count(*n, &format!("{field}.queue_limit"))?),
+            Some(queue_room(*n, &format!("{field}.queue_limit"))?),
             None,
             false,
         ),
@@ -334,6 +347,12 @@ pub(crate) fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> 
         queue_limit_external = Some(count(n, &format!("{field}.queue_limit_external"))?);
         queue_limit = queue_limit.or(queue_limit_external);
     }
+    if matches!(h.when_full, Some(RawWhenFull::Reject)) && queue_limit.is_none() {
+        return bad(
+            format!("{field}.when_full"),
+            "\"reject\" needs a `queue_limit` (the copies that may wait; 0 for none) to say when the hop is full",
+        );
+    }
     let retry = match &h.retry {
         Some(r) => Some(retry_policy(
             r,
@@ -350,6 +369,11 @@ pub(crate) fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> 
         per_kb_ns: non_negative(h.per_kb_ms.unwrap_or(0.0), &format!("{field}.per_kb_ms"))? * 1e6,
         queue_limit,
         queue_limit_external,
+        when_full: match h.when_full {
+            None => base.map_or(WhenFull::Defer, |b| b.when_full),
+            Some(RawWhenFull::Defer) => WhenFull::Defer,
+            Some(RawWhenFull::Reject) => WhenFull::Reject,
+        },
         shadow_redundancy: h
             .shadow_redundancy
             .unwrap_or(base.is_some_and(|b| b.shadow_redundancy)),
@@ -359,8 +383,14 @@ pub(crate) fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> 
     })
 }
 
-pub(crate) fn link(name: &str, l: &RawLink) -> V<LinkSpec> {
+pub(crate) fn link(name: &str, l: &RawLink, hybrid: bool) -> V<LinkSpec> {
     let field = format!("links.{name}");
+    if !hybrid && matches!(l.duplex, Some(RawDuplex::Full)) {
+        return bad(
+            format!("{field}.duplex"),
+            "\"full\" applies to a `[hybrid]` scenario's hybrid link, whose routes say each crossing's direction; a custom route's steps cannot, so use \"half\" or leave it out",
+        );
+    }
     Ok(LinkSpec {
         name: name.to_string(),
         latency: dist(&l.latency_ms, &format!("{field}.latency_ms"), 1e6, true)?,
@@ -377,6 +407,7 @@ pub(crate) fn link(name: &str, l: &RawLink) -> V<LinkSpec> {
             None => None,
         },
         availability: availability(&l.outages, &l.failures, &field)?,
+        directions: Vec::new(),
     })
 }
 
@@ -384,16 +415,30 @@ fn step(raw: &RawStep, field: &str) -> V<Step> {
     match raw {
         RawStep::Name(n) => Ok(Step::visit(n)),
         RawStep::Table(t) => match (&t.hop, t.spam_detection, t.false_positive) {
-            (Some(h), None, None) => Ok(Step::Station {
-                name: h.clone(),
-                extra_service: match &t.extra_service_ms {
-                    Some(d) => Some(dist(d, &format!("{field}.extra_service_ms"), 1e6, true)?),
-                    None => None,
-                },
-                meter: None,
-            }),
+            (Some(h), None, None) => {
+                let ms = |d: &Option<RawDist>, name: &str| -> V<Option<Dist>> {
+                    match d {
+                        Some(d) => Ok(Some(dist(d, &format!("{field}.{name}"), 1e6, true)?)),
+                        None => Ok(None),
+                    }
+                };
+                Ok(Step::Station {
+                    name: h.clone(),
+                    work: VisitWork {
+                        service: ms(&t.service_ms, "service_ms")?,
+                        extra: ms(&t.extra_service_ms, "extra_service_ms")?,
+                        per_recipient: ms(&t.per_recipient_ms, "per_recipient_ms")?,
+                        label: String::new(),
+                    },
+                    meter: None,
+                    direction: None,
+                })
+            }
             (None, spam, fp)
-                if (spam.is_some() || fp.is_some()) && t.extra_service_ms.is_none() =>
+                if (spam.is_some() || fp.is_some())
+                    && t.extra_service_ms.is_none()
+                    && t.service_ms.is_none()
+                    && t.per_recipient_ms.is_none() =>
             {
                 Ok(Step::Filter {
                     spam_detection: share(spam.unwrap_or(0.0), &format!("{field}.spam_detection"))?,
@@ -402,7 +447,7 @@ fn step(raw: &RawStep, field: &str) -> V<Step> {
             }
             _ => bad(
                 field,
-                "a step table is either a visit `{ hop = \"<name>\", extra_service_ms = … }` or a filter `{ spam_detection = …, false_positive = … }`",
+                "a step table is either a visit `{ hop = \"<name>\", service_ms = …, extra_service_ms = …, per_recipient_ms = … }` or a filter `{ spam_detection = …, false_positive = … }`",
             ),
         },
     }
@@ -533,7 +578,7 @@ fn custom(raw: &RawScenario, name: &str, trace: Option<&Trace>) -> V<Vec<Variant
         links: raw
             .links
             .iter()
-            .map(|(n, l)| link(n, l))
+            .map(|(n, l)| link(n, l, false))
             .collect::<V<_>>()?,
         routes: raw
             .routes

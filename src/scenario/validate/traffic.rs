@@ -3,7 +3,7 @@
 
 use super::{Bad, V};
 use crate::load::Source;
-use crate::model::network::{Network, StationKind};
+use crate::model::network::{Network, StationKind, WhenFull};
 use crate::scenario::VariantModel;
 
 /// Offered utilization of each station (None for unlimited servers): Σ over sources of rate ×
@@ -19,7 +19,13 @@ pub fn offered_utilization(net: &Network, sources: &[Source]) -> Vec<Option<f64>
             if share == 0.0 {
                 continue;
             }
-            let work = net.expected_work_s(entry, &s.group_presence(), s.size_kb.mean(), spam);
+            let work = net.expected_work_s(
+                entry,
+                &s.group_presence(),
+                s.size_kb.mean(),
+                s.recipients.mean(),
+                spam,
+            );
             for (b, w) in busy.iter_mut().zip(work) {
                 *b += s.rate_per_s * share * w;
             }
@@ -43,6 +49,11 @@ pub(super) fn check_stability(variant: &VariantModel, allow_unstable: bool) -> V
         .zip(variant.offered_utilization())
     {
         let Some(u) = u else { continue };
+        // A hop that rejects when full is a loss system: stable at any offered load (what it
+        // turns away ends `rejected`).
+        if st.when_full == WhenFull::Reject {
+            continue;
+        }
         // Written so that NaN (an undefined load) fails too.
         if u.is_nan() || u >= 1.0 {
             let (field, what) = match st.kind {
