@@ -2,7 +2,7 @@
 //!
 //! This is the engine's [`Model`] and the hot path. Per event it does array look-ups, one or
 //! two random draws, a `VecDeque` push or pop and a heap push; it allocates nothing once the
-//! copy slab, the station queues and the event heap have grown to the run's high-water mark,
+//! copy slots, the station queues and the event heap have grown to the run's high-water mark,
 //! so memory is bounded by the copies in flight, not by the messages simulated.
 //!
 //! Transport behaviour: a station that is down or whose queue is full refuses a copy with a
@@ -14,12 +14,12 @@
 use std::collections::VecDeque;
 
 use rand::Rng;
-use slab::Slab;
 
 use crate::engine::{self, EventQueue, Model, RngStreams, SimRng, SimTime};
 use crate::load::{ArrivalProcess, MAX_GROUPS, Source};
 use crate::model::network::{ExtraId, Network, Node, NodeId, StationId};
 use crate::model::transport::{self, RetryPolicy};
+use crate::stats::warmup::{BatchSeries, WarmupCheck};
 use crate::stats::{
     Accounting, ConservationError, FlowStats, MeterStats, OutageRecord, StationStats,
 };
@@ -93,6 +93,79 @@ struct MsgCopy {
     attempts: u32,
     deferrals: u32,
     deferred_ns: u64,
+    /// Whether the slot holds a copy (false once it ended; see [`Copies`]).
+    live: bool,
+}
+
+/// The copies in flight: slots in a `Vec`, ended copies' slots reused last-freed first (the
+/// order `slab` used, so slot numbers — and the order of an outage's scan — are as before).
+/// An index is a bounds check, not a bounds check plus an occupancy match.
+#[derive(Default)]
+struct Copies {
+    slots: Vec<MsgCopy>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl Copies {
+    #[inline]
+    fn insert(&mut self, copy: MsgCopy) -> usize {
+        debug_assert!(copy.live);
+        self.live += 1;
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = copy;
+                i as usize
+            }
+            None => {
+                self.slots.push(copy);
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    /// Ends copy `id` and returns it. Its slot keeps no service: a pending `Done` for it
+    /// finds it not in service.
+    #[inline]
+    fn remove(&mut self, id: usize) -> MsgCopy {
+        let slot = &mut self.slots[id];
+        debug_assert!(slot.live, "copy {id} ended twice");
+        let c = *slot;
+        slot.live = false;
+        slot.in_service = false;
+        slot.recipients = 0;
+        self.free.push(id as u32);
+        self.live -= 1;
+        c
+    }
+
+    #[inline]
+    fn get(&self, id: usize) -> Option<&MsgCopy> {
+        self.slots.get(id).filter(|c| c.live)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, &MsgCopy)> {
+        self.slots.iter().enumerate().filter(|(_, c)| c.live)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+}
+
+impl std::ops::Index<usize> for Copies {
+    type Output = MsgCopy;
+    #[inline(always)]
+    fn index(&self, id: usize) -> &MsgCopy {
+        &self.slots[id]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Copies {
+    #[inline(always)]
+    fn index_mut(&mut self, id: usize) -> &mut MsgCopy {
+        &mut self.slots[id]
+    }
 }
 
 struct StationState {
@@ -134,6 +207,9 @@ pub struct RunResult {
     pub end: SimTime,
     /// Length of the statistics window (end − warm-up).
     pub window: SimTime,
+    /// Per flow, the warm-up MSER-5 would have chosen over the whole run (warm-up included).
+    #[serde(default)]
+    pub warmup_checks: Vec<WarmupCheck>,
 }
 
 pub struct MailSim<'a> {
@@ -141,12 +217,15 @@ pub struct MailSim<'a> {
     sources: &'a [Source],
     source_state: Vec<SourceState<'a>>,
     stations: Vec<StationState>,
-    copies: Slab<MsgCopy>,
+    copies: Copies,
     routing: SimRng,
     limits: RunLimits,
     /// The retry policy of senders outside the network.
     external_policy: RetryPolicy,
     flows: Vec<FlowStats>,
+    /// Per flow, every delivery's latency in delivery order (warm-up included), as bounded
+    /// batch means for the MSER-5 warm-up check.
+    series: Vec<BatchSeries>,
     meters: Vec<MeterStats>,
     outages: Vec<OutageRecord>,
     accounting: Accounting,
@@ -207,11 +286,12 @@ impl<'a> MailSim<'a> {
             sources,
             source_state,
             stations,
-            copies: Slab::new(),
+            copies: Copies::default(),
             routing: rng.stream(streams::ROUTING, 0),
             limits,
             external_policy: policy,
             flows: vec![FlowStats::default(); net.flows.len()],
+            series: vec![BatchSeries::default(); net.flows.len()],
             meters: vec![MeterStats::default(); meter_count],
             outages: Vec::new(),
             accounting: Accounting::default(),
@@ -292,6 +372,10 @@ impl<'a> MailSim<'a> {
             events,
             end,
             window: end.saturating_sub(self.limits.warmup),
+            warmup_checks: {
+                let horizon = self.limits.duration.unwrap_or(end);
+                self.series.iter().map(|s| s.check(horizon)).collect()
+            },
         })
     }
 
@@ -365,6 +449,7 @@ impl<'a> MailSim<'a> {
             attempts: 0,
             deferrals: 0,
             deferred_ns: 0,
+            live: true,
         });
         self.enter(now, id, entry, queue);
     }
@@ -409,6 +494,7 @@ impl<'a> MailSim<'a> {
                 Node::Deliver { flow } => {
                     let c = self.copies.remove(id);
                     self.accounting.delivered += u64::from(c.recipients);
+                    self.series[usize::from(flow)].record(now, now - c.born);
                     if c.born >= self.limits.warmup {
                         let f = &mut self.flows[usize::from(flow)];
                         f.record(now - c.born, c.recipients);

@@ -4,10 +4,16 @@
 //! A work unit is computable alone: its random streams derive from the master seed and the
 //! replication index only (see [`crate::engine::RngStreams`]), and results are collected in
 //! unit order, so the output is the same whatever the thread count or scheduling.
+//!
+//! Scheduling (which never changes a result): units start longest first, by an estimate of
+//! their events from the traffic equations ([`unit_cost`]), and each worker takes the next
+//! unit when it finishes one, so the last units to finish are short ones and the threads end
+//! together. Worker pools are built once per thread count and reused by every later batch
+//! (the rounds of a capacity search, the points of a sweep).
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-use rayon::prelude::*;
 
 use crate::engine::{RngStreams, SimTime};
 use crate::model::network::StationKind;
@@ -32,6 +38,10 @@ pub enum RunError {
         threads: usize,
         source: rayon::ThreadPoolBuildError,
     },
+    #[error(
+        "`warmup_s = \"auto\"` cannot be sharded: every shard would need the whole pilot run; run once without --shard, then set run.warmup_s to the warm-up its manifest records"
+    )]
+    AutoWarmupSharded,
     #[error("`--baseline {name}` is not a variant of the scenario; variants: {accepted}")]
     UnknownBaseline { name: String, accepted: String },
     #[error("variant `{variant}`, replication {replication}: {source}")]
@@ -46,7 +56,9 @@ impl RunError {
     /// The process exit code this error calls for (see [`crate::error`]).
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Threads { .. } | RunError::UnknownBaseline { .. } => crate::error::BAD_INPUT,
+            RunError::Threads { .. }
+            | RunError::UnknownBaseline { .. }
+            | RunError::AutoWarmupSharded => crate::error::BAD_INPUT,
             RunError::Conservation { .. } => crate::error::FAILED_CHECK,
         }
     }
@@ -98,6 +110,42 @@ pub struct VariantOutcome {
     /// Every outage of every replication: (replication, record).
     pub outages: Vec<(u32, OutageRecord)>,
     pub costs: Option<CostBasis>,
+    /// Per flow of the network (in network order), what the MSER-5 warm-up check found.
+    pub warmup: Vec<FlowWarmup>,
+}
+
+/// The warm-up check of one flow across replications (see [`crate::stats::warmup`]).
+#[derive(Clone, Debug)]
+pub struct FlowWarmup {
+    pub flow: String,
+    /// The scenario's warm-up.
+    pub configured: SimTime,
+    /// Per replication, the warm-up MSER-5 would have chosen over the whole run.
+    pub chosen: Vec<SimTime>,
+    /// Replications whose choice is later than the configured warm-up: the transient was not
+    /// removed.
+    pub flagged: u32,
+    /// Replications where MSER cut half the series (its limit): too short to tell.
+    pub at_limit: u32,
+    /// MSER-5 on the replications' latency profiles pooled stretch by stretch: the warm-up
+    /// it would choose for the variant and flow, and whether that hit MSER's limit.
+    pub pooled: SimTime,
+    pub pooled_at_limit: bool,
+}
+
+impl FlowWarmup {
+    /// The latest warm-up any replication chose.
+    pub fn chosen_max(&self) -> SimTime {
+        self.chosen.iter().copied().max().unwrap_or(SimTime::ZERO)
+    }
+
+    /// The configured warm-up did not remove the initial transient: MSER-5 on the pooled
+    /// replications chooses a later one. (One replication of a queue near saturation hides
+    /// an empty start among its own excursions; pooling the replications keeps the
+    /// transient's bias and divides that noise by √replications.)
+    pub fn warn(&self) -> bool {
+        self.pooled > self.configured
+    }
 }
 
 /// Traffic on one meter, per second of the statistics window.
@@ -137,6 +185,8 @@ pub struct StudyOutcome {
     pub threads: usize,
     pub variants: Vec<VariantOutcome>,
     pub wall: Duration,
+    /// The warm-up used (chosen by a pilot when the scenario says `warmup_s = "auto"`).
+    pub warmup: SimTime,
     /// Index in `variants` of the baseline the others are compared with (`compare.csv`);
     /// the first unless `--baseline` names another (see [`StudyOutcome::set_baseline`]).
     pub baseline: usize,
@@ -168,7 +218,35 @@ pub fn baseline_index<'a>(
         })
 }
 
-fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
+fn summarize(
+    v: &VariantModel,
+    reps: &[RunResult],
+    configured: SimTime,
+    duration: Option<SimTime>,
+) -> VariantOutcome {
+    let warmup = v
+        .network
+        .flows
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let checks: Vec<_> = reps.iter().filter_map(|r| r.warmup_checks.get(i)).collect();
+            let horizon = reps.iter().map(|r| r.end).max().unwrap_or(SimTime::ZERO);
+            let horizon = duration.unwrap_or(horizon);
+            let profiles: Vec<&[(f64, u64)]> =
+                checks.iter().map(|c| c.profile.as_slice()).collect();
+            let (pooled, pooled_at_limit) = crate::stats::warmup::pooled_choice(&profiles, horizon);
+            FlowWarmup {
+                pooled,
+                pooled_at_limit,
+                flow: name.clone(),
+                configured,
+                chosen: checks.iter().map(|c| c.chosen).collect(),
+                flagged: checks.iter().filter(|c| c.chosen > configured).count() as u32,
+                at_limit: checks.iter().filter(|c| c.at_limit).count() as u32,
+            }
+        })
+        .collect();
     let windows: Vec<SimTime> = reps.iter().map(|r| r.window).collect();
     let flows = v
         .network
@@ -249,6 +327,7 @@ fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
         .flat_map(|(i, r)| r.outages.iter().map(move |o| (i as u32, o.clone())))
         .collect();
     VariantOutcome {
+        warmup,
         meters: meters_summary,
         peak_meters_kb_per_s: mean_ci(&peaks),
         outages,
@@ -318,19 +397,75 @@ impl Plan {
     }
 }
 
-fn pool(opts: RunOptions) -> Result<rayon::ThreadPool, RunError> {
+/// The worker pool for `opts.threads`, built on first use and kept for the process's life.
+fn pool(opts: RunOptions) -> Result<Arc<rayon::ThreadPool>, RunError> {
+    type Pools = Mutex<Vec<(Option<usize>, Arc<rayon::ThreadPool>)>>;
+    static POOLS: OnceLock<Pools> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = pools.iter().find(|(t, _)| *t == opts.threads) {
+        return Ok(Arc::clone(p));
+    }
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = opts.threads {
         builder = builder.num_threads(t);
     }
-    builder.build().map_err(|source| RunError::Threads {
+    let p = Arc::new(builder.build().map_err(|source| RunError::Threads {
         threads: opts.threads.unwrap_or(0),
         source,
-    })
+    })?);
+    pools.push((opts.threads, Arc::clone(&p)));
+    Ok(p)
 }
 
-/// Simulates the units of `plan` at the global indices `which` (in that order) on rayon;
-/// returns their results in the same order and the number of worker threads used.
+/// An estimate of the events one unit of variant `v` of `scn` handles: per source, its
+/// messages (rate × duration, or its share of the message bound) × (1 arrival + the expected
+/// station visits per message from the traffic equations). Used only to order work; a wrong
+/// estimate costs time, never a different result.
+pub fn unit_cost(scn: &Scenario, v: &VariantModel) -> f64 {
+    let net = &v.network;
+    let per_message: Vec<(f64, f64)> = v
+        .sources
+        .iter()
+        .map(|s| {
+            let Some(entry) = net.route_entry(&s.route) else {
+                return (s.rate_per_s, 1.0);
+            };
+            let presence = s.group_presence();
+            let visits = |spam: bool| -> f64 {
+                let per_node = net.expected_node_visits(entry, &presence, spam);
+                net.nodes
+                    .iter()
+                    .zip(per_node)
+                    .filter(|(n, _)| matches!(n, crate::model::network::Node::Visit { .. }))
+                    .map(|(_, x)| x)
+                    .sum()
+            };
+            let mut events = 1.0 + visits(false) * (1.0 - s.spam_share);
+            if s.spam_share > 0.0 {
+                events += visits(true) * s.spam_share;
+            }
+            (s.rate_per_s.max(0.0), events)
+        })
+        .collect();
+    let rate: f64 = per_message.iter().map(|(r, _)| r).sum();
+    let events_per_s: f64 = per_message.iter().map(|(r, e)| r * e).sum();
+    match (scn.run.duration, scn.run.max_messages) {
+        (Some(d), Some(m)) => (events_per_s * d.as_secs_f64()).min(m as f64 * events_per_s / rate),
+        (Some(d), None) => events_per_s * d.as_secs_f64(),
+        (None, Some(m)) if rate > 0.0 => m as f64 * events_per_s / rate,
+        _ => events_per_s,
+    }
+}
+
+/// Simulates the units of `plan` at the global indices `which`; returns their results in the
+/// order of `which` and the number of worker threads used.
+///
+/// Units start in decreasing [`unit_cost`] (ties in `which` order) and each worker takes the
+/// next one as it finishes one. After a failure no new unit starts; the error returned is
+/// that of the earliest failed unit in `which` order among those that ran.
 pub fn simulate_units(
     scns: &[&Scenario],
     plan: &Plan,
@@ -340,18 +475,58 @@ pub fn simulate_units(
 ) -> Result<(Vec<RunResult>, usize), RunError> {
     let pool = pool(opts)?;
     let threads = pool.current_num_threads();
-    let results = pool.install(|| {
-        which
-            .par_iter()
-            .map(|&k| {
-                let (i, u) = plan.units[k];
-                let r = simulate(scns[i], u, plan.runs[i].0);
-                on_unit_done();
-                r
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })?;
-    Ok((results, threads))
+    // Cost per (scenario, variant), computed once.
+    let mut costs: Vec<Vec<Option<f64>>> =
+        scns.iter().map(|s| vec![None; s.variants.len()]).collect();
+    let mut order: Vec<(f64, usize)> = which
+        .iter()
+        .enumerate()
+        .map(|(pos, &k)| {
+            let (i, u) = plan.units[k];
+            let c = *costs[i][u.variant]
+                .get_or_insert_with(|| unit_cost(scns[i], &scns[i].variants[u.variant]));
+            (c, pos)
+        })
+        .collect();
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let slots: Vec<OnceLock<Result<RunResult, RunError>>> =
+        which.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let work = || {
+        while !failed.load(Ordering::Relaxed) {
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(_, pos)) = order.get(n) else {
+                return;
+            };
+            let (i, u) = plan.units[which[pos]];
+            let r = simulate(scns[i], u, plan.runs[i].0);
+            failed.fetch_or(r.is_err(), Ordering::Relaxed);
+            on_unit_done();
+            let _ = slots[pos].set(r);
+        }
+    };
+    pool.scope(|s| {
+        for _ in 0..threads.min(which.len()) {
+            s.spawn(|_| work());
+        }
+    });
+    let mut results = Vec::with_capacity(which.len());
+    let mut first_error = None;
+    for slot in slots {
+        match slot.into_inner() {
+            Some(Ok(r)) => results.push(r),
+            Some(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            // Not started after a failure.
+            None => assert!(failed.load(Ordering::Relaxed), "every unit ran"),
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok((results, threads)),
+    }
 }
 
 /// Summarizes every unit's result of `plan` (`results` in global unit order) into one outcome
@@ -375,7 +550,7 @@ pub fn assemble(
             .variants
             .iter()
             .zip(mine.chunks(per_variant))
-            .map(|(v, reps)| summarize(v, reps))
+            .map(|(v, reps)| summarize(v, reps, scn.run.warmup, scn.run.duration))
             .collect();
         out.push(StudyOutcome {
             seed,
@@ -383,10 +558,56 @@ pub fn assemble(
             threads,
             variants,
             wall,
+            warmup: scn.run.warmup,
             baseline: 0,
         });
     }
     out
+}
+
+/// For each scenario with `warmup_s = "auto"`, the scenario with its warm-up chosen: a pilot
+/// simulates every unit with no warm-up (same seeds, so the same arrivals), and the warm-up is
+/// the latest pooled MSER-5 choice over its variants and flows (see
+/// [`crate::stats::warmup::pooled_choice`]), rounded up to a whole second and kept under half
+/// the duration. None for the others. Deterministic: it depends on the scenario and the seed
+/// only.
+pub fn resolve_warmup(
+    scns: &[&Scenario],
+    opts: RunOptions,
+) -> Result<Vec<Option<Scenario>>, RunError> {
+    let auto: Vec<&Scenario> = scns.iter().copied().filter(|s| s.run.warmup_auto).collect();
+    if auto.is_empty() {
+        return Ok(vec![None; scns.len()]);
+    }
+    let plan = Plan::new(&auto, opts);
+    let all: Vec<usize> = (0..plan.units.len()).collect();
+    let (results, threads) = simulate_units(&auto, &plan, &all, opts, &|| {})?;
+    let pilots = assemble(&auto, &plan, &results, threads, Duration::ZERO);
+    let mut pilots = pilots.into_iter();
+    Ok(scns
+        .iter()
+        .map(|s| {
+            if !s.run.warmup_auto {
+                return None;
+            }
+            let p = pilots.next().expect("one pilot per auto scenario");
+            let chosen = p
+                .variants
+                .iter()
+                .flat_map(|v| v.warmup.iter().map(|w| w.pooled))
+                .max()
+                .unwrap_or(SimTime::ZERO);
+            let secs = chosen.as_secs_f64().ceil();
+            let cap = s
+                .run
+                .duration
+                .map_or(f64::INFINITY, |d| d.as_secs_f64() / 2.0);
+            let mut out = (*s).clone();
+            out.run.warmup = SimTime::from_secs_f64(secs.min(cap));
+            out.run.warmup_auto = false;
+            Some(out)
+        })
+        .collect())
 }
 
 /// Runs several scenarios (the points of a sweep or a search) as one pool of work units
@@ -400,6 +621,13 @@ pub fn run_many(
     on_unit_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<StudyOutcome>, RunError> {
     let start = Instant::now();
+    let resolved = resolve_warmup(scns, opts)?;
+    let scns: Vec<&Scenario> = scns
+        .iter()
+        .zip(&resolved)
+        .map(|(s, r)| r.as_ref().unwrap_or(s))
+        .collect();
+    let scns = scns.as_slice();
     let plan = Plan::new(scns, opts);
     let all: Vec<usize> = (0..plan.units.len()).collect();
     let (results, threads) = simulate_units(scns, &plan, &all, opts, on_unit_done)?;

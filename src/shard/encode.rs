@@ -59,7 +59,11 @@ pub struct StudyKey {
 pub struct CapacityKey {
     pub hop: Option<String>,
     pub scale: Option<f64>,
+    /// `--bracket` (the load search's stopping rule).
     pub precision: f64,
+    /// `--headroom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headroom: Option<f64>,
 }
 
 impl StudyKey {
@@ -397,6 +401,7 @@ mod tests {
             events: 12,
             end: SimTime::from_nanos(99),
             window: SimTime::from_nanos(90),
+            warmup_checks: Vec::new(),
         };
         let back: RunResult = serde_json::from_slice(&serde_json::to_vec(&r).unwrap()).unwrap();
         assert_eq!(back.stations[0].busy, r.stations[0].busy);

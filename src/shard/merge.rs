@@ -382,7 +382,13 @@ fn merge_capacity(
             units: list(&missing, describe),
         });
     }
-    let spec = capacity::spec_from_args(&key.slos, ck.hop.as_deref(), ck.scale, ck.precision)?;
+    let spec = capacity::spec_from_args(
+        &key.slos,
+        ck.hop.as_deref(),
+        ck.scale,
+        ck.precision,
+        ck.headroom,
+    )?;
     let mut answers: Vec<Option<capacity::VariantAnswer>> = vec![None; key.total_units];
     let (mut simulated, mut events) = (0usize, 0u64);
     for (dir, m) in dirs.iter().zip(manifests) {

@@ -21,8 +21,8 @@
 //! round's verdicts, but the variants' searches are independent): its units are the scenario's
 //! variants, shard K of N searches those whose index v has `v % N == K`, and writes
 //! `capacity.json` (each variant's complete answer: every step tried and its verdict and
-//! figures) beside the same `shard.json`, whose key also records `--hop`, `--scale` and
-//! `--precision`. [`merge`] rebuilds the search's outcome from them, for the same
+//! figures) beside the same `shard.json`, whose key also records `--hop`, `--scale`,
+//! `--bracket`, `--headroom`. [`merge`] rebuilds the search's outcome from them, for the same
 //! `report::write_capacity`.
 //!
 //! This module encodes, decodes and checks; it writes no files (`report` does) and prints
