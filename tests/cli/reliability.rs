@@ -530,3 +530,50 @@ fn a_weekend_factor_outside_a_monday_run_costs_nothing() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(t.elapsed() < Duration::from_secs(30));
 }
+
+// ── class 3: merge trusts nothing it reads ───────────────────────────────────────────────
+
+#[test]
+fn merge_refuses_changed_shards_and_results_that_do_not_add_up() {
+    let s = Study::new(BASE);
+    for k in 0..2 {
+        let o = mailflow()
+            .current_dir(s.tmp.path())
+            .args([
+                "run",
+                "base.toml",
+                "--quiet",
+                "--shard",
+                &format!("{k}/2"),
+                "--out",
+                &format!("s{k}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let units = s.path("s0/units.json");
+    let original = std::fs::read_to_string(&units).unwrap();
+    // A changed digit: refused by its checksum, naming the file.
+    let changed = original.replacen("\"delivered\":", "\"delivered\":1", 1);
+    std::fs::write(&units, &changed).unwrap();
+    s.refuses(
+        &["merge", "s0", "s1", "--out", "out"],
+        2,
+        &["s0/units.json has SHA-256", "run that shard again"],
+    );
+    // The same change with the checksum updated: the accounting no longer adds up (exit 1).
+    let manifest = s.path("s0/shard.json");
+    let m = std::fs::read_to_string(&manifest).unwrap();
+    let sha = |b: &[u8]| mailflow::shard::sha256_hex(b);
+    std::fs::write(
+        &manifest,
+        m.replace(&sha(original.as_bytes()), &sha(changed.as_bytes())),
+    )
+    .unwrap();
+    s.refuses(
+        &["merge", "s0", "s1", "--out", "out"],
+        1,
+        &["do not add up"],
+    );
+}
