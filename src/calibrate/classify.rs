@@ -645,7 +645,7 @@ impl<'a> Classifier<'a> {
         let addrs = || m.recipients.iter().map(|(a, _, _)| a.as_str());
         let skip = if !self.cfg.include_system && (is_health(&sender) || addrs().any(is_health)) {
             Some(SkipReason::HealthMailbox)
-        } else if !self.cfg.include_system && (m.dsn || is_null_sender(&sender)) {
+        } else if !self.cfg.include_system && (m.dsn || m.sender.as_deref().is_some_and(is_null_sender)) {
             Some(SkipReason::Dsn)
         } else if !self.cfg.include_system && (is_system(&sender) || addrs().any(is_system)) {
             Some(SkipReason::SystemMessage)
@@ -1147,7 +1147,8 @@ pub(crate) mod tests {
         }
         let (msgs, rep) = classify(&recs, cfg());
         assert!(msgs[0].processing.is_empty());
-        assert_eq!(rep.unmapped_servers["ex01"], 1);
+        // Counted per record: the receive and the delivery.
+        assert_eq!(rep.unmapped_servers["ex01"], 2);
         let mut c = cfg();
         c.servers = vec![(Pattern::new("EX*"), "cas2013".into())];
         let (msgs, rep) = classify(&recs, c);

@@ -7,6 +7,11 @@
 pub mod read;
 pub mod record;
 
+// Classification, estimation, outputs and the back-test (issue 11b).
+pub mod classify;
+pub mod estimate;
+pub mod tally;
+
 pub use read::{read_bytes, read_inputs};
 pub use record::{
     CalibrateError, EventId, LatencyComponents, LogFormat, LogRecord, Origin, ReadOptions,
