@@ -293,6 +293,8 @@ pub struct Message {
     pub processing: Vec<HopSample>,
     /// Destinations of several kinds (e.g. Internet and Exchange Online recipients).
     pub mixed: bool,
+    /// The hop of the first mapped server that received it (where it entered on-premises).
+    pub first_hop: Option<String>,
 }
 
 /// How a hop's processing time was measured.
@@ -758,8 +760,15 @@ impl<'a> Classifier<'a> {
                 });
             }
         }
+        let first_hop = m
+            .servers
+            .iter()
+            .filter_map(|(s, v)| Some((v.first_receive?, self.report.server_hops.get(s)?)))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, (h, _))| h.clone());
         self.report.messages += 1;
         (self.sink)(Message {
+            first_hop,
             source,
             arrival_s: arrival,
             recipients: (sides.len() as u32).max(m.recipient_count),

@@ -10,6 +10,7 @@ pub mod record;
 // Classification, estimation, outputs and the back-test (issue 11b).
 pub mod classify;
 pub mod estimate;
+pub mod scenario_out;
 pub mod tally;
 
 pub use read::{read_bytes, read_inputs};

@@ -76,6 +76,18 @@ pub struct Tally {
     messages: u64,
     first_s: f64,
     last_s: f64,
+    routing: RoutingEvidence,
+}
+
+/// What in the logs shows the routing they were written under.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RoutingEvidence {
+    /// Inbound messages by the hop where they entered on-premises.
+    pub inbound_entered: BTreeMap<String, u64>,
+    /// Cloud senders' Internet messages seen on-premises (CMT on).
+    pub cloud_outbound_onprem: u64,
+    /// Inbound messages with cloud recipients seen on-premises.
+    pub inbound_cloud_onprem: u64,
 }
 
 impl Tally {
@@ -97,6 +109,7 @@ impl Tally {
             messages: 0,
             first_s: f64::INFINITY,
             last_s: f64::NEG_INFINITY,
+            routing: RoutingEvidence::default(),
         }
     }
 
@@ -115,6 +128,16 @@ impl Tally {
             .entry(hour)
             .or_default() += 1;
         *self.recipients.entry(m.recipients.max(1)).or_default() += 1;
+        if let Some(h) = &m.first_hop {
+            match m.source {
+                Source::Inbound => {
+                    *self.routing.inbound_entered.entry(h.clone()).or_default() += 1;
+                    self.routing.inbound_cloud_onprem += u64::from(m.cloud_recipients > 0);
+                }
+                Source::OutboundFromCloud => self.routing.cloud_outbound_onprem += 1,
+                _ => {}
+            }
+        }
         if m.source == Source::Inbound {
             self.inbound_messages += 1;
             self.inbound_spam += u64::from(m.spam);
@@ -315,6 +338,7 @@ impl Tally {
             hops,
             latency,
             flow_hourly: self.flow_hourly.clone(),
+            routing: self.routing.clone(),
         })
     }
 
@@ -552,6 +576,7 @@ pub struct Calibration {
     pub latency: Vec<FlowLatency>,
     /// Per flow: recipient copies per absolute hour (Unix s ÷ 3600).
     pub flow_hourly: Vec<BTreeMap<i64, u64>>,
+    pub routing: RoutingEvidence,
 }
 
 #[cfg(test)]
@@ -576,6 +601,7 @@ mod tests {
                 at_s: t,
             }],
             mixed: false,
+            first_hop: None,
         }
     }
 
