@@ -35,6 +35,8 @@
 pub mod calibrate;
 pub mod capacity;
 pub mod engine;
+pub mod error;
+pub mod hybrid;
 pub mod load;
 pub mod model;
 pub mod report;

@@ -9,13 +9,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use mailflow::capacity::{self, CapacityError};
-use mailflow::report::{self, ReportError};
-use mailflow::runner::{self, RunError, RunOptions};
-use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioError, ScenarioFile};
-use mailflow::shard::{self, Shard, ShardError};
-use mailflow::sweep::{self, SweepError};
-use mailflow::validate::{self, Size, ValidateError, ValidateOptions};
+use mailflow::capacity;
+use mailflow::report;
+use mailflow::runner::{self, RunOptions};
+use mailflow::scenario::{self, LoadOptions, Scenario, ScenarioFile};
+use mailflow::shard::{self, Shard};
+use mailflow::sweep;
+use mailflow::validate::{self, Size, ValidateOptions};
 
 #[derive(Parser)]
 #[command(
@@ -268,56 +268,57 @@ struct ExplainArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // SIGINT, SIGTERM and SIGHUP: remove unpublished staging directories, so `--out` stays as
+    // it was (report::output documents what a reader sees at every moment).
+    let _ = ctrlc::set_handler(|| {
+        report::output::abandon_all();
+        std::process::exit(130);
+    });
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_line(&err));
             ExitCode::from(exit_code(&err))
         }
     }
 }
 
-/// 2 for bad input or usage, 1 for a completed run that failed its own check.
-fn exit_code(err: &anyhow::Error) -> u8 {
+/// The error and its causes on one line, `: `-separated, each cause said once: library errors
+/// often print their source in their own message (an operating-system error, a conservation
+/// failure), and `{:#}` would repeat it.
+fn error_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
     for cause in err.chain() {
-        if cause.is::<ScenarioError>() || cause.is::<ReportError>() || cause.is::<ShardError>() {
-            return 2;
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
         }
-        if let Some(RunError::Threads { .. }) = cause.downcast_ref::<RunError>() {
-            return 2;
+        if !line.is_empty() {
+            line.push_str(": ");
         }
-        if let Some(
-            ValidateError::UnknownCase { .. }
-            | ValidateError::TooFewReplications(_)
-            | ValidateError::BadFactor(_)
-            | ValidateError::Run {
-                source: RunError::Threads { .. },
-                ..
-            },
-        ) = cause.downcast_ref::<ValidateError>()
-        {
-            return 2;
-        }
-        match cause.downcast_ref::<SweepError>() {
-            Some(
-                SweepError::Set { .. }
-                | SweepError::TooLarge { .. }
-                | SweepError::Scenario(_)
-                | SweepError::Run(RunError::Threads { .. }),
-            ) => return 2,
-            Some(SweepError::Run(_)) => return 1,
-            None => {}
-        }
-        match cause.downcast_ref::<CapacityError>() {
-            Some(CapacityError::Run(RunError::Conservation { .. })) => return 1,
-            Some(_) => return 2,
-            None => {}
-        }
+        line.push_str(&text);
     }
-    1
+    line
+}
+
+/// The exit code the error chain's first library error carries (see `mailflow::error`).
+fn exit_code(err: &anyhow::Error) -> u8 {
+    mailflow::error::exit_code(err.chain())
+}
+
+/// The default output directory: `results/<scenario><suffix>`, or with a shard
+/// `results/<scenario><suffix>-shards/K-of-N`.
+fn default_out(scenario: &str, suffix: &str, shard: Option<Shard>) -> PathBuf {
+    let base = PathBuf::from("results");
+    match shard {
+        None => base.join(format!("{scenario}{suffix}")),
+        Some(sh) => base
+            .join(format!("{scenario}{suffix}-shards"))
+            .join(format!("{}-of-{}", sh.index, sh.count)),
+    }
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -373,14 +374,14 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(&scn.name));
+        .unwrap_or_else(|| default_out(&scn.name, "", None));
     let opts = args.study.run_options();
     if let Some(sh) = args.shard.resolve(args.study.quiet)? {
-        let out_dir = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from("results")
-                .join(format!("{}-shards", scn.name))
-                .join(format!("{}-of-{}", sh.index, sh.count))
-        });
+        let out_dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&scn.name, "", Some(sh)));
+        let output = report::output::prepare(&out_dir)?;
         let key = shard::StudyKey::new(
             "run",
             &[&scn],
@@ -389,22 +390,15 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
             Vec::new(),
             Vec::new(),
         );
-        return run_shard(
-            &[&scn],
-            key,
-            &scn.file,
-            sh,
-            opts,
-            &out_dir,
-            args.study.quiet,
-        );
+        return run_shard(&[&scn], key, &scn.file, sh, opts, output, args.study.quiet);
     }
+    let output = report::output::prepare(&out_dir)?;
     let units =
         scn.variants.len() as u64 * u64::from(opts.replications.unwrap_or(scn.run.replications));
     let bar = progress(units, format!("simulating {}", scn.name), args.study.quiet);
     let study = runner::run(&scn, opts, &|| bar.inc(1)).context("simulation failed")?;
     bar.finish_and_clear();
-    let written = report::write_all(&out_dir, &scn, &study)?;
+    let written = output.publish(|d| report::write_all(d, &scn, &study))?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::table(&study))?;
@@ -429,7 +423,7 @@ fn run_shard(
     scenario_file: &std::path::Path,
     sh: Shard,
     opts: RunOptions,
-    out_dir: &std::path::Path,
+    output: report::output::Output,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
     let total = key.total_units;
@@ -445,7 +439,8 @@ fn run_shard(
     bar.finish_and_clear();
     let events: u64 = results.iter().map(|r| r.events).sum();
     let files = shard::encode(key, scenario_file, sh, scns, opts, &units, results)?;
-    let written = report::write_shard(out_dir, &files)?;
+    let out_dir = output.target().to_path_buf();
+    let written = output.publish(|d| report::write_shard(d, &files))?;
     if !quiet {
         let mut out = std::io::stdout().lock();
         writeln!(
@@ -460,11 +455,12 @@ fn run_shard(
 }
 
 fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let output = report::output::prepare(&args.out)?;
     let merged = shard::merge(&args.dirs, args.scenario.as_deref())?;
     let mut out = std::io::stdout().lock();
     match merged {
         shard::Merged::Capacity { scenario, outcome } => {
-            let written = report::write_capacity(&args.out, &scenario, &outcome)?;
+            let written = output.publish(|d| report::write_capacity(d, &scenario, &outcome))?;
             if !args.quiet {
                 write!(
                     out,
@@ -483,7 +479,7 @@ fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             return Ok(capacity_exit(&outcome));
         }
         shard::Merged::Run { scenario, study } => {
-            let written = report::write_all(&args.out, &scenario, &study)?;
+            let written = output.publish(|d| report::write_all(d, &scenario, &study))?;
             if !args.quiet {
                 write!(out, "{}", report::terminal::table(&study))?;
                 writeln!(
@@ -497,7 +493,7 @@ fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             }
         }
         shard::Merged::Sweep { sweep, slos } => {
-            let written = report::write_sweep(&args.out, &sweep, &slos)?;
+            let written = output.publish(|d| report::write_sweep(d, &sweep, &slos))?;
             if !args.quiet {
                 write!(out, "{}", report::terminal::sweep_table(&sweep))?;
                 writeln!(
@@ -523,10 +519,12 @@ fn cmd_validate(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         cases: args.cases,
         service_rate_factor: args.service_rate_factor,
     };
+    let output = report::output::prepare(&args.out)?;
     let bar = progress(validate::units(&opts), "validating".into(), args.quiet);
     let outcome = validate::run(&opts, &|| bar.inc(1)).context("validation failed to run")?;
     bar.finish_and_clear();
-    let csv = report::validation::write_csv(&args.out, &outcome)?;
+    let csv = args.out.join("validation.csv");
+    output.publish(|d| report::validation::write_csv(d, &outcome).map(|p| vec![p]))?;
     let mut out = std::io::stdout().lock();
     if args.quiet {
         for c in outcome.checks.iter().filter(|c| !c.pass) {
@@ -572,14 +570,14 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(format!("{name}-sweep")));
+        .unwrap_or_else(|| default_out(&name, "-sweep", None));
     let opts = args.study.run_options();
     if let Some(sh) = args.shard.resolve(args.study.quiet)? {
-        let out_dir = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from("results")
-                .join(format!("{name}-sweep-shards"))
-                .join(format!("{}-of-{}", sh.index, sh.count))
-        });
+        let out_dir = args
+            .out
+            .clone()
+            .unwrap_or_else(|| default_out(&name, "-sweep", Some(sh)));
+        let output = report::output::prepare(&out_dir)?;
         let prepared = sweep::prepare(points, args.study.allow_unstable);
         let scns = prepared.scenarios();
         let key = shard::StudyKey::new(
@@ -590,8 +588,9 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             args.set.clone(),
             args.slo.clone(),
         );
-        return run_shard(&scns, key, &file.path, sh, opts, &out_dir, args.study.quiet);
+        return run_shard(&scns, key, &file.path, sh, opts, output, args.study.quiet);
     }
+    let output = report::output::prepare(&out_dir)?;
     let units = sweep::unit_count(&points, opts, args.study.allow_unstable);
     let n_points = points.len();
     let bar = progress(
@@ -604,7 +603,7 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     })
     .context("simulation failed")?;
     bar.finish_and_clear();
-    let written = report::write_sweep(&out_dir, &outcome, &slos)?;
+    let written = output.publish(|d| report::write_sweep(d, &outcome, &slos))?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::sweep_table(&outcome))?;
@@ -633,11 +632,12 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     let out_dir = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from("results").join(format!("{}-capacity", scn.name)));
+        .unwrap_or_else(|| default_out(&scn.name, "-capacity", None));
     let shard_args = ShardArgs { shard: args.shard };
     if let Some(sh) = shard_args.resolve(args.study.quiet)? {
         return capacity_shard(&args, &scn, &spec, sh);
     }
+    let output = report::output::prepare(&out_dir)?;
     let bar = progress(0, format!("searching {}", scn.name), args.study.quiet);
     let outcome = capacity::search(
         &scn,
@@ -648,7 +648,7 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     )
     .context("capacity search failed")?;
     bar.finish_and_clear();
-    let written = report::write_capacity(&out_dir, &scn, &outcome)?;
+    let written = output.publish(|d| report::write_capacity(d, &scn, &outcome))?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(
@@ -685,11 +685,11 @@ fn capacity_shard(
     spec: &capacity::SearchSpec,
     sh: Shard,
 ) -> anyhow::Result<ExitCode> {
-    let out_dir = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("results")
-            .join(format!("{}-capacity-shards", scn.name))
-            .join(format!("{}-of-{}", sh.index, sh.count))
-    });
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&scn.name, "-capacity", Some(sh)));
+    let output = report::output::prepare(&out_dir)?;
     let opts = args.study.run_options();
     let key = shard::StudyKey::capacity(
         scn,
@@ -716,7 +716,7 @@ fn capacity_shard(
     bar.finish_and_clear();
     let (simulated, wall) = (outcome.simulated, outcome.wall);
     let files = shard::encode_capacity(key, &scn.file, sh, &which, outcome)?;
-    let written = report::write_shard(&out_dir, &files)?;
+    let written = output.publish(|d| report::write_shard(d, &files))?;
     if !args.study.quiet {
         writeln!(
             std::io::stdout().lock(),

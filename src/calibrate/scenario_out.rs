@@ -15,7 +15,7 @@ use super::estimate::Estimate;
 use super::record::{LogFormat, ReadReport};
 use super::tally::{Calibration, HopMethodUsed};
 use crate::load::arrivals::BUSINESS_DAY;
-use crate::model::hybrid::{self, Mx, Variant};
+use crate::hybrid::{self, Mx, Variant};
 use crate::scenario::Scenario;
 
 /// Why calibration's outputs could not be made.

@@ -107,6 +107,16 @@ pub enum CapacityError {
     Run(#[from] RunError),
 }
 
+impl CapacityError {
+    /// The process exit code this error calls for (see [`crate::error`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CapacityError::Run(e) => e.exit_code(),
+            _ => crate::error::BAD_INPUT,
+        }
+    }
+}
+
 fn slo_err(text: &str, message: impl Into<String>) -> CapacityError {
     CapacityError::Slo {
         text: text.to_string(),
@@ -393,8 +403,8 @@ fn unstable_verdict(v: &crate::scenario::VariantModel) -> Option<Verdict> {
         return None;
     }
     let (i, u) = v
-        .offered_utilization
-        .iter()
+        .offered_utilization()
+        .into_iter()
         .enumerate()
         .filter_map(|(i, u)| u.map(|u| (i, u)))
         .max_by(|a, b| a.1.total_cmp(&b.1))?;
@@ -509,7 +519,7 @@ pub fn search_variants(
                     })?;
                 // Work offered to the hop in server-equivalents: utilization × servers.
                 let work = match (
-                    v.offered_utilization[station],
+                    v.offered_utilization()[station],
                     v.network.stations[station].servers.count(),
                 ) {
                     (Some(u), Some(c)) => u * f64::from(c),

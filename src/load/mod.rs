@@ -185,76 +185,6 @@ impl Source {
     }
 }
 
-/// Mailbox counts and a message profile, from which the hybrid sources' rates follow.
-#[derive(Clone, Debug)]
-pub struct MailProfile {
-    pub onprem_mailboxes: f64,
-    pub cloud_mailboxes: f64,
-    pub sent_per_mailbox_per_day: f64,
-    pub received_per_mailbox_per_day: f64,
-    /// Share of received messages that come from the Internet.
-    pub internet_share_of_received: f64,
-    /// Share of sent messages that go to the Internet (the rest are internal).
-    pub internet_share_of_sent: f64,
-    /// Peak-hour rate divided by the 24-hour average rate.
-    pub peak_factor: f64,
-}
-
-/// Message rates per second of the five hybrid sources.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct HybridRates {
-    pub inbound: f64,
-    pub outbound_from_onprem: f64,
-    pub outbound_from_cloud: f64,
-    pub onprem_to_cloud: f64,
-    pub cloud_to_onprem: f64,
-}
-
-impl MailProfile {
-    /// Share of the organization's mailboxes that are on-premises.
-    pub fn onprem_share(&self) -> f64 {
-        self.onprem_mailboxes / (self.onprem_mailboxes + self.cloud_mailboxes)
-    }
-
-    /// Peak rates, in messages per second:
-    /// - inbound = all mailboxes × received × Internet share ÷ mean recipients per message
-    ///   (a message to k of our mailboxes counts once);
-    /// - outbound from a side = its mailboxes × sent × Internet share;
-    /// - cross-premises from a side = its mailboxes × sent × internal share × the other side's
-    ///   share of mailboxes (internal mail goes to a mailbox chosen in proportion).
-    ///
-    /// Each is a daily count × `peak_factor` ÷ 86 400 s.
-    pub fn rates(&self, mean_recipients: f64) -> HybridRates {
-        let k = self.peak_factor / 86_400.0;
-        let total = self.onprem_mailboxes + self.cloud_mailboxes;
-        let on = self.onprem_share();
-        let internal = 1.0 - self.internet_share_of_sent;
-        HybridRates {
-            inbound: total * self.received_per_mailbox_per_day * self.internet_share_of_received
-                / mean_recipients
-                * k,
-            outbound_from_onprem: self.onprem_mailboxes
-                * self.sent_per_mailbox_per_day
-                * self.internet_share_of_sent
-                * k,
-            outbound_from_cloud: self.cloud_mailboxes
-                * self.sent_per_mailbox_per_day
-                * self.internet_share_of_sent
-                * k,
-            onprem_to_cloud: self.onprem_mailboxes
-                * self.sent_per_mailbox_per_day
-                * internal
-                * (1.0 - on)
-                * k,
-            cloud_to_onprem: self.cloud_mailboxes
-                * self.sent_per_mailbox_per_day
-                * internal
-                * on
-                * k,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,24 +235,5 @@ mod tests {
         let p = g0 as f64 / total as f64;
         let se = (0.3 * 0.7 / total as f64).sqrt();
         assert!((p - 0.3).abs() < 5.0 * se, "{p}");
-    }
-
-    #[test]
-    fn rates_follow_the_profile() {
-        let p = MailProfile {
-            onprem_mailboxes: 1000.0,
-            cloud_mailboxes: 3000.0,
-            sent_per_mailbox_per_day: 20.0,
-            received_per_mailbox_per_day: 80.0,
-            internet_share_of_received: 0.5,
-            internet_share_of_sent: 0.25,
-            peak_factor: 2.0,
-        };
-        let r = p.rates(2.0);
-        let k = 2.0 / 86_400.0;
-        assert!((r.inbound - 4000.0 * 80.0 * 0.5 / 2.0 * k).abs() < 1e-12);
-        assert!((r.outbound_from_cloud - 3000.0 * 20.0 * 0.25 * k).abs() < 1e-12);
-        assert!((r.onprem_to_cloud - 1000.0 * 20.0 * 0.75 * 0.75 * k).abs() < 1e-12);
-        assert!((r.cloud_to_onprem - 3000.0 * 20.0 * 0.75 * 0.25 * k).abs() < 1e-12);
     }
 }

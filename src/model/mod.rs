@@ -1,11 +1,11 @@
-//! The mail-transport model: distributions, the station network, the hybrid routes, and the
-//! simulation that moves message copies through them.
+//! The generic transport model: distributions, the station network and its compilation from
+//! named specs, transport behaviour (retries, availability), and the simulation that moves
+//! message copies through them. Knows no Exchange hop or route (those are [`crate::hybrid`]).
 //!
 //! Architecture invariant: the model does no I/O. It receives validated specs from
 //! [`crate::scenario`] and returns measurements to [`crate::runner`].
 
 pub mod dist;
-pub mod hybrid;
 pub mod network;
 pub mod sim;
 pub mod topology;

@@ -3,12 +3,49 @@
 //! Everything is an index into a flat `Vec`, so the simulation's hot path does no hashing
 //! and no pointer chasing beyond one array look-up per step.
 
+use std::num::{NonZeroU8, NonZeroU32};
+
 use super::dist::Dist;
 use super::transport::{Availability, RetryPolicy};
 use crate::load::MAX_GROUPS;
 
-/// `Node::Visit::extra` when the visit adds no service time.
-pub const NO_EXTRA: u32 = u32::MAX;
+/// Index of an extra service-time distribution in [`Network::extras`], stored as index + 1 so
+/// that `Option<ExtraId>` (a visit with or without extra work) stays four bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExtraId(NonZeroU32);
+
+impl ExtraId {
+    /// The id of `extras[index]`.
+    pub fn new(index: usize) -> Self {
+        let raw = u32::try_from(index + 1).expect("fewer than 2^32 extra distributions");
+        ExtraId(NonZeroU32::new(raw).expect("index + 1 is not zero"))
+    }
+
+    pub fn index(self) -> usize {
+        self.0.get() as usize - 1
+    }
+}
+
+/// A traffic meter: an index into a run's meter counters. Never 0, so `Option<MeterId>` (a
+/// visit counted or not) is one byte. What a meter means belongs to whoever wrote the route
+/// (e.g. [`crate::hybrid::Meter`]); the core only counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MeterId(NonZeroU8);
+
+impl MeterId {
+    /// Meter `n` (1 or more).
+    pub const fn new(n: u8) -> Option<Self> {
+        match NonZeroU8::new(n) {
+            Some(v) => Some(MeterId(v)),
+            None => None,
+        }
+    }
+
+    /// The meter's slot in a run's counters (slot 0 is never used).
+    pub fn index(self) -> usize {
+        usize::from(self.0.get())
+    }
+}
 
 /// Index of a station in [`Network::stations`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -114,11 +151,11 @@ impl Station {
 /// One step of the route graph.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Node {
-    /// Be served at `station` (plus `extras[extra]` unless it is [`NO_EXTRA`]), then go to `next`.
+    /// Be served at `station` (plus `extras[extra]` when there is one), then go to `next`.
     Visit {
         station: StationId,
         next: NodeId,
-        extra: u32,
+        extra: Option<ExtraId>,
     },
     /// Content filter `filters[index]`, then `next` if the copy passes.
     Filter { index: u32, next: NodeId },
@@ -142,8 +179,8 @@ pub struct Network {
     pub groups: Vec<String>,
     /// Route names and their entry nodes, in definition order.
     pub routes: Vec<(String, NodeId)>,
-    /// Per node: the traffic meter a visit counts toward (0: none).
-    pub meters: Vec<u8>,
+    /// Per node: the traffic meter a visit counts toward, if any.
+    pub meters: Vec<Option<MeterId>>,
     /// Extra service-time distributions (ns) referenced by visit nodes.
     pub extras: Vec<Dist>,
     /// (spam detection, false-positive) probabilities referenced by filter nodes.
@@ -159,13 +196,6 @@ impl Network {
 
     pub fn route_entry(&self, name: &str) -> Option<NodeId> {
         self.routes.iter().find(|(n, _)| n == name).map(|(_, e)| *e)
-    }
-
-    pub fn station_id(&self, name: &str) -> Option<StationId> {
-        self.stations
-            .iter()
-            .position(|s| s.name == name)
-            .map(|i| StationId(i as u32))
     }
 
     /// The nodes reachable in one step with positive probability (used when compiling, not
@@ -261,11 +291,7 @@ impl Network {
         for (node, v) in self.nodes.iter().zip(visits) {
             if let Node::Visit { station, extra, .. } = node {
                 let st = &self.stations[station.0 as usize];
-                let extra_ns = if *extra == NO_EXTRA {
-                    0.0
-                } else {
-                    self.extras[*extra as usize].mean()
-                };
+                let extra_ns = extra.map_or(0.0, |e| self.extras[e.index()].mean());
                 work[station.0 as usize] += v * (st.mean_service_ns(mean_size_kb) + extra_ns) / 1e9;
             }
         }

@@ -18,7 +18,7 @@ use slab::Slab;
 
 use crate::engine::{self, EventQueue, Model, RngStreams, SimRng, SimTime};
 use crate::load::{ArrivalProcess, MAX_GROUPS, Source};
-use crate::model::network::{NO_EXTRA, Network, Node, NodeId, StationId};
+use crate::model::network::{Network, Node, NodeId, StationId};
 use crate::model::transport::{self, RetryPolicy};
 use crate::stats::{
     Accounting, ConservationError, FlowStats, MeterStats, OutageRecord, StationStats,
@@ -34,9 +34,6 @@ pub mod streams {
     pub const ROUTING: u32 = 4;
     pub const FAILURES: u32 = 5;
 }
-
-/// `MsgCopy::holder` for a copy still with its original sender (outside the network).
-const NO_HOLDER: u32 = u32::MAX;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Event {
@@ -89,8 +86,9 @@ struct MsgCopy {
     in_service: bool,
     /// Service generation: matches the pending `Done` event, if any.
     service_gen: u32,
-    /// The station holding the copy for retries (the last one it left), or [`NO_HOLDER`].
-    holder: u32,
+    /// The station holding the copy for retries (the last one it left); None while the copy is
+    /// still with its original sender outside the network.
+    holder: Option<StationId>,
     /// Retries toward the current station.
     attempts: u32,
     deferrals: u32,
@@ -200,9 +198,10 @@ impl<'a> MailSim<'a> {
         let meter_count = net
             .meters
             .iter()
-            .copied()
+            .flatten()
+            .map(|m| m.index())
             .max()
-            .map_or(0, |m| usize::from(m) + 1);
+            .map_or(0, |m| m + 1);
         MailSim {
             net,
             sources,
@@ -218,7 +217,7 @@ impl<'a> MailSim<'a> {
             accounting: Accounting::default(),
             next_gen: 0,
             needs_size: net.stations.iter().any(|s| s.per_kb_ns > 0.0)
-                || net.meters.iter().any(|&m| m != 0),
+                || net.meters.iter().any(Option::is_some),
         }
     }
 
@@ -359,7 +358,7 @@ impl<'a> MailSim<'a> {
             spam,
             in_service: false,
             service_gen: 0,
-            holder: NO_HOLDER,
+            holder: None,
             attempts: 0,
             deferrals: 0,
             deferred_ns: 0,
@@ -496,10 +495,9 @@ impl<'a> MailSim<'a> {
     /// The retry policy of the sender holding copy `c`.
     #[inline]
     fn holder_policy(&self, c: &MsgCopy) -> RetryPolicy {
-        if c.holder == NO_HOLDER {
-            self.external_policy
-        } else {
-            self.stations[c.holder as usize].policy
+        match c.holder {
+            None => self.external_policy,
+            Some(h) => self.stations[h.0 as usize].policy,
         }
     }
 
@@ -509,7 +507,7 @@ impl<'a> MailSim<'a> {
         let spec = &self.net.stations[si];
         let c = &mut self.copies[id];
         c.entered = now;
-        let external = c.holder == NO_HOLDER;
+        let external = c.holder.is_none();
         let st = &mut self.stations[si];
         let has_server = st.busy < st.servers;
         let limit = if external {
@@ -590,8 +588,8 @@ impl<'a> MailSim<'a> {
         let spec = &self.net.stations[station.0 as usize];
         let st = &mut self.stations[station.0 as usize];
         let mut ns = spec.service.sample(&mut st.rng) + spec.per_kb_ns * c.size_kb;
-        if extra != NO_EXTRA {
-            ns += self.net.extras[extra as usize].sample(&mut st.rng);
+        if let Some(e) = extra {
+            ns += self.net.extras[e.index()].sample(&mut st.rng);
         }
         self.next_gen = self.next_gen.wrapping_add(1);
         c.service_gen = self.next_gen;
@@ -651,7 +649,7 @@ impl<'a> MailSim<'a> {
             unreachable!("a copy in service sits on a visit node")
         };
         let si = s.0 as usize;
-        c.holder = s.0;
+        c.holder = Some(s);
         c.attempts = 0;
         let st = &mut self.stations[si];
         st.stats.completions += 1;
@@ -662,9 +660,10 @@ impl<'a> MailSim<'a> {
         } else {
             self.serve_waiting(now, si, queue);
         }
-        let meter = self.net.meters[node.0 as usize];
-        if meter != 0 && now >= self.limits.warmup {
-            self.meters[usize::from(meter)].record(now - self.limits.warmup, size_kb);
+        if let Some(m) = self.net.meters[node.0 as usize]
+            && now >= self.limits.warmup
+        {
+            self.meters[m.index()].record(now - self.limits.warmup, size_kb);
         }
         if self.stations[si].outage.is_some() {
             self.check_drain(now, si);

@@ -8,7 +8,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::dist::Dist;
-use super::network::{NO_EXTRA, Network, Node, NodeId, Servers, Station, StationId, StationKind};
+use super::network::{
+    ExtraId, MeterId, Network, Node, NodeId, Servers, Station, StationId, StationKind,
+};
 use super::transport::Availability;
 use crate::load::MAX_GROUPS;
 
@@ -53,11 +55,11 @@ pub enum RouteEnd {
 pub enum Step {
     /// Visit a hop or link. `extra_service` (ns) is added to the station's service time on this
     /// visit only (e.g. anti-spam processing of mail treated as external); `meter` tags the
-    /// visit for traffic counters (0: none).
+    /// visit for traffic counters.
     Station {
         name: String,
         extra_service: Option<Dist>,
-        meter: u8,
+        meter: Option<MeterId>,
     },
     /// A content filter: a spam copy is filtered with probability `spam_detection`; any other
     /// copy is quarantined with probability `false_positive`.
@@ -72,7 +74,7 @@ impl Step {
         Step::Station {
             name: name.to_string(),
             extra_service: None,
-            meter: 0,
+            meter: None,
         }
     }
 
@@ -222,7 +224,7 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
 
     // Pass 1: lay out each route's step nodes followed by its end node.
     let mut nodes: Vec<Node> = Vec::new();
-    let mut meters: Vec<u8> = Vec::new();
+    let mut meters: Vec<Option<MeterId>> = Vec::new();
     let mut extras: Vec<Dist> = Vec::new();
     let mut filters: Vec<(f64, f64)> = Vec::new();
     let mut entry = Vec::with_capacity(spec.routes.len());
@@ -252,9 +254,9 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
                         let extra = match extra_service {
                             Some(d) if last => {
                                 extras.push(d.clone());
-                                (extras.len() - 1) as u32
+                                Some(ExtraId::new(extras.len() - 1))
                             }
-                            _ => NO_EXTRA,
+                            _ => None,
                         };
                         let next = NodeId((nodes.len() + 1) as u32);
                         nodes.push(Node::Visit {
@@ -262,7 +264,7 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
                             next,
                             extra,
                         });
-                        meters.push(if last { *meter } else { 0 });
+                        meters.push(if last { *meter } else { None });
                     }
                 }
                 Step::Filter {
@@ -284,13 +286,13 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
                         index: (filters.len() - 1) as u32,
                         next,
                     });
-                    meters.push(0);
+                    meters.push(None);
                 }
             }
         }
         end_node.push(nodes.len());
         nodes.push(Node::Deliver { flow: 0 }); // placeholder, set in pass 2
-        meters.push(0);
+        meters.push(None);
     }
 
     // Pass 2: resolve ends.
@@ -337,7 +339,7 @@ pub fn compile(spec: &TopologySpec) -> Result<Network, TopologyError> {
                         Target::Deliver(flow) => {
                             let f = flow_id(flow, &mut flows);
                             nodes.push(Node::Deliver { flow: f });
-                            meters.push(0);
+                            meters.push(None);
                             NodeId((nodes.len() - 1) as u32)
                         }
                     };

@@ -369,14 +369,14 @@ pub struct CostRow<'a> {
 /// Rows of `costs.csv`, for hybrid variants. Daily figures scale the simulated (peak-hour)
 /// rates by 86 400 s ÷ the peak factor; GB are 10⁹ bytes, KB 1024 bytes.
 pub fn cost_rows(study: &StudyOutcome) -> Vec<CostRow<'_>> {
-    use crate::model::hybrid::meters;
+    use crate::hybrid::Meter;
     let mut rows = Vec::new();
     for v in &study.variants {
         let Some(basis) = v.costs else { continue };
         let day = 86_400.0 / basis.peak_factor;
-        let meter = |m: u8| v.meters.get(usize::from(m)).copied();
-        let msgs = |m: u8| meter(m).and_then(|x| val(x.copies_per_s)).map(|r| r * day);
-        let gb = |m: u8| {
+        let meter = |m: Meter| v.meters.get(m.index()).copied();
+        let msgs = |m: Meter| meter(m).and_then(|x| val(x.copies_per_s)).map(|r| r * day);
+        let gb = |m: Meter| {
             meter(m)
                 .and_then(|x| val(x.kb_per_s))
                 .map(|r| r * day * 1024.0 / 1e9)
@@ -384,12 +384,11 @@ pub fn cost_rows(study: &StudyOutcome) -> Vec<CostRow<'_>> {
         rows.push(CostRow {
             variant: &v.name,
             eop_licences: basis.eop_licences,
-            to_cloud_messages_per_day: msgs(meters::TO_CLOUD).or(Some(0.0)),
-            to_cloud_gb_per_day: gb(meters::TO_CLOUD).or(Some(0.0)),
-            to_onprem_messages_per_day: msgs(meters::TO_ONPREM).or(Some(0.0)),
-            to_onprem_gb_per_day: gb(meters::TO_ONPREM).or(Some(0.0)),
-            onprem_internet_peak_mbps: val(v.onprem_internet_peak_kb_per_s)
-                .map(|kb| kb * 8192.0 / 1e6),
+            to_cloud_messages_per_day: msgs(Meter::ToCloud).or(Some(0.0)),
+            to_cloud_gb_per_day: gb(Meter::ToCloud).or(Some(0.0)),
+            to_onprem_messages_per_day: msgs(Meter::ToOnprem).or(Some(0.0)),
+            to_onprem_gb_per_day: gb(Meter::ToOnprem).or(Some(0.0)),
+            onprem_internet_peak_mbps: val(v.peak_meters_kb_per_s).map(|kb| kb * 8192.0 / 1e6),
         });
     }
     rows

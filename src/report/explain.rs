@@ -91,7 +91,7 @@ pub fn explain(scn: &Scenario) -> String {
             }
         }
         let _ = writeln!(o, "  stations:");
-        for (st, u) in v.network.stations.iter().zip(&v.offered_utilization) {
+        for (st, u) in v.network.stations.iter().zip(v.offered_utilization()) {
             let servers = st
                 .servers
                 .count()

@@ -1,6 +1,8 @@
 //! Outputs: CSV files, HdrHistogram percentile distributions, the manifest, and the terminal
-//! table. One module per format; each file is written whole to a temporary file in the output
-//! directory and renamed into place, so a reader never sees half a file.
+//! table. One module per format. Commands never write into `--out` directly: [`output`]
+//! checks the location before any work, the writers here fill a staging directory beside it,
+//! and the whole set is swapped into place at the end (so a reader sees the previous set or
+//! the new one, never a mix); each file is also written whole (temporary file, then rename).
 //!
 //! Machine-readable outputs keep full precision and fixed units (named in the column); only
 //! the terminal table rounds.
@@ -9,6 +11,7 @@ pub mod csv;
 pub mod explain;
 pub mod hgrm;
 pub mod manifest;
+pub mod output;
 pub mod svg;
 pub mod terminal;
 pub mod validation;
@@ -16,25 +19,31 @@ pub mod validation;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+// I/O errors are printed in the message and deliberately not chained as `source`: main
+// prints the whole chain, which would say the operating system's words twice.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("cannot create output directory {dir}: {source}; choose another with --out")]
-    CreateDir {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {file}: {source}")]
+    #[error("output directory {dir} {why}; choose another with --out")]
+    Output { dir: PathBuf, why: String },
+    #[error("cannot create output directory {dir}: {error}; choose another with --out")]
+    CreateDir { dir: PathBuf, error: std::io::Error },
+    #[error("cannot write {file}: {error}")]
     Write {
         file: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("cannot format CSV for {file}: {source}")]
     Csv { file: PathBuf, source: ::csv::Error },
-    #[error("{file}: {source}")]
-    Svg {
-        file: PathBuf,
-        source: svg::SvgError,
-    },
+    #[error("{file}: {error}")]
+    Svg { file: PathBuf, error: svg::SvgError },
+}
+
+impl ReportError {
+    /// The process exit code this error calls for (see [`crate::error`]): every write or
+    /// picture failure is refused input or an unusable output folder.
+    pub fn exit_code(&self) -> u8 {
+        crate::error::BAD_INPUT
+    }
 }
 
 fn write_svg(
@@ -42,9 +51,9 @@ fn write_svg(
     drawn: Result<String, svg::SvgError>,
     written: &mut Vec<PathBuf>,
 ) -> Result<(), ReportError> {
-    let text = drawn.map_err(|source| ReportError::Svg {
+    let text = drawn.map_err(|error| ReportError::Svg {
         file: path.clone(),
-        source,
+        error,
     })?;
     write_atomic(&path, text.as_bytes())?;
     written.push(path);
@@ -184,14 +193,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let err = |source| ReportError::Write {
+    let err = |error| ReportError::Write {
         file: path.to_path_buf(),
-        source,
+        error,
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".mailflow-")
-        .tempfile_in(dir)
-        .map_err(err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".mailflow-");
+    // tempfile creates private (0600) files; a result is an ordinary file: 0666 minus the
+    // umask, as `File::create` would give it.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let mut tmp = builder.tempfile_in(dir).map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
     tmp.as_file().sync_all().map_err(err)?;
     tmp.persist(path).map_err(|e| err(e.error))?;
@@ -199,9 +211,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
 }
 
 pub fn create_dir(dir: &Path) -> Result<(), ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
+    std::fs::create_dir_all(dir).map_err(|error| ReportError::CreateDir {
         dir: dir.to_path_buf(),
-        source,
+        error,
     })
 }
 

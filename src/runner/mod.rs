@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::engine::{RngStreams, SimTime};
-use crate::model::hybrid::meters;
 use crate::model::network::StationKind;
 use crate::model::sim::{MailSim, RunLimits, RunResult};
 use crate::scenario::{CostBasis, Scenario, VariantModel};
@@ -39,6 +38,16 @@ pub enum RunError {
         replication: u32,
         source: ConservationError,
     },
+}
+
+impl RunError {
+    /// The process exit code this error calls for (see [`crate::error`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Threads { .. } => crate::error::BAD_INPUT,
+            RunError::Conservation { .. } => crate::error::FAILED_CHECK,
+        }
+    }
 }
 
 /// One work unit: a variant and a replication index.
@@ -79,10 +88,11 @@ pub struct VariantOutcome {
     pub events: u64,
     /// Simulated time summed over replications.
     pub simulated: SimTime,
-    /// Traffic figures per meter id (index 0 unused; see `model::hybrid::meters`).
+    /// Traffic figures per meter slot (slot 0 unused; see `model::network::MeterId`).
     pub meters: Vec<MeterSummary>,
-    /// Peak one-minute rate over the on-premises Internet connection, KB/s.
-    pub onprem_internet_peak_kb_per_s: MeanCi,
+    /// Peak one-minute rate summed over the variant's `peak_meters` (for a hybrid variant, the
+    /// on-premises Internet connection), KB/s.
+    pub peak_meters_kb_per_s: MeanCi,
     /// Every outage of every replication: (replication, record).
     pub outages: Vec<(u32, OutageRecord)>,
     pub costs: Option<CostBasis>,
@@ -145,6 +155,7 @@ fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
             (name.clone(), summarize_flow(&stats, &windows))
         })
         .collect();
+    let utilization = v.offered_utilization();
     let stations = v
         .network
         .stations
@@ -156,7 +167,7 @@ fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
                 name: st.name.clone(),
                 kind: st.kind,
                 servers: st.servers.count(),
-                offered_utilization: v.offered_utilization[i],
+                offered_utilization: utilization[i],
                 has_outages: !st.availability.is_always_up(),
                 summary: summarize_station(&stats, &windows, st.servers.count()),
             }
@@ -184,7 +195,7 @@ fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
             ),
         })
         .collect();
-    // Peak minute over the on-premises Internet connection: the meters' per-minute sums.
+    // Peak minute over the variant's peak meters: their per-minute sums.
     let peaks: Vec<f64> = reps
         .iter()
         .map(|r| {
@@ -196,12 +207,10 @@ fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
                 .unwrap_or(0);
             (0..minutes)
                 .map(|i| {
-                    meters::ONPREM_INTERNET
+                    v.peak_meters
                         .iter()
-                        .filter_map(|&m| {
-                            r.meters
-                                .get(usize::from(m))
-                                .and_then(|x| x.per_minute_kb.get(i))
+                        .filter_map(|m| {
+                            r.meters.get(m.index()).and_then(|x| x.per_minute_kb.get(i))
                         })
                         .sum::<f64>()
                         / 60.0
@@ -216,7 +225,7 @@ fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
         .collect();
     VariantOutcome {
         meters: meters_summary,
-        onprem_internet_peak_kb_per_s: mean_ci(&peaks),
+        peak_meters_kb_per_s: mean_ci(&peaks),
         outages,
         costs: v.costs,
         name: v.name.clone(),

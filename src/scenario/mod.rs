@@ -19,8 +19,9 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::engine::SimTime;
+pub use crate::hybrid::CostBasis;
 use crate::load::Source;
-use crate::model::network::Network;
+use crate::model::network::{MeterId, Network};
 use crate::model::transport::RetryPolicy;
 
 /// How a run stops and how it is seeded.
@@ -43,24 +44,15 @@ pub struct VariantModel {
     pub name: String,
     pub network: Network,
     pub sources: Vec<Source>,
-    /// Offered utilization per station from the traffic equations (None: unlimited servers).
-    pub offered_utilization: Vec<Option<f64>>,
+    /// Meters whose summed per-minute traffic gives the variant's peak-minute figure (a hybrid
+    /// variant's on-premises Internet connection; empty otherwise).
+    pub peak_meters: Vec<MeterId>,
     /// For hybrid variants: what the cost figures need.
     pub costs: Option<CostBasis>,
 }
 
-/// What turns a hybrid variant's measured traffic into `costs.csv`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct CostBasis {
-    /// On-premises mailboxes that receive Internet mail through EOP (None: mailbox counts not
-    /// given).
-    pub eop_licences: Option<f64>,
-    /// The simulated rates are the peak hour's; a day carries 86 400 s ÷ this factor of them.
-    pub peak_factor: f64,
-}
-
 impl VariantModel {
-    /// Multiplies every source's arrival rate by `k` and updates the offered utilizations.
+    /// Multiplies every source's arrival rate by `k`.
     pub fn scale_load(&mut self, k: f64) {
         if k == 1.0 {
             return;
@@ -68,7 +60,11 @@ impl VariantModel {
         for s in &mut self.sources {
             s.scale_load(k);
         }
-        self.offered_utilization = validate::offered_utilization(&self.network, &self.sources);
+    }
+
+    /// Offered utilization per station from the traffic equations (None: unlimited servers).
+    pub fn offered_utilization(&self) -> Vec<Option<f64>> {
+        validate::offered_utilization(&self.network, &self.sources)
     }
 
     /// Sets the servers of hop `hop`; None if the variant has no hop of that name.
@@ -79,16 +75,14 @@ impl VariantModel {
             .iter_mut()
             .find(|s| s.name == hop && s.kind == crate::model::network::StationKind::Hop)?;
         st.servers = crate::model::network::Servers::Finite(servers);
-        self.offered_utilization = validate::offered_utilization(&self.network, &self.sources);
         Some(())
     }
 
     /// The busiest station's offered utilization (0 if every station is unlimited).
     pub fn max_offered_utilization(&self) -> f64 {
-        self.offered_utilization
-            .iter()
+        self.offered_utilization()
+            .into_iter()
             .flatten()
-            .copied()
             .fold(0.0, f64::max)
     }
 
@@ -159,6 +153,13 @@ pub enum ScenarioError {
         field: String,
         message: String,
     },
+}
+
+impl ScenarioError {
+    /// The process exit code this error calls for (see [`crate::error`]): bad input.
+    pub fn exit_code(&self) -> u8 {
+        crate::error::BAD_INPUT
+    }
 }
 
 /// Options that change what a scenario accepts.

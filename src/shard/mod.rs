@@ -120,6 +120,13 @@ pub enum ShardError {
     Slo(#[from] CapacityError),
 }
 
+impl ShardError {
+    /// The process exit code this error calls for (see [`crate::error`]): refused shards.
+    pub fn exit_code(&self) -> u8 {
+        crate::error::BAD_INPUT
+    }
+}
+
 /// A shard of another study than the first directory's.
 #[derive(Debug, thiserror::Error)]
 #[error(

@@ -40,6 +40,18 @@ pub enum SweepError {
     Run(#[from] RunError),
 }
 
+impl SweepError {
+    /// The process exit code this error calls for (see [`crate::error`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SweepError::Set { .. } | SweepError::TooLarge { .. } | SweepError::Scenario(_) => {
+                crate::error::BAD_INPUT
+            }
+            SweepError::Run(e) => e.exit_code(),
+        }
+    }
+}
+
 fn set_err(arg: &str, message: impl Into<String>) -> SweepError {
     SweepError::Set {
         arg: arg.to_string(),
@@ -354,8 +366,8 @@ pub fn prepare(points: Vec<(Vec<Override>, Scenario)>, allow_unstable: bool) -> 
             let stable = v.is_stable();
             let unstable = (!stable && !allow_unstable).then(|| {
                 let (i, u) = v
-                    .offered_utilization
-                    .iter()
+                    .offered_utilization()
+                    .into_iter()
                     .enumerate()
                     .filter_map(|(i, u)| u.map(|u| (i, u)))
                     .max_by(|a, b| a.1.total_cmp(&b.1))

@@ -436,8 +436,8 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}\n{text}"));
             assert_eq!(scn.run.replications, 10);
             let model: Vec<f64> = scn.variants[0]
-                .offered_utilization
-                .iter()
+                .offered_utilization()
+                .into_iter()
                 .map(|u| u.expect("finite servers"))
                 .collect();
             let theory = theory_utilizations(&case);
@@ -461,7 +461,7 @@ mod tests {
             )
             .unwrap()
         };
-        let u = |s: crate::scenario::Scenario| s.variants[0].offered_utilization[0].unwrap();
+        let u = |s: crate::scenario::Scenario| s.variants[0].offered_utilization()[0].unwrap();
         assert!((u(scn(1.1)) - 0.8 / 1.1).abs() < 1e-9);
         assert!(
             (case.metrics()[1].theory - 50.0).abs() < 1e-9,

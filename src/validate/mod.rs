@@ -100,6 +100,19 @@ pub enum ValidateError {
     Run { case: String, source: RunError },
 }
 
+impl ValidateError {
+    /// The process exit code this error calls for (see [`crate::error`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ValidateError::UnknownCase { .. }
+            | ValidateError::TooFewReplications(_)
+            | ValidateError::BadFactor(_) => crate::error::BAD_INPUT,
+            ValidateError::Case { .. } => crate::error::FAILED_CHECK,
+            ValidateError::Run { source, .. } => source.exit_code(),
+        }
+    }
+}
+
 /// One row of the table: a metric of a case, theory against simulation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Check {

@@ -1,19 +1,27 @@
 //! Stage two: from the raw file structs to a model the simulation can trust.
 //!
 //! Every check names the field's dotted path; [`super::load`] turns the path into a line.
-//! Nothing here reads files or prints.
+//! Nothing here reads files or prints. This module holds the generic checks (numbers,
+//! distributions, hops, links, routes, sources) and the custom-topology builder; [`traffic`]
+//! the offered utilizations and the stability check; a `[hybrid]` scenario is built by
+//! [`crate::hybrid::build`] from these same checks.
+
+mod traffic;
+
+use traffic::check_stability;
+pub use traffic::{offered_utilization, stability};
 
 use indexmap::IndexMap;
 
 use super::raw::*;
-use super::{CostBasis, RunSpec, VariantModel};
+use super::{RunSpec, VariantModel};
 use crate::engine::SimTime;
+use crate::hybrid;
 use crate::load::arrivals::{Burst, ShapeField, ShapeInput};
 use crate::load::trace::Trace;
-use crate::load::{ArrivalSpec, MAX_GROUPS, MailProfile, Recipients, Shape, Source};
+use crate::load::{ArrivalSpec, MAX_GROUPS, Recipients, Shape, Source};
 use crate::model::dist::{Dist, DistError};
-use crate::model::hybrid::{self, Appliance, HybridOptions, Mx, Variant};
-use crate::model::network::{Network, Servers, StationKind};
+use crate::model::network::{Servers, StationKind};
 use crate::model::topology::{
     HopSpec, LinkSpec, RouteEnd, RouteSpec, Step, Target, TopologyError, TopologySpec, compile,
 };
@@ -38,7 +46,7 @@ pub fn bad<T>(field: impl Into<String>, message: impl Into<String>) -> V<T> {
     })
 }
 
-fn positive(v: f64, field: &str) -> V<f64> {
+pub(crate) fn positive(v: f64, field: &str) -> V<f64> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
@@ -46,7 +54,7 @@ fn positive(v: f64, field: &str) -> V<f64> {
     }
 }
 
-fn non_negative(v: f64, field: &str) -> V<f64> {
+pub(crate) fn non_negative(v: f64, field: &str) -> V<f64> {
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
@@ -54,7 +62,7 @@ fn non_negative(v: f64, field: &str) -> V<f64> {
     }
 }
 
-fn share(v: f64, field: &str) -> V<f64> {
+pub(crate) fn share(v: f64, field: &str) -> V<f64> {
     if v.is_finite() && (0.0..=1.0).contains(&v) {
         Ok(v)
     } else {
@@ -70,7 +78,7 @@ pub fn default_size_kb() -> Dist {
 
 /// Converts a raw distribution; `to_base` converts the field's unit to the model's (ms → ns is
 /// 1e6); `duration` says whether `rate_per_s` makes sense.
-fn dist(raw: &RawDist, field: &str, to_base: f64, duration: bool) -> V<Dist> {
+pub(crate) fn dist(raw: &RawDist, field: &str, to_base: f64, duration: bool) -> V<Dist> {
     let r = match raw {
         RawDist::Exponential { mean, rate_per_s } => match (mean, rate_per_s) {
             (Some(m), None) => Dist::exponential(*m),
@@ -190,7 +198,12 @@ pub fn shape(r: &RawShape, field: &str) -> V<Shape> {
 
 /// The arrivals of source `name` replayed from `trace` (whose sources are `names`), and the
 /// mean rate they make over `window_s` seconds; None if the trace has no row for it.
-fn traced(trace: &Trace, names: &[&str], name: &str, window_s: f64) -> Option<(ArrivalSpec, f64)> {
+pub(crate) fn traced(
+    trace: &Trace,
+    names: &[&str],
+    name: &str,
+    window_s: f64,
+) -> Option<(ArrivalSpec, f64)> {
     let i = names.iter().position(|n| *n == name)?;
     let rows = trace.per_source[i].clone();
     if rows.is_empty() {
@@ -201,7 +214,7 @@ fn traced(trace: &Trace, names: &[&str], name: &str, window_s: f64) -> Option<(A
 }
 
 /// The seconds over which a trace's rate is averaged: the run's duration, or the trace's span.
-fn trace_window_s(raw: &RawScenario, trace: &Trace) -> f64 {
+pub(crate) fn trace_window_s(raw: &RawScenario, trace: &Trace) -> f64 {
     raw.run
         .duration_s
         .unwrap_or_else(|| trace.span.as_secs_f64())
@@ -269,7 +282,7 @@ fn availability(
     Ok(a)
 }
 
-fn count(v: i64, field: &str) -> V<u32> {
+pub(crate) fn count(v: i64, field: &str) -> V<u32> {
     if (1..=100_000_000).contains(&v) {
         Ok(v as u32)
     } else {
@@ -280,12 +293,8 @@ fn count(v: i64, field: &str) -> V<u32> {
     }
 }
 
-/// The Exchange 2013 submission-queue back-pressure thresholds: at Medium (4000) MAIL FROM is
-/// refused for non-Exchange senders, at High (10 000) for everyone (back pressure, [ODE]).
-pub const EXCHANGE2013_QUEUE_LIMITS: (u32, u32) = (4000, 10_000);
-
 /// A hop from its table; optional fields not given come from `base` (a hybrid default).
-fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> {
+pub(crate) fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> {
     let field = format!("hops.{name}");
     let servers = match h.servers {
         RawServers::Unlimited => Servers::Unlimited,
@@ -305,8 +314,8 @@ fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> {
             false,
         ),
         Some(RawQueueLimit::Preset(p)) if p == "exchange2013" => (
-            Some(EXCHANGE2013_QUEUE_LIMITS.1),
-            Some(EXCHANGE2013_QUEUE_LIMITS.0),
+            Some(hybrid::defaults::EXCHANGE2013_QUEUE_LIMITS.1),
+            Some(hybrid::defaults::EXCHANGE2013_QUEUE_LIMITS.0),
             true,
         ),
         Some(RawQueueLimit::Preset(p)) => {
@@ -347,7 +356,7 @@ fn hop(name: &str, h: &RawHop, base: Option<&HopSpec>) -> V<HopSpec> {
     })
 }
 
-fn link(name: &str, l: &RawLink) -> V<LinkSpec> {
+pub(crate) fn link(name: &str, l: &RawLink) -> V<LinkSpec> {
     let field = format!("links.{name}");
     Ok(LinkSpec {
         name: name.to_string(),
@@ -378,7 +387,7 @@ fn step(raw: &RawStep, field: &str) -> V<Step> {
                     Some(d) => Some(dist(d, &format!("{field}.extra_service_ms"), 1e6, true)?),
                     None => None,
                 },
-                meter: 0,
+                meter: None,
             }),
             (None, spam, fp)
                 if (spam.is_some() || fp.is_some()) && t.extra_service_ms.is_none() =>
@@ -396,7 +405,7 @@ fn step(raw: &RawStep, field: &str) -> V<Step> {
     }
 }
 
-fn recipients(r: &Option<RawRecipients>, field: &str) -> V<Recipients> {
+pub(crate) fn recipients(r: &Option<RawRecipients>, field: &str) -> V<Recipients> {
     match r {
         None => Ok(Recipients::one()),
         Some(r) => {
@@ -405,7 +414,7 @@ fn recipients(r: &Option<RawRecipients>, field: &str) -> V<Recipients> {
     }
 }
 
-fn size(r: &Option<RawDist>, field: &str) -> V<Dist> {
+pub(crate) fn size(r: &Option<RawDist>, field: &str) -> V<Dist> {
     match r {
         None => Ok(default_size_kb()),
         Some(d) => dist(d, field, 1.0, false),
@@ -460,7 +469,7 @@ fn route(name: &str, r: &RawRoute) -> V<RouteSpec> {
 }
 
 /// Maps a compile error to the field it concerns.
-fn topology_bad(e: TopologyError, hybrid: bool) -> Bad {
+pub(crate) fn topology_bad(e: TopologyError, hybrid: bool) -> Bad {
     let field = if hybrid {
         "hybrid".to_string()
     } else {
@@ -491,71 +500,6 @@ fn topology_bad(e: TopologyError, hybrid: bool) -> Bad {
         message: e.to_string(),
         unstable: false,
     }
-}
-
-/// Offered utilization of each station (None for unlimited servers): Σ over sources of rate ×
-/// expected visits × mean service time, divided by the servers.
-pub fn offered_utilization(net: &Network, sources: &[Source]) -> Vec<Option<f64>> {
-    let mut busy = vec![0.0; net.stations.len()];
-    for s in sources {
-        let Some(entry) = net.route_entry(&s.route) else {
-            continue;
-        };
-        // Spam and legitimate mail meet filters differently: weigh the two by the spam share.
-        for (spam, share) in [(false, 1.0 - s.spam_share), (true, s.spam_share)] {
-            if share == 0.0 {
-                continue;
-            }
-            let work = net.expected_work_s(entry, &s.group_presence(), s.size_kb.mean(), spam);
-            for (b, w) in busy.iter_mut().zip(work) {
-                *b += s.rate_per_s * share * w;
-            }
-        }
-    }
-    net.stations
-        .iter()
-        .zip(busy)
-        .map(|(st, b)| st.servers.count().map(|c| b / f64::from(c)))
-        .collect()
-}
-
-fn check_stability(variant: &VariantModel, allow_unstable: bool) -> V<()> {
-    if allow_unstable {
-        return Ok(());
-    }
-    for (st, u) in variant
-        .network
-        .stations
-        .iter()
-        .zip(&variant.offered_utilization)
-    {
-        let Some(u) = *u else { continue };
-        if u >= 1.0 {
-            let (field, what) = match st.kind {
-                StationKind::Hop => (
-                    format!("hops.{}.servers", st.name),
-                    format!("hop `{}`", st.name),
-                ),
-                _ => {
-                    let link = st.name.trim_end_matches(".bandwidth");
-                    (
-                        format!("links.{link}.bandwidth_mbps"),
-                        format!("link `{link}`'s bandwidth"),
-                    )
-                }
-            };
-            return Err(Bad {
-                field,
-                message: format!(
-                    "{what} is offered more work than it can do in variant `{}`: utilization {:.3}; \
-                     add servers or lower the load, or pass --allow-unstable to simulate it anyway",
-                    variant.name, u
-                ),
-                unstable: true,
-            });
-        }
-    }
-    Ok(())
 }
 
 fn custom(raw: &RawScenario, name: &str, trace: Option<&Trace>) -> V<Vec<VariantModel>> {
@@ -657,12 +601,11 @@ fn custom(raw: &RawScenario, name: &str, trace: Option<&Trace>) -> V<Vec<Variant
     if sources.is_empty() {
         return bad("trace.file", "has no rows for any source of the scenario");
     }
-    let offered_utilization = offered_utilization(&network, &sources);
     Ok(vec![VariantModel {
         name: name.to_string(),
         network,
         sources,
-        offered_utilization,
+        peak_meters: Vec::new(),
         costs: None,
     }])
 }
@@ -685,364 +628,6 @@ fn group_shares(given: &IndexMap<String, f64>, groups: &[String], field: &str) -
     Ok(shares)
 }
 
-/// The mailbox profile; `default_peak` stands in for a missing `peak_factor` (a shape's own).
-fn profile(l: &RawLoad, default_peak: Option<f64>) -> V<MailProfile> {
-    let need = |v: Option<f64>, f: &str| -> V<f64> {
-        v.ok_or(()).or_else(|_| {
-            bad(
-                format!("load.{f}"),
-                "is missing; give the mailbox profile (mailboxes, sent/received per mailbox per day, \
-                 Internet shares, peak_factor) or `load.rates_per_s` for every source",
-            )
-        })
-    };
-    let Some(m) = &l.mailboxes else {
-        return need(None, "mailboxes").map(|_| unreachable!());
-    };
-    let p = MailProfile {
-        onprem_mailboxes: non_negative(m.onprem, "load.mailboxes.onprem")?,
-        cloud_mailboxes: non_negative(m.cloud, "load.mailboxes.cloud")?,
-        sent_per_mailbox_per_day: non_negative(
-            need(l.sent_per_mailbox_per_day, "sent_per_mailbox_per_day")?,
-            "load.sent_per_mailbox_per_day",
-        )?,
-        received_per_mailbox_per_day: non_negative(
-            need(
-                l.received_per_mailbox_per_day,
-                "received_per_mailbox_per_day",
-            )?,
-            "load.received_per_mailbox_per_day",
-        )?,
-        internet_share_of_received: share(
-            need(l.internet_share_of_received, "internet_share_of_received")?,
-            "load.internet_share_of_received",
-        )?,
-        internet_share_of_sent: share(
-            need(l.internet_share_of_sent, "internet_share_of_sent")?,
-            "load.internet_share_of_sent",
-        )?,
-        peak_factor: positive(
-            need(l.peak_factor.or(default_peak), "peak_factor")?,
-            "load.peak_factor",
-        )?,
-    };
-    if p.onprem_mailboxes + p.cloud_mailboxes <= 0.0 {
-        return bad("load.mailboxes", "needs at least one mailbox");
-    }
-    Ok(p)
-}
-
-/// One hybrid source: inbound mail splits its recipients between on-premises and the cloud and
-/// may be spam; the other sources are internal or outbound and are neither.
-fn hybrid_source(
-    name: &str,
-    rate_per_s: f64,
-    arrivals: ArrivalSpec,
-    recipients: &Recipients,
-    size_kb: &Dist,
-    onprem_share: f64,
-    spam_share: f64,
-) -> Source {
-    let inbound = name == "inbound";
-    Source {
-        name: name.to_string(),
-        rate_per_s,
-        arrivals,
-        route: name.to_string(),
-        recipients: recipients.clone(),
-        group_shares: if inbound {
-            vec![onprem_share, 1.0 - onprem_share]
-        } else {
-            Vec::new()
-        },
-        size_kb: size_kb.clone(),
-        spam_share: if inbound { spam_share } else { 0.0 },
-    }
-}
-
-/// The five hybrid sources, with rates from `rates_per_s` where given and from the mailbox
-/// profile otherwise. Sources whose derived rate is zero are left out. With a shape, every
-/// source follows it and the rates are its busiest hour's; with a trace (`trace_window_s` its
-/// averaging window), the sources replay it and the profile's rates are not used.
-pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source>> {
-    let spam_share = share(l.spam_share.unwrap_or(0.0), "load.spam_share")?;
-    let recipients = recipients(&l.recipients, "load.recipients")?;
-    let size_kb = size(&l.size_kb, "load.size_kb")?;
-    let shaped = match (&l.shape, trace) {
-        (Some(_), Some(_)) => {
-            return bad(
-                "load.shape",
-                "cannot apply to a replayed trace; remove `[trace]` or the shape",
-            );
-        }
-        (Some(sh), None) => Some(shape(sh, "load.shape")?),
-        (None, _) => None,
-    };
-    if let Some((t, window_s)) = trace {
-        let onprem_share = match (l.onprem_recipient_share, &l.mailboxes) {
-            (Some(s), _) => share(s, "load.onprem_recipient_share")?,
-            (None, Some(m)) if m.onprem + m.cloud > 0.0 => {
-                non_negative(m.onprem, "load.mailboxes.onprem")?
-                    / (m.onprem + non_negative(m.cloud, "load.mailboxes.cloud")?)
-            }
-            _ => {
-                return bad(
-                    "load.onprem_recipient_share",
-                    "is missing: with a trace, give the share of inbound recipients that are on-premises (or `mailboxes`)",
-                );
-            }
-        };
-        let mut out = Vec::new();
-        for name in hybrid::SOURCES {
-            let Some((arrivals, rate_per_s)) = traced(t, &hybrid::SOURCES, name, window_s) else {
-                continue;
-            };
-            out.push(hybrid_source(
-                name,
-                rate_per_s,
-                arrivals,
-                &recipients,
-                &size_kb,
-                onprem_share,
-                spam_share,
-            ));
-        }
-        return Ok(out);
-    }
-    let given = l.rates_per_s.clone().unwrap_or_default();
-    for (k, v) in &given {
-        if !hybrid::SOURCES.contains(&k.as_str()) {
-            return bad(
-                format!("load.rates_per_s.{k}"),
-                format!(
-                    "is not a hybrid source; accepted: {}",
-                    hybrid::SOURCES.join(", ")
-                ),
-            );
-        }
-        positive(*v, &format!("load.rates_per_s.{k}"))?;
-    }
-    let all_given = hybrid::SOURCES.iter().all(|s| given.contains_key(*s));
-    let prof = if all_given && l.mailboxes.is_none() {
-        None
-    } else {
-        Some(profile(l, shaped.as_ref().map(Shape::diurnal_peak_factor))?)
-    };
-    let derived = prof.as_ref().map(|p| p.rates(recipients.mean()));
-    let onprem_share = match (l.onprem_recipient_share, &prof) {
-        (Some(s), _) => share(s, "load.onprem_recipient_share")?,
-        (None, Some(p)) => p.onprem_share(),
-        (None, None) => {
-            return bad(
-                "load.onprem_recipient_share",
-                "is missing: with no mailbox counts, give the share of inbound recipients that are on-premises",
-            );
-        }
-    };
-    let mut out = Vec::new();
-    for name in hybrid::SOURCES {
-        let rate = match (given.get(name), &derived) {
-            (Some(r), _) => *r,
-            (None, Some(d)) => match name {
-                // The profile counts legitimate mail; spam arrives on top of it.
-                "inbound" => d.inbound / (1.0 - spam_share.min(0.999)),
-                "outbound_from_onprem" => d.outbound_from_onprem,
-                "outbound_from_cloud" => d.outbound_from_cloud,
-                "onprem_to_cloud" => d.onprem_to_cloud,
-                _ => d.cloud_to_onprem,
-            },
-            (None, None) => unreachable!("a profile exists unless every rate is given"),
-        };
-        if rate <= 0.0 {
-            continue;
-        }
-        let arrivals = match &shaped {
-            Some(sh) => ArrivalSpec::Shaped(sh.clone()),
-            None => ArrivalSpec::Poisson,
-        };
-        out.push(hybrid_source(
-            name,
-            rate,
-            arrivals,
-            &recipients,
-            &size_kb,
-            onprem_share,
-            spam_share,
-        ));
-    }
-    if out.is_empty() {
-        return bad("load", "every source's rate is zero; give a load");
-    }
-    Ok(out)
-}
-
-fn hybrid_options(h: &RawHybrid) -> V<HybridOptions> {
-    let mut o = HybridOptions {
-        edge: h.edge.unwrap_or(false),
-        ..HybridOptions::default()
-    };
-    if let Some(d) = &h.spam_detection {
-        let f = |v: Option<f64>, name: &str, dflt: f64| match v {
-            Some(x) => share(x, &format!("hybrid.spam_detection.{name}")),
-            None => Ok(dflt),
-        };
-        o.spam.eop = f(d.eop, "eop", o.spam.eop)?;
-        o.spam.onprem = f(d.onprem, "onprem", o.spam.onprem)?;
-        o.spam.eop_behind_onprem = f(
-            d.eop_behind_onprem,
-            "eop_behind_onprem",
-            o.spam.eop_behind_onprem,
-        )?;
-    }
-    if let Some(a) = &h.appliance {
-        o.appliance = Some(Appliance {
-            external_processing: dist(
-                &a.external_processing_ms,
-                "hybrid.appliance.external_processing_ms",
-                1e6,
-                true,
-            )?,
-            false_positive: share(a.false_positive, "hybrid.appliance.false_positive")?,
-        });
-    }
-    Ok(o)
-}
-
-fn hybrid_variants(
-    raw: &RawScenario,
-    h: &RawHybrid,
-    trace: Option<&Trace>,
-) -> V<Vec<VariantModel>> {
-    for (key, present) in [
-        ("routes", !raw.routes.is_empty()),
-        ("sources", !raw.sources.is_empty()),
-        ("groups", !raw.groups.is_empty()),
-    ] {
-        if present {
-            return bad(
-                key,
-                format!(
-                    "`{key}` belongs to custom topologies; a `[hybrid]` scenario builds its routes from the seed"
-                ),
-            );
-        }
-    }
-    let Some(load) = &raw.load else {
-        return bad(
-            "load",
-            "is missing: a hybrid scenario needs `[load]` (mailbox counts and a message profile, or `rates_per_s`)",
-        );
-    };
-    let mut hops = hybrid::default_hops();
-    for (name, h) in &raw.hops {
-        let Some(slot) = hops.iter_mut().find(|x| &x.name == name) else {
-            return bad(
-                format!("hops.{name}"),
-                format!(
-                    "is not a hop of the hybrid routes; accepted: {}, {}",
-                    hybrid::HOPS.join(", "),
-                    hybrid::OPTIONAL_HOPS.join(", ")
-                ),
-            );
-        };
-        *slot = hop(name, h, Some(slot))?;
-    }
-    let mut links = hybrid::default_links();
-    for (name, l) in &raw.links {
-        let Some(slot) = links.iter_mut().find(|x| &x.name == name) else {
-            return bad(
-                format!("links.{name}"),
-                format!(
-                    "is not a link of the hybrid routes; accepted: {}",
-                    hybrid::LINKS.join(", ")
-                ),
-            );
-        };
-        *slot = link(name, l)?;
-    }
-    let sources = hybrid_sources(load, trace.map(|t| (t, trace_window_s(raw, t))))?;
-    if sources.is_empty() {
-        return bad("trace.file", "has no rows for any source of the scenario");
-    }
-    let options = hybrid_options(h)?;
-    // (variant, options, name): the options a variant asks for on top of the scenario's.
-    let mut chosen: Vec<(Variant, HybridOptions, String)> = Vec::new();
-    let raw_variants: Vec<(Variant, Option<bool>, Option<bool>)> = match &h.variants {
-        None => Variant::ALL.iter().map(|v| (*v, None, None)).collect(),
-        Some(list) => list
-            .iter()
-            .map(|v| {
-                let mx = match v.mx {
-                    RawMx::Eop => Mx::Eop,
-                    RawMx::Onprem => Mx::Onprem,
-                };
-                (
-                    Variant {
-                        mx,
-                        centralized_mail_transport: v.centralized_mail_transport,
-                    },
-                    v.edge,
-                    v.appliance,
-                )
-            })
-            .collect(),
-    };
-    if raw_variants.is_empty() {
-        return bad("hybrid.variants", "list at least one variant");
-    }
-    for (i, (var, edge, appliance)) in raw_variants.into_iter().enumerate() {
-        let mut o = options.clone();
-        o.edge = edge.unwrap_or(o.edge);
-        match appliance {
-            Some(false) => o.appliance = None,
-            Some(true) if o.appliance.is_none() => {
-                return bad(
-                    format!("hybrid.variants.{i}.appliance"),
-                    "needs the device described: add `[hybrid.appliance]` with `false_positive` and `external_processing_ms`",
-                );
-            }
-            _ => {}
-        }
-        let mut name = var.name();
-        if o.edge {
-            name.push_str("_edge");
-        }
-        if o.appliance.is_some() {
-            name.push_str("_appliance");
-        }
-        if chosen.iter().any(|(_, _, n)| *n == name) {
-            return bad(
-                format!("hybrid.variants.{i}"),
-                format!("variant `{name}` is listed twice"),
-            );
-        }
-        chosen.push((var, o, name));
-    }
-    chosen
-        .into_iter()
-        .map(|(v, o, name)| {
-            let network = compile(&hybrid::topology(v, &hops, &links, &o))
-                .map_err(|e| topology_bad(e, true))?;
-            let offered_utilization = offered_utilization(&network, &sources);
-            let eop_licences = match v.mx {
-                Mx::Eop => load.mailboxes.as_ref().map(|m| m.onprem),
-                Mx::Onprem => Some(0.0),
-            };
-            let costs = Some(CostBasis {
-                eop_licences,
-                peak_factor: load.peak_factor.unwrap_or(1.0),
-            });
-            Ok(VariantModel {
-                name,
-                network,
-                sources: sources.clone(),
-                offered_utilization,
-                costs,
-            })
-        })
-        .collect()
-}
-
 /// The names of the sources a trace's `flow` column may name.
 pub fn source_names(raw: &RawScenario) -> Vec<&str> {
     match &raw.hybrid {
@@ -1061,7 +646,7 @@ pub fn variants(
     load_scale: f64,
 ) -> V<Vec<VariantModel>> {
     let mut variants = match &raw.hybrid {
-        Some(h) => hybrid_variants(raw, h, trace)?,
+        Some(h) => hybrid::build::variants(raw, h, trace)?,
         None => custom(raw, name, trace)?,
     };
     for v in &mut variants {
@@ -1069,10 +654,4 @@ pub fn variants(
         check_stability(v, allow_unstable)?;
     }
     Ok(variants)
-}
-
-/// Whether a variant's offered load is within every station's capacity; the error says which
-/// station is over and by how much.
-pub fn stability(variant: &VariantModel) -> V<()> {
-    check_stability(variant, false)
 }
