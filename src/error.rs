@@ -13,7 +13,10 @@ pub const FAILED_CHECK: u8 = 1;
 
 /// The exit code of `err` if it is one of the library's error types.
 pub fn code_of(err: &(dyn Error + 'static)) -> Option<u8> {
-    use crate::{capacity, report, runner, scenario, shard, sweep, validate};
+    use crate::{calibrate, capacity, report, runner, scenario, shard, sweep, validate};
+    if let Some(e) = err.downcast_ref::<calibrate::CalibrateError>() {
+        return Some(e.exit_code());
+    }
     if let Some(e) = err.downcast_ref::<scenario::ScenarioError>() {
         return Some(e.exit_code());
     }

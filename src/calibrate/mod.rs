@@ -4,8 +4,13 @@
 //!
 //! Must not: run simulations itself or depend on the engine's internals.
 
+mod fields;
+mod powershell;
 pub mod read;
 pub mod record;
+mod rows;
+mod trace;
+mod tracking;
 
 // Classification, estimation, outputs and the back-test (issue 11b).
 pub mod classify;
@@ -13,8 +18,12 @@ pub mod estimate;
 pub mod scenario_out;
 pub mod tally;
 
-pub use read::{read_bytes, read_inputs};
+pub use fields::parse_message_info;
+pub use read::{check_date_format, read_bytes, read_inputs, timezone};
 pub use record::{
     CalibrateError, EventId, LatencyComponents, LogFormat, LogRecord, Origin, ReadOptions,
     ReadReport, TraceStatus,
 };
+
+#[cfg(test)]
+mod read_tests;

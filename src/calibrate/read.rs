@@ -1,23 +1,50 @@
 //! Reader entry points: expand paths (folders recursively), detect each file's format from its
-//! content, decode it (BOM, UTF-16, legacy code page) and stream its records to a sink.
+//! content, decode it (UTF-8 with or without BOM, UTF-16 with or without BOM, a legacy code
+//! page) and stream its records to a sink.
 //!
-//! Must not: hold a whole file in memory or keep anything per line after the sink returns.
+//! A run may combine one on-premises format (tracking logs, or their PowerShell export) with
+//! one Exchange Online format (message trace, or detailed report); two formats of one side
+//! would be the same messages read twice, so they are refused. Files in folders are read in
+//! path order; names starting with `.` are skipped. A line that cannot be read is counted (the
+//! first 10 are kept as examples); more than `bad_line_threshold` of all lines is an error.
+//! Must not: hold a whole file in memory or keep anything per line after the sink returns
+//! (memory is one CSV buffer and two rows, whatever the file's size).
 
+use std::cell::Cell;
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-use super::record::{CalibrateError, LogRecord, ReadOptions, ReadReport};
+use jiff::tz::TimeZone;
+
+use super::fields::{ColumnMap, DEFAULT_DATE_FORMATS, Decoder, Field, RowReader, TimeParser};
+use super::record::{
+    BadLine, CalibrateError, FileReport, LogFormat, LogRecord, Origin, ReadOptions, ReadReport,
+};
+use super::rows::{Row, Rows};
+use super::{powershell, trace, tracking};
 
 /// Reads every file in `paths` (folders are walked recursively, files sorted by path) and
-/// calls `sink` once per record, in file order then line order. All files must be of one
-/// format. Fails on bad input (see [`CalibrateError`]) or when the share of bad lines exceeds
-/// `opts.bad_line_threshold`; an error the sink returns stops the read and is passed on.
+/// calls `sink` once per record, in file order then line order. Fails on bad input (see
+/// [`CalibrateError`]) or when the share of bad lines exceeds `opts.bad_line_threshold`; an
+/// error the sink returns stops the read and is passed on.
 pub fn read_inputs(
     paths: &[PathBuf],
     opts: &mut ReadOptions<'_>,
     sink: &mut dyn FnMut(LogRecord) -> Result<(), CalibrateError>,
 ) -> Result<ReadReport, CalibrateError> {
-    let _ = (paths, opts, sink);
-    todo!("reader lands with the next commit")
+    let files = expand(paths)?;
+    let mut st = State::new(opts)?;
+    for path in &files {
+        let file = File::open(path).map_err(|source| CalibrateError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        st.read_file(path, file, sink)?;
+    }
+    st.finish()
 }
 
 /// Reads one in-memory file as if it were at `name` (for tests and fuzzing).
@@ -27,6 +54,612 @@ pub fn read_bytes(
     opts: &mut ReadOptions<'_>,
     sink: &mut dyn FnMut(LogRecord) -> Result<(), CalibrateError>,
 ) -> Result<ReadReport, CalibrateError> {
-    let _ = (name, bytes, opts, sink);
-    todo!("reader lands with the next commit")
+    let mut st = State::new(opts)?;
+    st.read_file(name, bytes, sink)?;
+    st.finish()
+}
+
+/// Looks up an IANA time zone name for [`ReadOptions::timezone`].
+pub fn timezone(name: &str) -> Result<TimeZone, CalibrateError> {
+    TimeZone::get(name).map_err(|_| CalibrateError::UnknownTimeZone {
+        name: name.to_owned(),
+    })
+}
+
+/// Checks a `--date-format` before any file is read.
+pub fn check_date_format(format: &str) -> Result<(), CalibrateError> {
+    let has = |d: &str| format.contains(d);
+    let reason = if !(has("%Y") || has("%y") || has("%D") || has("%F")) {
+        Some("it has no year (%Y)")
+    } else if !(has("%H") || has("%I") || has("%T") || has("%R")) {
+        Some("it has no hour (%H, or %I with %p)")
+    } else {
+        None
+    };
+    match reason {
+        Some(r) => Err(CalibrateError::BadDateFormat {
+            format: format.to_owned(),
+            reason: format!("{r}; write it like `%m/%d/%Y %I:%M:%S %p` for 3/2/2026 9:00:05 AM"),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CalibrateError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => CalibrateError::NotFound { path: p.clone() },
+            _ => CalibrateError::Io {
+                path: p.clone(),
+                source: e,
+            },
+        })?;
+        if meta.is_dir() {
+            let looks_like_file = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("log") || e.eq_ignore_ascii_case("csv"));
+            if looks_like_file {
+                return Err(CalibrateError::IsDirectory {
+                    path: p.clone(),
+                    expected: "a log file was expected from its name; give the file itself, or name the folder without a .log/.csv ending".into(),
+                });
+            }
+            let before = out.len();
+            walk(p, &mut out)?;
+            if out.len() == before {
+                return Err(CalibrateError::EmptyFolder { path: p.clone() });
+            }
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CalibrateError> {
+    let io_err = |source| CalibrateError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io_err)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io_err)?;
+    entries.sort();
+    for p in entries {
+        if p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+        {
+            continue;
+        }
+        let meta = std::fs::metadata(&p).map_err(|source| CalibrateError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        if meta.is_dir() {
+            walk(&p, out)?;
+        } else if meta.is_file() {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Counts the raw bytes read (for progress) under any decoding.
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Encoding {
+    Utf8 { bom: bool },
+    Utf16Le,
+    Utf16Be,
+    Legacy,
+}
+
+/// Decides the encoding from the first bytes of a file.
+fn sniff(head: &[u8]) -> Encoding {
+    if head.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return Encoding::Utf8 { bom: true };
+    }
+    if head.starts_with(&[0xFF, 0xFE]) {
+        return Encoding::Utf16Le;
+    }
+    if head.starts_with(&[0xFE, 0xFF]) {
+        return Encoding::Utf16Be;
+    }
+    // UTF-16 without a BOM: text is mostly ASCII, so every other byte is zero.
+    let pairs = head.len() / 2;
+    if pairs >= 2 {
+        let odd_zero = head
+            .chunks_exact(2)
+            .filter(|c| c[1] == 0 && c[0] != 0)
+            .count();
+        let even_zero = head
+            .chunks_exact(2)
+            .filter(|c| c[0] == 0 && c[1] != 0)
+            .count();
+        if odd_zero * 10 >= pairs * 9 {
+            return Encoding::Utf16Le;
+        }
+        if even_zero * 10 >= pairs * 9 {
+            return Encoding::Utf16Be;
+        }
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => Encoding::Utf8 { bom: false },
+        // Cut inside a character at the end of the sample: still UTF-8.
+        Err(e) if e.error_len().is_none() => Encoding::Utf8 { bom: false },
+        Err(_) => Encoding::Legacy,
+    }
+}
+
+/// Which side of a hybrid organization a format describes (one format per side per run).
+fn side(f: LogFormat) -> usize {
+    match f {
+        LogFormat::TrackingLog | LogFormat::PowerShellExport => 0,
+        LogFormat::MessageTrace | LogFormat::DetailedReport => 1,
+    }
+}
+
+struct State<'o, 'a> {
+    opts: &'o mut ReadOptions<'a>,
+    report: ReadReport,
+    servers: BTreeSet<String>,
+    /// The first file of each side and its format.
+    first: [Option<(PathBuf, LogFormat)>; 2],
+    formats: Vec<String>,
+    legacy: &'static encoding_rs::Encoding,
+    bytes_before: u64,
+    next_progress: u64,
+}
+
+const PROGRESS_STEP: u64 = 4 << 20;
+
+impl<'o, 'a> State<'o, 'a> {
+    fn new(opts: &'o mut ReadOptions<'a>) -> Result<Self, CalibrateError> {
+        let formats = match &opts.date_format {
+            Some(f) => {
+                check_date_format(f)?;
+                vec![f.clone()]
+            }
+            None => DEFAULT_DATE_FORMATS.iter().map(|s| s.to_string()).collect(),
+        };
+        let legacy = opts.legacy_encoding.unwrap_or(encoding_rs::WINDOWS_1252);
+        Ok(State {
+            opts,
+            report: ReadReport::default(),
+            servers: BTreeSet::new(),
+            first: [None, None],
+            formats,
+            legacy,
+            bytes_before: 0,
+            next_progress: PROGRESS_STEP,
+        })
+    }
+
+    fn bad(&mut self, path: &Path, line: u64, reason: String) {
+        self.report.bad_lines += 1;
+        if self.report.bad_examples.len() < 10 {
+            self.report.bad_examples.push(BadLine {
+                file: path.to_owned(),
+                line,
+                reason,
+            });
+        }
+    }
+
+    fn warn(&mut self, path: &Path, what: String) {
+        self.report
+            .warnings
+            .push(format!("{}: {what}", path.display()));
+    }
+
+    fn read_file(
+        &mut self,
+        path: &Path,
+        raw: impl Read,
+        sink: &mut dyn FnMut(LogRecord) -> Result<(), CalibrateError>,
+    ) -> Result<(), CalibrateError> {
+        let io_err = |source| CalibrateError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let count = Rc::new(Cell::new(0u64));
+        let mut raw = Counting {
+            inner: raw,
+            count: Rc::clone(&count),
+        };
+        let mut head = Vec::with_capacity(4096);
+        (&mut raw)
+            .take(4096)
+            .read_to_end(&mut head)
+            .map_err(io_err)?;
+        if head.is_empty() {
+            self.warn(path, "the file is empty; skipped".into());
+            return Ok(());
+        }
+        let enc = sniff(&head);
+        let skip = if enc == (Encoding::Utf8 { bom: true }) {
+            3
+        } else {
+            0
+        };
+        let mut start = io::Cursor::new(head);
+        start.set_position(skip);
+        let stream = start.chain(raw);
+        let decoded: Box<dyn Read> = match enc {
+            Encoding::Utf16Le | Encoding::Utf16Be => {
+                let e = if enc == Encoding::Utf16Le {
+                    encoding_rs::UTF_16LE
+                } else {
+                    encoding_rs::UTF_16BE
+                };
+                Box::new(
+                    encoding_rs_io::DecodeReaderBytesBuilder::new()
+                        .encoding(Some(e))
+                        .bom_sniffing(true)
+                        .strip_bom(true)
+                        .build(stream),
+                )
+            }
+            _ => Box::new(stream),
+        };
+        let mut rows = Rows::new(io::BufReader::with_capacity(1 << 18, decoded));
+        let encoding_name = match enc {
+            Encoding::Utf8 { .. } => "UTF-8",
+            Encoding::Utf16Le => "UTF-16LE",
+            Encoding::Utf16Be => "UTF-16BE",
+            Encoding::Legacy => self.legacy.name(),
+        };
+        let mut dec = Decoder {
+            legacy: self.legacy,
+            used_legacy: false,
+            force_legacy: enc == Encoding::Legacy,
+        };
+
+        let file_index = self.report.files.len();
+        let mut cur = Row::default();
+        let mut next = Row::default();
+        let read = |rows: &mut Rows<_>, row: &mut Row| {
+            rows.next(row).map_err(|source| CalibrateError::Io {
+                path: path.to_owned(),
+                source,
+            })
+        };
+
+        // Find the format: tracking log `#` lines, or a CSV header (after a `#TYPE` line).
+        let mut header = tracking::Header::default();
+        let mut format: Option<LogFormat> = None;
+        let mut columns: Option<ColumnMap> = None;
+        let mut header_quoted = false;
+        let mut have = read(&mut rows, &mut cur)?;
+        let mut first_line_text: Option<String> = None;
+        while have && format.is_none() {
+            let line = cur.line;
+            let f0 = cur.get(0).unwrap_or_default();
+            if first_line_text.is_none() {
+                first_line_text = Some(snippet(&cur));
+            }
+            if f0.len() >= 5 && f0[..5].eq_ignore_ascii_case(b"#TYPE") {
+                have = read(&mut rows, &mut cur)?;
+                continue;
+            }
+            if f0.first() == Some(&b'#') {
+                if !tracking::is_header_line(f0) && !header.recognized {
+                    return Err(CalibrateError::NotALog {
+                        path: path.to_owned(),
+                        line,
+                        found: snippet(&cur),
+                    });
+                }
+                header.line(&cur);
+                if header.columns.is_some() {
+                    format = Some(LogFormat::TrackingLog);
+                    columns = header.columns.take();
+                }
+                have = read(&mut rows, &mut cur)?;
+                continue;
+            }
+            if header.recognized {
+                return Err(CalibrateError::NoFields {
+                    path: path.to_owned(),
+                    line,
+                });
+            }
+            let names: Vec<String> = cur
+                .iter()
+                .map(|b| String::from_utf8_lossy(b).trim().to_owned())
+                .collect();
+            let (fmt, map) = if powershell::matches(&names) {
+                (
+                    LogFormat::PowerShellExport,
+                    ColumnMap::new(names.iter().map(|s| s.as_str()), powershell::field),
+                )
+            } else if trace::is_trace(&names) {
+                (
+                    LogFormat::MessageTrace,
+                    ColumnMap::new(names.iter().map(|s| s.as_str()), trace::trace_field),
+                )
+            } else if trace::is_detailed(&names) {
+                (
+                    LogFormat::DetailedReport,
+                    ColumnMap::new(names.iter().map(|s| s.as_str()), trace::detailed_field),
+                )
+            } else {
+                return Err(CalibrateError::NotALog {
+                    path: path.to_owned(),
+                    line,
+                    found: first_line_text.take().unwrap_or_default(),
+                });
+            };
+            header_quoted = cur.starts_quoted;
+            format = Some(fmt);
+            columns = Some(map);
+            have = read(&mut rows, &mut cur)?;
+        }
+        let Some(format) = format else {
+            // Only header lines: a tracking log of an hour without mail is fine; anything else
+            // (header lines but no #Fields:) is not a log this reads.
+            if header.recognized && header.version.is_some() {
+                return Err(CalibrateError::NoFields {
+                    path: path.to_owned(),
+                    line: cur.line,
+                });
+            }
+            return Err(CalibrateError::NotALog {
+                path: path.to_owned(),
+                line: 1,
+                found: first_line_text.unwrap_or_default(),
+            });
+        };
+        let mut columns = columns.unwrap_or_else(|| ColumnMap::new(std::iter::empty(), |_| None));
+        if !columns.has(Field::DateTime) {
+            return Err(CalibrateError::MissingColumn {
+                path: path.to_owned(),
+                line: cur.line.saturating_sub(1).max(1),
+                field: match format {
+                    LogFormat::TrackingLog => "date-time",
+                    LogFormat::PowerShellExport => "Timestamp",
+                    LogFormat::MessageTrace => "Received",
+                    LogFormat::DetailedReport => "date_time_utc",
+                }
+                .into(),
+                accepted: match format {
+                    LogFormat::TrackingLog => tracking::TIME_COLUMN,
+                    LogFormat::PowerShellExport => powershell::TIME_COLUMN,
+                    LogFormat::MessageTrace => trace::TRACE_TIME_COLUMN,
+                    LogFormat::DetailedReport => trace::DETAILED_TIME_COLUMN,
+                }
+                .into(),
+            });
+        }
+        let s = side(format);
+        match &self.first[s] {
+            Some((first, expected)) if *expected != format => {
+                return Err(CalibrateError::MixedFormats {
+                    path: path.to_owned(),
+                    found: format,
+                    first: first.clone(),
+                    expected: *expected,
+                });
+            }
+            Some(_) => {}
+            None => self.first[s] = Some((path.to_owned(), format)),
+        }
+
+        let zone = match format {
+            LogFormat::PowerShellExport => self.opts.timezone.clone().unwrap_or(TimeZone::UTC),
+            _ => TimeZone::UTC,
+        };
+        let mut time = TimeParser::new(zone, self.formats.clone());
+        let separators: &[char] = match format {
+            LogFormat::TrackingLog | LogFormat::DetailedReport => &[';'],
+            LogFormat::PowerShellExport | LogFormat::MessageTrace => &[';', ','],
+        };
+        let mut string_array: Option<&'static str> = None;
+        let mut other_arrays: BTreeSet<&'static str> = BTreeSet::new();
+        let mut records = 0u64;
+        let mut bad = 0u64;
+        let version = header.version.clone();
+
+        while have {
+            let line = cur.line;
+            let more = read(&mut rows, &mut next)?;
+            let is_last = !more;
+            let f0 = cur.get(0).unwrap_or_default();
+            if format == LogFormat::TrackingLog && f0.first() == Some(&b'#') {
+                header.line(&cur);
+                if let Some(c) = header.columns.take() {
+                    columns = c;
+                }
+            } else if cur.len() == 1 && f0.is_empty() {
+                // A blank line.
+            } else if cur.len() != columns.width {
+                bad += 1;
+                let reason = if is_last && cur.len() < columns.width {
+                    format!(
+                        "the last line is cut short: {} of the {} fields the header names (the file was still being written, or copied partway)",
+                        cur.len(),
+                        columns.width
+                    )
+                } else {
+                    format!(
+                        "{} fields where the header names {}",
+                        cur.len(),
+                        columns.width
+                    )
+                };
+                self.bad(path, line, reason);
+            } else if !cur.terminated
+                && (format == LogFormat::TrackingLog || (header_quoted && !cur.ends_quoted))
+            {
+                bad += 1;
+                self.bad(
+                    path,
+                    line,
+                    "the last line is cut short: it has no line end (the file was still being written, or copied partway)".into(),
+                );
+            } else {
+                if format == LogFormat::PowerShellExport {
+                    for (fld, name) in [
+                        (Field::Reference, "Reference"),
+                        (Field::CustomData, "EventData"),
+                    ] {
+                        if columns
+                            .get(&cur, fld)
+                            .is_some_and(|b| b.starts_with(b"System."))
+                        {
+                            other_arrays.insert(name);
+                        }
+                    }
+                }
+                let mut rr = RowReader {
+                    cols: &columns,
+                    dec: &mut dec,
+                    time: &mut time,
+                    list_separators: separators,
+                    saw_string_array: &mut string_array,
+                };
+                match rr.read(&cur) {
+                    Ok(mut rec) => {
+                        rec.origin = Origin {
+                            file: file_index,
+                            line,
+                        };
+                        rec.exchange_version.clone_from(&version);
+                        if let Some(s) = &rec.server
+                            && !self.servers.contains(s)
+                        {
+                            self.servers.insert(s.clone());
+                        }
+                        records += 1;
+                        sink(rec)?;
+                    }
+                    Err(reason) => {
+                        bad += 1;
+                        self.bad(path, line, reason);
+                    }
+                }
+            }
+            let done = self.bytes_before + count.get();
+            if done >= self.next_progress {
+                self.next_progress = done + PROGRESS_STEP;
+                if let Some(p) = self.opts.progress.as_mut() {
+                    p(done);
+                }
+            }
+            std::mem::swap(&mut cur, &mut next);
+            have = more;
+        }
+
+        let bytes = count.get();
+        self.bytes_before += bytes;
+        self.report.bytes += bytes;
+        self.report.records += records;
+        if let Some(p) = self.opts.progress.as_mut() {
+            p(self.bytes_before);
+        }
+        if let Some(prop) = string_array {
+            self.warn(path, powershell::string_array_fix(prop));
+        }
+        for prop in other_arrays {
+            self.warn(
+                path,
+                format!(
+                    "the {prop} column holds a type name instead of the values, so it was not read; join it when exporting if it is needed"
+                ),
+            );
+        }
+        if dec.used_legacy {
+            self.warn(
+                path,
+                format!(
+                    "the file is not UTF-8; its text was read as {} (give the code page if that is wrong)",
+                    dec.legacy.name()
+                ),
+            );
+        }
+        if format == LogFormat::PowerShellExport && time.saw_local && self.opts.timezone.is_none() {
+            self.warn(
+                path,
+                "the times have no time zone and were read as UTC; give --timezone with the exporting machine's zone".into(),
+            );
+        }
+        if let Some(f) = &time.chosen_format
+            && f.starts_with("%d/")
+            && self.opts.date_format.is_none()
+        {
+            self.warn(
+                path,
+                format!("the times were read as day/month/year (`{f}`); give --date-format if they are month/day/year"),
+            );
+        }
+        self.report.files.push(FileReport {
+            path: path.to_owned(),
+            format,
+            version,
+            encoding: encoding_name,
+            bytes,
+            records,
+            bad_lines: bad,
+        });
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<ReadReport, CalibrateError> {
+        self.report.servers = std::mem::take(&mut self.servers).into_iter().collect();
+        let total = self.report.records + self.report.bad_lines;
+        if self.report.bad_lines > 0 {
+            let share = self.report.bad_lines as f64 / total as f64;
+            if share > self.opts.bad_line_threshold {
+                let first = self
+                    .report
+                    .bad_examples
+                    .first()
+                    .map(|b| format!("{}:{}: {}", b.file.display(), b.line, b.reason))
+                    .unwrap_or_default();
+                return Err(CalibrateError::TooManyBadLines {
+                    bad: self.report.bad_lines,
+                    total,
+                    share: share * 100.0,
+                    threshold: self.opts.bad_line_threshold * 100.0,
+                    first,
+                });
+            }
+        }
+        Ok(self.report)
+    }
+}
+
+/// The start of a row as text, for error messages.
+fn snippet(row: &Row) -> String {
+    let mut s = String::new();
+    for (i, f) in row.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&String::from_utf8_lossy(f));
+        if s.len() > 60 {
+            break;
+        }
+    }
+    if s.chars().count() > 60 {
+        s = s.chars().take(60).collect::<String>() + "…";
+    }
+    s.chars().filter(|c| !c.is_control()).collect()
 }

@@ -431,9 +431,7 @@ pub enum CalibrateError {
         field: String,
         accepted: String,
     },
-    #[error(
-        "{path}: is a {found}, but {first} is a {expected}; calibrate one kind of log per run"
-    )]
+    #[error("{path}: is a {found}, but {first} is a {expected}; calibrate one kind of log per run")]
     MixedFormats {
         path: PathBuf,
         found: LogFormat,
@@ -465,6 +463,6 @@ pub enum CalibrateError {
 impl CalibrateError {
     /// 2 for bad input (every variant today), like the rest of mailflow's input errors.
     pub fn exit_code(&self) -> u8 {
-        2
+        crate::error::BAD_INPUT
     }
 }

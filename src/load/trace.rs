@@ -56,7 +56,7 @@ pub struct Trace {
 
 enum Stamp {
     Secs(f64),
-    Epoch(f64),
+    Epoch(jiff::Timestamp),
 }
 
 /// Parses a trace whose `flow` column must name one of `sources`.
@@ -161,17 +161,17 @@ pub fn parse(text: &str, sources: &[&str]) -> Result<Trace, TraceError> {
     }
     let origin = parsed
         .iter()
-        .map(|(_, s, ..)| match s {
-            Stamp::Secs(_) => 0.0,
-            Stamp::Epoch(e) => *e,
+        .filter_map(|(_, s, ..)| match s {
+            Stamp::Secs(_) => None,
+            Stamp::Epoch(e) => Some(*e),
         })
-        .fold(f64::INFINITY, f64::min);
+        .min();
     let mut per_source: Vec<Vec<TraceMsg>> = vec![Vec::new(); sources.len()];
     let mut span = SimTime::ZERO;
     for (source, stamp, recipients, size_kb, _) in parsed {
         let secs = match stamp {
             Stamp::Secs(s) => s,
-            Stamp::Epoch(e) => e - origin,
+            Stamp::Epoch(e) => origin.map_or(0.0, |o| e.duration_since(o).as_secs_f64()),
         };
         let at = SimTime::from_secs_f64(secs);
         span = span.max(at);
@@ -200,66 +200,17 @@ fn parse_stamp(s: &str) -> Option<Stamp> {
     rfc3339(s).map(Stamp::Epoch)
 }
 
-/// Seconds since 1970-01-01T00:00:00Z of an RFC 3339 date-time (`T` or a space between date
-/// and time; fraction optional; `Z` or `±hh:mm`; no offset means UTC).
-fn rfc3339(s: &str) -> Option<f64> {
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
+/// An RFC 3339 date-time (`T` or a space between date and time; fraction optional; `Z` or
+/// `±hh:mm`; no offset means UTC), read by jiff.
+fn rfc3339(s: &str) -> Option<jiff::Timestamp> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Some(t);
     }
-    if b[13] != b':' || b[16] != b':' {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut frac = 0.0;
-    if b.get(i) == Some(&b'.') {
-        let start = i + 1;
-        i = start;
-        while b.get(i).is_some_and(|c| c.is_ascii_digit()) {
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        frac = format!("0.{}", &s[start..i]).parse().ok()?;
-    }
-    let offset_s = match &s[i..] {
-        "" | "Z" | "z" => 0,
-        rest if rest.len() == 6 && matches!(rest.as_bytes()[0], b'+' | b'-') => {
-            if rest.as_bytes()[3] != b':' {
-                return None;
-            }
-            let oh = num(i + 1..i + 3)?;
-            let om = num(i + 4..i + 6)?;
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            sign * (oh * 3600 + om * 60)
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(y, mo, d);
-    Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset_s) as f64 + frac)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    let dt = s.parse::<jiff::civil::DateTime>().ok()?;
+    jiff::tz::TimeZone::UTC
+        .to_ambiguous_timestamp(dt)
+        .compatible()
+        .ok()
 }
 
 #[cfg(test)]
@@ -292,8 +243,13 @@ mod tests {
         // 10:00:00.5+01:00 is 09:00:00.5Z, the earliest; the other is 9.5 s later.
         assert_eq!(t.per_source[0][0].at, SimTime::ZERO);
         assert_eq!(t.per_source[0][1].at, SimTime::from_secs_f64(9.5));
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        let t = parse(
+            "flow,timestamp,size_bytes,recipients\ninbound,2024-02-29T23:59:59.75-00:30,10,1\ninbound,2024-03-01 00:00:00,10,1\n",
+            &SOURCES,
+        )
+        .unwrap();
+        // A leap day, an offset of −00:30 and a row without an offset (UTC): 30 min − 0.25 s.
+        assert_eq!(t.per_source[0][1].at, SimTime::from_secs_f64(1799.75));
     }
 
     #[test]
