@@ -152,7 +152,10 @@ impl Pattern {
     }
 
     pub fn matches(&self, name: &str) -> bool {
-        glob(self.0.as_bytes(), name.trim().to_ascii_lowercase().as_bytes())
+        glob(
+            self.0.as_bytes(),
+            name.trim().to_ascii_lowercase().as_bytes(),
+        )
     }
 }
 
@@ -409,14 +412,22 @@ fn local_of(addr: &str) -> &str {
 }
 
 fn is_health(addr: &str) -> bool {
-    local_of(addr).to_ascii_lowercase().starts_with("healthmailbox")
+    local_of(addr)
+        .to_ascii_lowercase()
+        .starts_with("healthmailbox")
 }
 
 fn is_system(addr: &str) -> bool {
     let l = local_of(addr).to_ascii_lowercase();
-    ["microsoftexchange", "systemmailbox", "federatedemail", "migration.", "discoverysearchmailbox"]
-        .iter()
-        .any(|p| l.starts_with(p))
+    [
+        "microsoftexchange",
+        "systemmailbox",
+        "federatedemail",
+        "migration.",
+        "discoverysearchmailbox",
+    ]
+    .iter()
+    .any(|p| l.starts_with(p))
 }
 
 fn is_null_sender(addr: &str) -> bool {
@@ -647,7 +658,9 @@ impl<'a> Classifier<'a> {
         let addrs = || m.recipients.iter().map(|(a, _, _)| a.as_str());
         let skip = if !self.cfg.include_system && (is_health(&sender) || addrs().any(is_health)) {
             Some(SkipReason::HealthMailbox)
-        } else if !self.cfg.include_system && (m.dsn || m.sender.as_deref().is_some_and(is_null_sender)) {
+        } else if !self.cfg.include_system
+            && (m.dsn || m.sender.as_deref().is_some_and(is_null_sender))
+        {
             Some(SkipReason::Dsn)
         } else if !self.cfg.include_system && (is_system(&sender) || addrs().any(is_system)) {
             Some(SkipReason::SystemMessage)
@@ -701,7 +714,11 @@ impl<'a> Classifier<'a> {
             return;
         };
         let count = |s: Side| sides.iter().filter(|(x, _)| *x == s).count() as u32;
-        let (on, cl, net) = (count(Side::Onprem), count(Side::Cloud), count(Side::Internet));
+        let (on, cl, net) = (
+            count(Side::Onprem),
+            count(Side::Cloud),
+            count(Side::Internet),
+        );
         let kinds = [on, cl, net].iter().filter(|c| **c > 0).count();
         let source = match from {
             Side::Internet if on + cl == 0 => {
@@ -858,15 +875,19 @@ fn recipient(m: &mut Open, addr: &str, side: Option<Side>, end: Option<f64>) {
         return;
     }
     // A routing address stands for the mailbox whose primary address has the same alias.
-    let slot = m.recipients.iter().position(|(x, _, _)| *x == a).or_else(|| {
-        is_routing_address(&a)
-            .then(|| {
-                m.recipients
-                    .iter()
-                    .position(|(x, s, _)| s.is_none() && local_of(x) == local_of(&a))
-            })
-            .flatten()
-    });
+    let slot = m
+        .recipients
+        .iter()
+        .position(|(x, _, _)| *x == a)
+        .or_else(|| {
+            is_routing_address(&a)
+                .then(|| {
+                    m.recipients
+                        .iter()
+                        .position(|(x, s, _)| s.is_none() && local_of(x) == local_of(&a))
+                })
+                .flatten()
+        });
     match slot {
         Some(i) => {
             let r = &mut m.recipients[i];
@@ -1035,7 +1056,11 @@ pub(crate) mod tests {
         let recs = inbound(
             1000,
             "m1",
-            &["a@contoso.com", "b@contoso.com", "c@contoso.mail.onmicrosoft.com"],
+            &[
+                "a@contoso.com",
+                "b@contoso.com",
+                "c@contoso.mail.onmicrosoft.com",
+            ],
         );
         let (msgs, rep) = classify(&recs, cfg());
         assert_eq!(rep.messages, 1);
@@ -1070,7 +1095,11 @@ pub(crate) mod tests {
         assert_eq!(m.source, Source::OnpremInternal);
         assert_eq!(m.recipients, 1);
         assert_eq!(m.latencies, vec![(6, 3.0)]);
-        let hops: Vec<_> = m.processing.iter().map(|p| (p.hop.as_str(), p.seconds, p.method)).collect();
+        let hops: Vec<_> = m
+            .processing
+            .iter()
+            .map(|p| (p.hop.as_str(), p.seconds, p.method))
+            .collect();
         assert_eq!(
             hops,
             vec![
@@ -1145,7 +1174,10 @@ pub(crate) mod tests {
         assert_eq!(msgs.len(), 1000);
         let bound = (ClassifyConfig::default().horizon_s * 5 / 4 / 60 + 2) as usize;
         assert!(rep.max_open <= bound, "{} > {bound}", rep.max_open);
-        assert_eq!(rep.open_at_end as usize, rep.max_open.min(rep.open_at_end as usize));
+        assert_eq!(
+            rep.open_at_end as usize,
+            rep.max_open.min(rep.open_at_end as usize)
+        );
     }
 
     #[test]
@@ -1187,9 +1219,21 @@ pub(crate) mod tests {
         assert!(!Pattern::new("ex0?").matches("ex01"));
         assert!(Pattern::new("ex01").matches("EX01"));
         assert!(!Pattern::new("ex01").matches("ex012"));
-        assert_eq!(wizard_role("Outbound to Office 365 - 5b2c"), Some(ConnectorRole::ToCloud));
-        assert_eq!(wizard_role("EX01\\Default Frontend EX01"), Some(ConnectorRole::Frontend));
-        assert_eq!(wizard_role("Inbound from 8e1f"), Some(ConnectorRole::CloudFromOnprem));
-        assert_eq!(wizard_role("Outbound to 8e1f"), Some(ConnectorRole::CloudToOnprem));
+        assert_eq!(
+            wizard_role("Outbound to Office 365 - 5b2c"),
+            Some(ConnectorRole::ToCloud)
+        );
+        assert_eq!(
+            wizard_role("EX01\\Default Frontend EX01"),
+            Some(ConnectorRole::Frontend)
+        );
+        assert_eq!(
+            wizard_role("Inbound from 8e1f"),
+            Some(ConnectorRole::CloudFromOnprem)
+        );
+        assert_eq!(
+            wizard_role("Outbound to 8e1f"),
+            Some(ConnectorRole::CloudToOnprem)
+        );
     }
 }

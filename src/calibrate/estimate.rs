@@ -185,7 +185,11 @@ impl LogNormalFit {
 /// Fits a log-normal to `sorted` (ascending, all > 0); None with fewer than 2 positive values
 /// or no spread.
 pub fn fit_lognormal(sorted: &[f64]) -> Option<LogNormalFit> {
-    let logs: Vec<f64> = sorted.iter().filter(|x| **x > 0.0).map(|x| x.ln()).collect();
+    let logs: Vec<f64> = sorted
+        .iter()
+        .filter(|x| **x > 0.0)
+        .map(|x| x.ln())
+        .collect();
     let n = logs.len();
     if n < 2 {
         return None;
@@ -193,7 +197,7 @@ pub fn fit_lognormal(sorted: &[f64]) -> Option<LogNormalFit> {
     let nf = n as f64;
     let mu = logs.iter().sum::<f64>() / nf;
     let sd = (logs.iter().map(|x| (x - mu).powi(2)).sum::<f64>() / (nf - 1.0)).sqrt();
-    if !(sd > 0.0) {
+    if sd.is_nan() || sd <= 0.0 {
         return None;
     }
     let norm = Normal::new(mu, sd).ok()?;
@@ -207,7 +211,9 @@ pub fn fit_lognormal(sorted: &[f64]) -> Option<LogNormalFit> {
             j += 1;
         }
         let f = norm.cdf(logs[i]);
-        d = d.max((f - i as f64 / nf).abs()).max(((j + 1) as f64 / nf - f).abs());
+        d = d
+            .max((f - i as f64 / nf).abs())
+            .max(((j + 1) as f64 / nf - f).abs());
         i = j + 1;
     }
     Some(LogNormalFit {
@@ -236,7 +242,10 @@ mod tests {
         // Garwood intervals for 10 events: [4.795, 18.39] (standard tables).
         let e = poisson_rate(10, 1.0);
         let (lo, hi) = e.ci95.unwrap();
-        assert!((lo - 4.795).abs() < 1e-3 && (hi - 18.390).abs() < 1e-3, "{lo} {hi}");
+        assert!(
+            (lo - 4.795).abs() < 1e-3 && (hi - 18.390).abs() < 1e-3,
+            "{lo} {hi}"
+        );
         let e = poisson_rate(0, 2.0);
         assert_eq!(e.ci95.unwrap().0, 0.0);
         assert!((e.ci95.unwrap().1 - 3.689 / 2.0).abs() < 1e-3);
@@ -260,7 +269,10 @@ mod tests {
         // 8 of 10: Wilson 95% interval [0.490, 0.943].
         let e = wilson(8, 10);
         let (lo, hi) = e.ci95.unwrap();
-        assert!((lo - 0.4902).abs() < 1e-3 && (hi - 0.9433).abs() < 1e-3, "{lo} {hi}");
+        assert!(
+            (lo - 0.4902).abs() < 1e-3 && (hi - 0.9433).abs() < 1e-3,
+            "{lo} {hi}"
+        );
         assert!(wilson(0, 0).value.is_nan());
     }
 

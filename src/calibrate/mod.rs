@@ -13,8 +13,10 @@ mod trace;
 mod tracking;
 
 // Classification, estimation, outputs and the back-test (issue 11b).
+pub mod backtest;
 pub mod classify;
 pub mod estimate;
+pub mod pipeline;
 pub mod scenario_out;
 pub mod tally;
 

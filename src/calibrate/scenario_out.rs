@@ -14,8 +14,8 @@ use super::classify::{ClassifyReport, FLOWS, Source, measured_to};
 use super::estimate::Estimate;
 use super::record::{LogFormat, ReadReport};
 use super::tally::{Calibration, HopMethodUsed};
-use crate::load::arrivals::BUSINESS_DAY;
 use crate::hybrid::{self, Mx, Variant};
+use crate::load::arrivals::BUSINESS_DAY;
 use crate::scenario::Scenario;
 
 /// Why calibration's outputs could not be made.
@@ -27,7 +27,9 @@ pub enum OutputError {
         "{file}: the base scenario has no `[hybrid]` table; calibrate fills a hybrid scenario (e.g. scenarios/hybrid-routing.toml)"
     )]
     NotHybrid { file: String },
-    #[error("the calibrated scenario does not load: {0}; please report this with the logs' summary")]
+    #[error(
+        "the calibrated scenario does not load: {0}; please report this with the logs' summary"
+    )]
     Invalid(#[source] crate::scenario::ScenarioError),
     #[error(
         "--current `{found}`: expected mx=eop or mx=onprem and cmt=on or cmt=off, e.g. --current mx=eop,cmt=off"
@@ -55,10 +57,7 @@ pub enum Visibility {
 /// Whether logs of `format` show `source`'s messages when routing is `v`.
 pub fn visibility(source: Source, v: Variant, format: LogFormat) -> Visibility {
     use Visibility as V;
-    let onprem_logs = matches!(
-        format,
-        LogFormat::TrackingLog | LogFormat::PowerShellExport
-    );
+    let onprem_logs = matches!(format, LogFormat::TrackingLog | LogFormat::PowerShellExport);
     let cmt = v.centralized_mail_transport;
     match (onprem_logs, source) {
         (true, Source::Inbound) if v.mx == Mx::Eop && !cmt => V::OnpremCopies,
@@ -88,7 +87,10 @@ pub fn parse_current(s: &str) -> Result<Variant, OutputError> {
     let (mut mx, mut cmt) = (None, None);
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').ok_or_else(bad)?;
-        match (k.trim().to_ascii_lowercase().as_str(), v.trim().to_ascii_lowercase().as_str()) {
+        match (
+            k.trim().to_ascii_lowercase().as_str(),
+            v.trim().to_ascii_lowercase().as_str(),
+        ) {
             ("mx", "eop") => mx = Some(Mx::Eop),
             ("mx", "onprem" | "on-prem" | "on-premises") => mx = Some(Mx::Onprem),
             ("cmt", "on" | "true") => cmt = Some(true),
@@ -110,10 +112,7 @@ pub fn parse_current(s: &str) -> Result<Variant, OutputError> {
 /// or inbound mail for cloud recipients passes on-premises.
 pub fn infer_routing(cal: &Calibration, format: LogFormat) -> Routing {
     let e = &cal.routing;
-    if !matches!(
-        format,
-        LogFormat::TrackingLog | LogFormat::PowerShellExport
-    ) {
+    if !matches!(format, LogFormat::TrackingLog | LogFormat::PowerShellExport) {
         return Routing {
             variant: Variant {
                 mx: Mx::Eop,
@@ -186,7 +185,7 @@ pub fn scenario_rate(p: &Plan<'_>, s: Source) -> Option<(Estimate, String)> {
         p.cal.peak_hour_of_day
     );
     match visibility(s, p.routing.variant, p.format) {
-        Visibility::Full => (peak.n > 0).then(|| (*peak, method)),
+        Visibility::Full => (peak.n > 0).then_some((*peak, method)),
         Visibility::None => None,
         part @ (Visibility::OnpremCopies | Visibility::CloudCopies) => {
             // Only messages with recipients on the visible side are logged: scale by the
@@ -204,7 +203,7 @@ pub fn scenario_rate(p: &Plan<'_>, s: Source) -> Option<(Estimate, String)> {
                 .iter()
                 .map(|(k, w)| w.value * (1.0 - (1.0 - side).powi(*k as i32)))
                 .sum();
-            if !(seen > 0.0) || peak.n == 0 {
+            if seen.is_nan() || seen <= 0.0 || peak.n == 0 {
                 return None;
             }
             Some((
@@ -254,7 +253,13 @@ pub fn calibration_rows(p: &Plan<'_>) -> Vec<CalibrationRow> {
             "classified messages of this source in the logs",
         ));
         if let Some((e, method)) = scenario_rate(p, s) {
-            out.push(row("busiest_hour_rate", s.name(), e, "messages_per_s", &method));
+            out.push(row(
+                "busiest_hour_rate",
+                s.name(),
+                e,
+                "messages_per_s",
+                &method,
+            ));
         }
     }
     for (h, w) in c.hourly_weights.iter().enumerate() {
@@ -412,7 +417,12 @@ pub fn observed_rows(p: &Plan<'_>) -> Vec<ObservedRow> {
         if l.n == 0 {
             continue;
         }
-        for (q, e) in [("p50", l.p50), ("p90", l.p90), ("p99", l.p99), ("p99.9", l.p999)] {
+        for (q, e) in [
+            ("p50", l.p50),
+            ("p90", l.p90),
+            ("p99", l.p99),
+            ("p99.9", l.p999),
+        ] {
             out.push(ObservedRow {
                 flow: l.flow.to_string(),
                 statistic: format!("latency_{q}"),
@@ -488,8 +498,7 @@ pub fn skipped_rows(read: &ReadReport, cls: &ClassifyReport) -> Vec<SkippedRow> 
             what: "records".into(),
             reason: "no_message_id".into(),
             count: cls.records_without_id,
-            detail: "records with no message-id, network-message-id or internal-message-id"
-                .into(),
+            detail: "records with no message-id, network-message-id or internal-message-id".into(),
         });
     }
     for (s, n) in &cls.unmapped_servers {
@@ -549,12 +558,13 @@ pub fn calibrated_toml(
     p: &Plan<'_>,
     inputs: &str,
 ) -> Result<String, OutputError> {
-    let mut doc: DocumentMut = base_text.parse().map_err(|e: toml_edit::TomlError| {
-        OutputError::BaseSyntax {
-            file: base_file.to_string(),
-            message: e.message().to_string(),
-        }
-    })?;
+    let mut doc: DocumentMut =
+        base_text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| OutputError::BaseSyntax {
+                file: base_file.to_string(),
+                message: e.message().to_string(),
+            })?;
     if !doc.contains_key("hybrid") {
         return Err(OutputError::NotHybrid {
             file: base_file.to_string(),
@@ -575,7 +585,7 @@ pub fn calibrated_toml(
         .and_then(Item::as_table)
         .cloned()
         .unwrap_or_default();
-    let src = format!("from {} messages in {inputs}", c.messages);
+    let src = "from the logs";
     // Rates.
     let mut rates = Table::new();
     let mut kept = Vec::new();
@@ -796,8 +806,7 @@ pub fn calibrated_toml(
             );
         }
         None => {
-            shape["weekend_factor"] =
-                value(crate::load::arrivals::DEFAULT_WEEKEND_FACTOR);
+            shape["weekend_factor"] = value(crate::load::arrivals::DEFAULT_WEEKEND_FACTOR);
             prefix(
                 &mut shape,
                 "weekend_factor",
@@ -969,12 +978,24 @@ mod tests {
         assert!(text.contains("# the seed's recommended default"), "{text}");
         assert!(text.contains("[links.rgc]"));
         assert!(text.contains("# calibrated: busiest-hour rate"));
-        assert!(text.contains("# kept from the base scenario: the logs give no processing times for eop"));
+        assert!(
+            text.contains(
+                "# kept from the base scenario: the logs give no processing times for eop"
+            )
+        );
         let scn = crate::scenario::from_text(&text, "c.toml", "c", Default::default()).unwrap();
         assert_eq!(scn.variants.len(), 4);
         // The inbound rate: the busiest weekday hour has 4 + 4 = 8 messages on 5 days.
-        let inbound = scn.variants[0].sources.iter().find(|s| s.name == "inbound").unwrap();
-        assert!((inbound.rate_per_s - 8.0 / 3600.0).abs() < 1e-8, "{}", inbound.rate_per_s);
+        let inbound = scn.variants[0]
+            .sources
+            .iter()
+            .find(|s| s.name == "inbound")
+            .unwrap();
+        assert!(
+            (inbound.rate_per_s - 8.0 / 3600.0).abs() < 1e-8,
+            "{}",
+            inbound.rate_per_s
+        );
         // CMT on: cloud senders' Internet mail is visible; cloud-internal mail is not, so the
         // mailbox profile stays where the model has that source (else every rate is given).
         assert_eq!(
@@ -982,8 +1003,16 @@ mod tests {
             model_sources().contains(&"cloud_internal")
         );
         let rows = calibration_rows(&p);
-        assert!(rows.iter().any(|r| r.quantity == "busiest_hour_rate" && r.flow_or_hop == "outbound_from_cloud"));
-        assert!(!rows.iter().any(|r| r.quantity == "busiest_hour_rate" && r.flow_or_hop == "cloud_internal"));
+        assert!(
+            rows.iter().any(
+                |r| r.quantity == "busiest_hour_rate" && r.flow_or_hop == "outbound_from_cloud"
+            )
+        );
+        assert!(
+            !rows
+                .iter()
+                .any(|r| r.quantity == "busiest_hour_rate" && r.flow_or_hop == "cloud_internal")
+        );
     }
 
     #[test]
@@ -1004,7 +1033,11 @@ mod tests {
         let (e, m) = scenario_rate(&p, Source::Inbound).unwrap();
         assert!(e.value > 8.0 / 3600.0, "{e:?}");
         assert!(m.contains("only messages with on-premises recipients"));
-        assert!(!calibration_rows(&p).iter().any(|r| r.quantity == "onprem_recipient_share"));
+        assert!(
+            !calibration_rows(&p)
+                .iter()
+                .any(|r| r.quantity == "onprem_recipient_share")
+        );
     }
 
     #[test]

@@ -229,9 +229,7 @@ impl Tally {
         let weighted = |kind: usize| -> (u64, f64) {
             let n: u64 = (0..24).map(|h| pooled(kind, h)).sum();
             let w: f64 = (0..24)
-                .map(|h| {
-                    exposure[kind][h] as f64 * hourly_weights[h].map_or(0.0, |e| e.value)
-                })
+                .map(|h| exposure[kind][h] as f64 * hourly_weights[h].map_or(0.0, |e| e.value))
                 .sum();
             (n, w)
         };
@@ -294,7 +292,10 @@ impl Tally {
             }
         };
         let onprem_share = (self.inbound_onprem + self.inbound_cloud > 0).then(|| {
-            estimate::wilson(self.inbound_onprem, self.inbound_onprem + self.inbound_cloud)
+            estimate::wilson(
+                self.inbound_onprem,
+                self.inbound_onprem + self.inbound_cloud,
+            )
         });
         let spam_share = (self.inbound_spam > 0)
             .then(|| estimate::wilson(self.inbound_spam, self.inbound_messages));
@@ -410,7 +411,7 @@ fn expand_sorted(h: &Histogram<u64>, k: f64, cap: u64) -> Vec<f64> {
     for v in h.iter_recorded() {
         let value = h.median_equivalent(v.value_iterated_to()) as f64 * k;
         for _ in 0..v.count_at_value() {
-            if seen % step == 0 {
+            if seen.is_multiple_of(step) {
                 out.push(value);
             }
             seen += 1;
@@ -445,13 +446,13 @@ pub fn hist_quantile(h: &Histogram<u64>, p: f64, k: f64) -> Estimate {
 }
 
 fn hop_estimate(name: &str, t: &HopTally, load_by_hod: &[u64; 24]) -> Option<HopEstimate> {
-    let (hist, method) = if t.components.len() > 0 {
+    let (hist, method) = if !t.components.is_empty() {
         (t.components.clone(), HopMethodUsed::LatencyComponents)
     } else {
         // The quietest quarter of the hours of day (6 of 24) with samples: queueing there is
         // least, so RECEIVE→SEND is closest to processing alone.
         let mut hours: Vec<usize> = (0..24)
-            .filter(|h| t.receive_to_send[*h].len() > 0)
+            .filter(|h| !t.receive_to_send[*h].is_empty())
             .collect();
         if hours.is_empty() {
             return None;
@@ -503,7 +504,10 @@ impl HopMethodUsed {
             }
             HopMethodUsed::ReceiveToSendAtLowLoad(h) => format!(
                 "RECEIVE to SEND/DELIVER at the same server in the quietest hours of day ({}); includes any queueing",
-                h.iter().map(|x| format!("{x:02}h")).collect::<Vec<_>>().join(" ")
+                h.iter()
+                    .map(|x| format!("{x:02}h"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
         }
     }
@@ -640,7 +644,11 @@ mod tests {
         assert!((w.value - 48.0 / 13.5 / 8.0).abs() < 1e-9, "{w:?}");
         assert!(w.covers(w.value));
         assert_eq!(c.hops[0].method, HopMethodUsed::LatencyComponents);
-        assert!((c.hops[0].p50_ms.value - 250.0).abs() < 0.5, "{:?}", c.hops[0]);
+        assert!(
+            (c.hops[0].p50_ms.value - 250.0).abs() < 0.5,
+            "{:?}",
+            c.hops[0]
+        );
         assert!((c.latency[0].p50.value - 1.5).abs() < 0.002);
         let s = c.size.unwrap();
         assert!((s.median_kb.value - 75.0).abs() < 0.1);
@@ -656,6 +664,9 @@ mod tests {
         assert!((e.value - 5000.0).abs() <= 5.0);
         let (lo, hi) = e.ci95.unwrap();
         // ±1.96·√(n/4) = ±98 ranks.
-        assert!((lo - 4902.0).abs() <= 6.0 && (hi - 5099.0).abs() <= 6.0, "{lo} {hi}");
+        assert!(
+            (lo - 4902.0).abs() <= 6.0 && (hi - 5099.0).abs() <= 6.0,
+            "{lo} {hi}"
+        );
     }
 }
