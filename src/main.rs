@@ -167,6 +167,10 @@ struct MergeArgs {
     /// Print nothing but errors
     #[arg(long, short)]
     quiet: bool,
+    /// The variant the others are compared with in compare.csv (as for `run`) [default: the
+    /// first variant]
+    #[arg(long, value_name = "VARIANT")]
+    baseline: Option<String>,
 }
 
 /// Sharding for `run` and `sweep`.
@@ -251,6 +255,10 @@ struct RunArgs {
     study: StudyArgs,
     #[command(flatten)]
     shard: ShardArgs,
+    /// The variant the others are compared with in compare.csv and the "vs baseline" view
+    /// (paired differences across replications) [default: the first variant]
+    #[arg(long, value_name = "VARIANT")]
+    baseline: Option<String>,
 }
 
 /// Flags shared by `run`, `sweep` and `capacity`.
@@ -455,6 +463,9 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| default_out(&scn.name, "", None));
     let opts = args.study.run_options();
+    if let Some(b) = &args.baseline {
+        runner::baseline_index(scn.variants.iter().map(|v| v.name.as_str()), b)?;
+    }
     if let Some(sh) = args.shard.resolve(args.study.quiet)? {
         let out_dir = args
             .out
@@ -475,12 +486,16 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let units =
         scn.variants.len() as u64 * u64::from(opts.replications.unwrap_or(scn.run.replications));
     let bar = progress(units, format!("simulating {}", scn.name), args.study.quiet);
-    let study = runner::run(&scn, opts, &|| bar.inc(1)).context("simulation failed")?;
+    let mut study = runner::run(&scn, opts, &|| bar.inc(1)).context("simulation failed")?;
     bar.finish_and_clear();
+    if let Some(b) = &args.baseline {
+        study.set_baseline(b)?;
+    }
     let written = output.publish(|d| report::write_all(d, &scn, &study))?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::table(&study))?;
+        write!(out, "{}", report::compare::vs_baseline(&study))?;
         writeln!(
             out,
             "{} events in {:.2} s wall ({:.2} M events/s, {} threads); {} files in {}",
@@ -557,10 +572,17 @@ fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             }
             return Ok(capacity_exit(&outcome));
         }
-        shard::Merged::Run { scenario, study } => {
+        shard::Merged::Run {
+            scenario,
+            mut study,
+        } => {
+            if let Some(b) = &args.baseline {
+                study.set_baseline(b)?;
+            }
             let written = output.publish(|d| report::write_all(d, &scenario, &study))?;
             if !args.quiet {
                 write!(out, "{}", report::terminal::table(&study))?;
+                write!(out, "{}", report::compare::vs_baseline(&study))?;
                 writeln!(
                     out,
                     "merged {} shards: {} events; {} files in {}",

@@ -7,6 +7,7 @@
 //! Machine-readable outputs keep full precision and fixed units (named in the column); only
 //! the terminal table rounds.
 
+pub mod compare;
 pub mod csv;
 pub mod explain;
 pub mod hgrm;
@@ -234,6 +235,11 @@ pub fn write_all(
     let accounting = dir.join("accounting.csv");
     csv::write(&accounting, &csv::accounting_rows(study))?;
     written.push(accounting);
+    if study.variants.len() > 1 {
+        let p = dir.join("compare.csv");
+        csv::write(&p, &compare::rows(study))?;
+        written.push(p);
+    }
     let costs = csv::cost_rows(study);
     if !costs.is_empty() {
         let p = dir.join("costs.csv");

@@ -32,6 +32,8 @@ pub enum RunError {
         threads: usize,
         source: rayon::ThreadPoolBuildError,
     },
+    #[error("`--baseline {name}` is not a variant of the scenario; variants: {accepted}")]
+    UnknownBaseline { name: String, accepted: String },
     #[error("variant `{variant}`, replication {replication}: {source}")]
     Conservation {
         variant: String,
@@ -44,7 +46,7 @@ impl RunError {
     /// The process exit code this error calls for (see [`crate::error`]).
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Threads { .. } => crate::error::BAD_INPUT,
+            RunError::Threads { .. } | RunError::UnknownBaseline { .. } => crate::error::BAD_INPUT,
             RunError::Conservation { .. } => crate::error::FAILED_CHECK,
         }
     }
@@ -135,12 +137,35 @@ pub struct StudyOutcome {
     pub threads: usize,
     pub variants: Vec<VariantOutcome>,
     pub wall: Duration,
+    /// Index in `variants` of the baseline the others are compared with (`compare.csv`);
+    /// the first unless `--baseline` names another (see [`StudyOutcome::set_baseline`]).
+    pub baseline: usize,
 }
 
 impl StudyOutcome {
     pub fn events(&self) -> u64 {
         self.variants.iter().map(|v| v.events).sum()
     }
+
+    /// Makes the variant named `name` the baseline of the comparison.
+    pub fn set_baseline(&mut self, name: &str) -> Result<(), RunError> {
+        self.baseline = baseline_index(self.variants.iter().map(|v| v.name.as_str()), name)?;
+        Ok(())
+    }
+}
+
+/// The index of variant `name` among `names`, or an error listing them.
+pub fn baseline_index<'a>(
+    names: impl Iterator<Item = &'a str> + Clone,
+    name: &str,
+) -> Result<usize, RunError> {
+    names
+        .clone()
+        .position(|n| n == name)
+        .ok_or_else(|| RunError::UnknownBaseline {
+            name: name.to_string(),
+            accepted: names.collect::<Vec<_>>().join(", "),
+        })
 }
 
 fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
@@ -358,6 +383,7 @@ pub fn assemble(
             threads,
             variants,
             wall,
+            baseline: 0,
         });
     }
     out

@@ -4,6 +4,7 @@
 //! Collectors here are updated from the simulation's hot path, so they allocate nothing after
 //! construction: histograms have fixed bounds, time averages are integer areas.
 
+pub mod compare;
 mod replications;
 pub mod summary;
 

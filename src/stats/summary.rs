@@ -29,6 +29,93 @@ pub struct FlowSummary {
     pub mean_retry_delay_ms: MeanCi,
     /// All replications' latencies in one histogram (microseconds).
     pub merged: Histogram<u64>,
+    /// The compared figures of each replication, in replication order (indexed by
+    /// [`FlowFigure`]), so variants can be paired replication by replication.
+    pub per_replication: Vec<[f64; FlowFigure::COUNT]>,
+}
+
+/// The figures of a flow that `compare.csv` pairs across variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowFigure {
+    MeanMs,
+    P50Ms,
+    P90Ms,
+    P99Ms,
+    P999Ms,
+    MaxMs,
+    ThroughputPerS,
+}
+
+impl FlowFigure {
+    pub const COUNT: usize = 7;
+    pub const ALL: [FlowFigure; FlowFigure::COUNT] = [
+        FlowFigure::MeanMs,
+        FlowFigure::P50Ms,
+        FlowFigure::P90Ms,
+        FlowFigure::P99Ms,
+        FlowFigure::P999Ms,
+        FlowFigure::MaxMs,
+        FlowFigure::ThroughputPerS,
+    ];
+
+    /// The column name of the figure in `summary.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowFigure::MeanMs => "mean_ms",
+            FlowFigure::P50Ms => "p50_ms",
+            FlowFigure::P90Ms => "p90_ms",
+            FlowFigure::P99Ms => "p99_ms",
+            FlowFigure::P999Ms => "p999_ms",
+            FlowFigure::MaxMs => "max_ms",
+            FlowFigure::ThroughputPerS => "throughput_per_s",
+        }
+    }
+
+    /// Latency is better low, throughput high.
+    pub fn better(self) -> super::compare::Better {
+        match self {
+            FlowFigure::ThroughputPerS => super::compare::Better::Higher,
+            _ => super::compare::Better::Lower,
+        }
+    }
+
+    /// The figure's summary across replications.
+    pub fn of(self, f: &FlowSummary) -> MeanCi {
+        match self {
+            FlowFigure::MeanMs => f.mean_ms,
+            FlowFigure::P50Ms => f.p50_ms,
+            FlowFigure::P90Ms => f.p90_ms,
+            FlowFigure::P99Ms => f.p99_ms,
+            FlowFigure::P999Ms => f.p999_ms,
+            FlowFigure::MaxMs => f.max_ms,
+            FlowFigure::ThroughputPerS => f.throughput_per_s,
+        }
+    }
+
+    /// The figure of one replication.
+    pub fn of_replication(self, r: &FlowStats, window: SimTime) -> f64 {
+        match self {
+            FlowFigure::MeanMs => r.mean_ms(),
+            FlowFigure::P50Ms => r.quantile_ms(0.5),
+            FlowFigure::P90Ms => r.quantile_ms(0.9),
+            FlowFigure::P99Ms => r.quantile_ms(0.99),
+            FlowFigure::P999Ms => r.quantile_ms(0.999),
+            FlowFigure::MaxMs => {
+                if r.delivered == 0 {
+                    f64::NAN
+                } else {
+                    r.max.as_millis_f64()
+                }
+            }
+            FlowFigure::ThroughputPerS => {
+                if window == SimTime::ZERO {
+                    f64::NAN
+                } else {
+                    r.delivered as f64 / window.as_secs_f64()
+                }
+            }
+        }
+    }
 }
 
 fn per_rep(values: impl Iterator<Item = f64>) -> MeanCi {
@@ -41,34 +128,28 @@ pub fn summarize_flow(reps: &[&FlowStats], windows: &[SimTime]) -> FlowSummary {
     for r in reps {
         merged.add(&r.latency).expect("histograms share bounds");
     }
-    let rate = |r: &FlowStats, w: SimTime| {
-        if w == SimTime::ZERO {
-            f64::NAN
-        } else {
-            r.delivered as f64 / w.as_secs_f64()
-        }
-    };
+    let per_replication: Vec<[f64; FlowFigure::COUNT]> = reps
+        .iter()
+        .zip(windows)
+        .map(|(r, w)| FlowFigure::ALL.map(|fig| fig.of_replication(r, *w)))
+        .collect();
+    let col = |fig: FlowFigure| per_rep(per_replication.iter().map(|v| v[fig as usize]));
     FlowSummary {
         delivered: per_rep(reps.iter().map(|r| r.delivered as f64)),
-        throughput_per_s: per_rep(reps.iter().zip(windows).map(|(r, w)| rate(r, *w))),
-        mean_ms: per_rep(reps.iter().map(|r| r.mean_ms())),
-        p50_ms: per_rep(reps.iter().map(|r| r.quantile_ms(0.5))),
-        p90_ms: per_rep(reps.iter().map(|r| r.quantile_ms(0.9))),
-        p99_ms: per_rep(reps.iter().map(|r| r.quantile_ms(0.99))),
-        p999_ms: per_rep(reps.iter().map(|r| r.quantile_ms(0.999))),
-        max_ms: per_rep(reps.iter().map(|r| {
-            if r.delivered == 0 {
-                f64::NAN
-            } else {
-                r.max.as_millis_f64()
-            }
-        })),
+        throughput_per_s: col(FlowFigure::ThroughputPerS),
+        mean_ms: col(FlowFigure::MeanMs),
+        p50_ms: col(FlowFigure::P50Ms),
+        p90_ms: col(FlowFigure::P90Ms),
+        p99_ms: col(FlowFigure::P99Ms),
+        p999_ms: col(FlowFigure::P999Ms),
+        max_ms: col(FlowFigure::MaxMs),
         expired: per_rep(reps.iter().map(|r| r.expired as f64)),
         quarantined: per_rep(reps.iter().map(|r| r.quarantined as f64)),
         filtered_spam: per_rep(reps.iter().map(|r| r.filtered_spam as f64)),
         deferrals: per_rep(reps.iter().map(|r| r.deferrals as f64)),
         mean_retry_delay_ms: per_rep(reps.iter().map(|r| r.mean_retry_delay_ms())),
         merged,
+        per_replication,
     }
 }
 

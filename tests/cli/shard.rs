@@ -98,7 +98,13 @@ fn three_run_shards_merge_to_the_unsharded_files_and_bad_sets_are_refused() {
     run_shards(d, "h.toml", "s", &[]);
     // Shards given in any order.
     ok(mailflow(d).args(["merge", "s2", "s0", "s1", "--out", "merged", "-q"]));
-    for f in ["summary.csv", "hops.csv", "accounting.csv", "costs.csv"] {
+    for f in [
+        "summary.csv",
+        "hops.csv",
+        "accounting.csv",
+        "costs.csv",
+        "compare.csv",
+    ] {
         same(&d.join("single").join(f), &d.join("merged").join(f));
     }
     for v in ["mx-eop_cmt-off", "mx-onprem_cmt-on"] {
