@@ -1,5 +1,6 @@
 //! Command-line tests: each runs the real `mailflow` binary in a fresh temporary directory.
 
+mod calibrate;
 mod compare;
 mod reliability;
 mod run;
