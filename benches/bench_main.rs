@@ -139,8 +139,9 @@ fn tandem(c: &mut Criterion) {
     });
     g.bench_function("bare_loop/1e6", |b| {
         b.iter(|| {
-            let (delivered, _) = support::bare_loop::run(MESSAGES, scn.run.seed);
-            assert_eq!(delivered, MESSAGES);
+            let out = support::bare_loop::run(MESSAGES, scn.run.seed);
+            assert_eq!(out.delivered, MESSAGES);
+            out
         })
     });
     g.finish();

@@ -55,9 +55,9 @@ fn main() {
         }
         if run_bare {
             let t = Instant::now();
-            let (delivered, _) = support::bare_loop::run(messages, seed);
+            let out = support::bare_loop::run(messages, seed);
             bare.push(t.elapsed().as_secs_f64());
-            assert_eq!(delivered, messages, "every message is delivered");
+            assert_eq!(out.delivered, messages, "every message is delivered");
         }
     }
     let (lib_s, bare_s) = (median(&mut lib), median(&mut bare));

@@ -9,6 +9,7 @@ mod powershell;
 pub mod read;
 pub mod record;
 mod rows;
+pub mod synth;
 mod trace;
 mod tracking;
 

@@ -4,9 +4,20 @@
 //! model does: (time, seq) is a total order, so the pop sequence is fixed whatever the heap's
 //! shape. This module owns that order and nothing else; it must not know what an event means.
 //!
-//! The structure is a 4-ary min-heap in one reused `Vec` (after warm-up its buffer stops
-//! growing and scheduling allocates nothing), with two choices made for the hold pattern of
-//! a simulation — pop the earliest event, then schedule its follow-up:
+//! The entries live in one reused `Vec` (after warm-up its buffer stops growing and
+//! scheduling allocates nothing), in one of two shapes chosen by size:
+//!
+//! - **Sorted** while few events are pending (up to [`SORTED_MAX`]; most models, e.g. a
+//!   tandem network, keep a few dozen): the entries in descending key order, so `pop` takes
+//!   the last one and `schedule` is a binary search plus one `memmove` of a few hundred bytes.
+//!   Under about a hundred entries this costs fewer instructions than any heap's sift, whose
+//!   per-level compare-and-move work it replaces.
+//! - **Heap** beyond that: a 4-ary min-heap. An ascending array is already a heap, so the
+//!   switch is a reversal; the queue goes back to sorted (one sort) when a pop leaves fewer
+//!   than [`SORTED_MIN`], so that a size hovering at the bound does not switch every event.
+//!
+//! The heap makes two choices for the hold pattern of a simulation — pop the earliest event,
+//! then schedule its follow-up:
 //!
 //! - A 4-ary heap is half as deep as a binary one, and the four children of a node are
 //!   adjacent in memory: finding the smallest touches one or two cache lines, where the same
@@ -18,25 +29,43 @@
 //!   instead of a sift down plus a sift up. Any other call that needs the heap order first
 //!   finishes the pending sift.
 //!
-//! Keys compare as one `u128` (time in the high half, sequence in the low half): a
-//! branch-free comparison.
+//! Keys are stored as one `u128` (time in the high half, sequence in the low half), so a
+//! comparison is branch-free and needs no arithmetic.
 
 use super::SimTime;
 
 /// Children per node.
 const ARITY: usize = 4;
+/// Most entries kept sorted; one more turns the queue into a heap.
+pub const SORTED_MAX: usize = 64;
+/// A heap left with fewer entries than this by a pop becomes sorted again.
+pub const SORTED_MIN: usize = 16;
 
 #[derive(Clone, Copy)]
 struct Entry<E> {
-    time: SimTime,
-    seq: u64,
+    /// (time, seq) as one number: time in the high half, insertion sequence in the low half.
+    /// Stored, not computed per comparison, so a comparison is two loads and a subtract.
+    key: u128,
     event: E,
 }
 
 impl<E> Entry<E> {
     #[inline(always)]
+    fn new(time: SimTime, seq: u64, event: E) -> Self {
+        Entry {
+            key: (u128::from(time.as_nanos()) << 64) | u128::from(seq),
+            event,
+        }
+    }
+
+    #[inline(always)]
     fn key(&self) -> u128 {
-        (u128::from(self.time.as_nanos()) << 64) | u128::from(self.seq)
+        self.key
+    }
+
+    #[inline(always)]
+    fn time(&self) -> SimTime {
+        SimTime::from_nanos((self.key >> 64) as u64)
     }
 }
 
@@ -45,8 +74,11 @@ impl<E> Entry<E> {
 /// Events are `Copy` (as [`super::Model::Event`] requires): entries move by value inside the
 /// heap's buffer.
 pub struct EventQueue<E> {
-    /// A 4-ary min-heap on [`Entry::key`], except at the root while `dirty`.
+    /// Sorted: descending on [`Entry::key`] (the earliest last). Heap: a 4-ary min-heap on
+    /// the key, except at the root while `dirty`.
     heap: Vec<Entry<E>>,
+    /// Which of the two shapes `heap` has (see the module documentation).
+    sorted: bool,
     /// The root holds the former last entry, moved there by `pop` and not yet sifted down.
     /// Every other entry is in heap order, and the root's children are the minima of their
     /// subtrees.
@@ -68,6 +100,7 @@ impl<E: Copy> EventQueue<E> {
     pub fn with_capacity(capacity: usize) -> Self {
         EventQueue {
             heap: Vec::with_capacity(capacity),
+            sorted: true,
             dirty: false,
             next_seq: 0,
         }
@@ -78,7 +111,16 @@ impl<E: Copy> EventQueue<E> {
     pub fn schedule(&mut self, time: SimTime, event: E) {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let entry = Entry { time, seq, event };
+        let entry = Entry::new(time, seq, event);
+        if self.sorted {
+            if self.heap.len() < SORTED_MAX {
+                let key = entry.key();
+                let pos = self.heap.partition_point(|e| e.key() > key);
+                self.heap.insert(pos, entry);
+                return;
+            }
+            self.make_heap();
+        }
         if self.dirty {
             // Replace-top: the displaced entry returns to the slot `pop` took it from, whose
             // parent is unchanged (or is the root, which the sift below orders).
@@ -95,13 +137,7 @@ impl<E: Copy> EventQueue<E> {
     /// Removes and returns the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.settle();
-        if self.heap.is_empty() {
-            return None;
-        }
-        let top = self.heap.swap_remove(0);
-        self.dirty = self.heap.len() > 1;
-        Some((top.time, top.event))
+        self.pop_due(SimTime::MAX)
     }
 
     /// Removes and returns the earliest event if it happens at or before `limit`; otherwise
@@ -109,27 +145,65 @@ impl<E: Copy> EventQueue<E> {
     /// `peek_time` and a `pop`.
     #[inline]
     pub fn pop_due(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
-        self.settle();
-        match self.heap.first() {
-            Some(e) if e.time <= limit => self.pop(),
-            _ => None,
+        if self.sorted {
+            let top = *self.heap.last()?;
+            if top.time() > limit {
+                return None;
+            }
+            self.heap.pop();
+            return Some((top.time(), top.event));
         }
+        self.settle();
+        let top = *self.heap.first()?;
+        if top.time() > limit {
+            return None;
+        }
+        // The root leaves; the last entry takes its slot, unsifted (see the module docs).
+        let last = self.heap.pop().expect("the heap has a root");
+        if let Some(root) = self.heap.first_mut() {
+            *root = last;
+        }
+        self.dirty = self.heap.len() > 1;
+        if self.heap.len() < SORTED_MIN {
+            self.make_sorted();
+        }
+        Some((top.time(), top.event))
+    }
+
+    /// Sorted → heap: ascending order is heap order.
+    #[cold]
+    fn make_heap(&mut self) {
+        self.heap.reverse();
+        self.sorted = false;
+        self.dirty = false;
+    }
+
+    /// Heap → sorted (descending).
+    #[cold]
+    fn make_sorted(&mut self) {
+        self.settle();
+        self.heap
+            .sort_unstable_by_key(|e| std::cmp::Reverse(e.key()));
+        self.sorted = true;
     }
 
     /// The time of the earliest event, without removing it (the randomized test's check of
     /// the heap; the run loop uses [`EventQueue::pop_due`]).
     #[cfg(test)]
     pub fn peek_time(&self) -> Option<SimTime> {
+        if self.sorted {
+            return self.heap.last().map(Entry::time);
+        }
         let root = self.heap.first()?;
         if !self.dirty {
-            return Some(root.time);
+            return Some(root.time());
         }
         // The minimum is the root or one of its children (each the minimum of its subtree).
         let end = (1 + ARITY).min(self.heap.len());
         let best = self.heap[1..end]
             .iter()
             .fold(root, |b, e| if e.key() < b.key() { e } else { b });
-        Some(best.time)
+        Some(best.time())
     }
 
     pub fn len(&self) -> usize {
@@ -143,7 +217,7 @@ impl<E: Copy> EventQueue<E> {
     /// Visits every pending event, in no particular order (the randomized test's check).
     #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = (SimTime, &E)> {
-        self.heap.iter().map(|e| (e.time, &e.event))
+        self.heap.iter().map(|e| (e.time(), &e.event))
     }
 
     /// Finishes a pending sift of the root, if any.
@@ -175,7 +249,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// Places `entry`, which belongs at `pos` or below, treating `pos` as a hole: one write
     /// per level (see [`Self::sift_up`] for why the entry is passed in).
-    #[inline]
+    #[inline(always)]
     fn sift_down(&mut self, mut pos: usize, entry: Entry<E>) {
         let len = self.heap.len();
         let key = entry.key();
@@ -326,6 +400,49 @@ mod tests {
         }
         assert_eq!(q.pop(), None);
         assert_eq!(q.pop_due(SimTime::MAX), None);
+    }
+
+    /// Sizes that cross between the sorted and the heap shape many times (up past
+    /// [`SORTED_MAX`], down below [`SORTED_MIN`]), with many ties: the pop order still
+    /// matches a BTreeMap keyed on (time, seq).
+    #[test]
+    fn switching_shapes_keeps_the_order() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(13);
+        let mut q = EventQueue::new();
+        let mut shadow = BTreeMap::new();
+        let (mut seq, mut now) = (0u64, 0u64);
+        let mut switches = 0;
+        for round in 0..400u32 {
+            // Grow to a size somewhere between 1 and 3 × SORTED_MAX, then shrink to 0..8.
+            let high = rng.random_range(1..3 * SORTED_MAX);
+            while q.len() < high {
+                let t = SimTime::from_nanos(now + rng.random_range(0..(1 + round as u64 % 40)));
+                q.schedule(t, seq);
+                shadow.insert((t, seq), seq);
+                seq += 1;
+                // Hold steps in between, as a model does.
+                if rng.random_bool(0.5) {
+                    let want = shadow.pop_first().map(|((t, _), v)| (t, v));
+                    let got = q.pop();
+                    assert_eq!(got, want);
+                    now = got.expect("not empty").0.as_nanos();
+                }
+            }
+            switches += usize::from(!q.sorted);
+            let low = rng.random_range(0..8);
+            while q.len() > low {
+                let want = shadow.pop_first().map(|((t, _), v)| (t, v));
+                assert_eq!(q.peek_time(), want.map(|w| w.0));
+                let got = q.pop();
+                assert_eq!(got, want);
+                now = got.expect("not empty").0.as_nanos();
+            }
+            assert!(q.sorted, "a small queue is sorted");
+        }
+        assert!(
+            switches > 100,
+            "the test crosses the bound ({switches} times)"
+        );
     }
 
     /// The hold model at a fixed size keeps the size, pops in nondecreasing time and never

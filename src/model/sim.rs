@@ -18,7 +18,7 @@ use slab::Slab;
 
 use crate::engine::{self, EventQueue, Model, RngStreams, SimRng, SimTime};
 use crate::load::{ArrivalProcess, MAX_GROUPS, Source};
-use crate::model::network::{Network, Node, NodeId, StationId};
+use crate::model::network::{ExtraId, Network, Node, NodeId, StationId};
 use crate::model::transport::{self, RetryPolicy};
 use crate::stats::{
     Accounting, ConservationError, FlowStats, MeterStats, OutageRecord, StationStats,
@@ -274,6 +274,9 @@ impl<'a> MailSim<'a> {
             st.stats.queue.set(end, q);
             st.stats.flush();
         }
+        for f in &mut self.flows {
+            f.flush();
+        }
         self.accounting.in_flight = self
             .copies
             .iter()
@@ -371,9 +374,9 @@ impl<'a> MailSim<'a> {
     fn enter(&mut self, now: SimTime, id: usize, mut node: NodeId, queue: &mut EventQueue<Event>) {
         loop {
             match self.net.node(node) {
-                Node::Visit { station, .. } => {
+                Node::Visit { station, extra, .. } => {
                     self.copies[id].node = node;
-                    self.arrive(now, id, station, queue);
+                    self.arrive(now, id, station, extra, queue);
                     return;
                 }
                 Node::Branch { start, end } => {
@@ -501,8 +504,17 @@ impl<'a> MailSim<'a> {
         }
     }
 
-    /// Copy `id` arrives at station `s`: served at once, queued, or refused.
-    fn arrive(&mut self, now: SimTime, id: usize, s: StationId, queue: &mut EventQueue<Event>) {
+    /// Copy `id` arrives at station `s` (its node is a visit there with `extra` work): served
+    /// at once, queued, or refused.
+    #[inline]
+    fn arrive(
+        &mut self,
+        now: SimTime,
+        id: usize,
+        s: StationId,
+        extra: Option<ExtraId>,
+        queue: &mut EventQueue<Event>,
+    ) {
         let si = s.0 as usize;
         let spec = &self.net.stations[si];
         let c = &mut self.copies[id];
@@ -527,7 +539,7 @@ impl<'a> MailSim<'a> {
             st.busy += 1;
             st.stats.busy.set(now, u64::from(st.busy));
             st.stats.record_zero_wait();
-            self.start_service(now, id, queue);
+            self.start_service(now, id, si, extra, queue);
         } else {
             st.queue.push_back(id as u32);
             let len = st.queue.len() as u64;
@@ -564,7 +576,7 @@ impl<'a> MailSim<'a> {
 
     fn on_retry(&mut self, now: SimTime, id: usize, queue: &mut EventQueue<Event>) {
         let c = self.copies[id];
-        let Node::Visit { station, .. } = self.net.node(c.node) else {
+        let Node::Visit { station, extra, .. } = self.net.node(c.node) else {
             unreachable!("a deferred copy waits for a visit node")
         };
         let si = station.0 as usize;
@@ -573,20 +585,25 @@ impl<'a> MailSim<'a> {
         if now - c.born >= self.holder_policy(&c).expiration_timeout {
             self.end_copy(id, c.node, EndState::Expired, Some(si));
         } else {
-            self.arrive(now, id, station, queue);
+            self.arrive(now, id, station, extra, queue);
         }
         self.check_drain(now, si);
     }
 
-    /// Starts serving copy `id` at the station of its node (a server is already reserved).
-    #[inline]
-    fn start_service(&mut self, now: SimTime, id: usize, queue: &mut EventQueue<Event>) {
+    /// Starts serving copy `id` at station `si`, where its node adds `extra` work (a server
+    /// is already reserved).
+    #[inline(always)]
+    fn start_service(
+        &mut self,
+        now: SimTime,
+        id: usize,
+        si: usize,
+        extra: Option<ExtraId>,
+        queue: &mut EventQueue<Event>,
+    ) {
         let c = &mut self.copies[id];
-        let Node::Visit { station, extra, .. } = self.net.node(c.node) else {
-            unreachable!("service happens at visit nodes")
-        };
-        let spec = &self.net.stations[station.0 as usize];
-        let st = &mut self.stations[station.0 as usize];
+        let spec = &self.net.stations[si];
+        let st = &mut self.stations[si];
         let mut ns = spec.service.sample(&mut st.rng) + spec.per_kb_ns * c.size_kb;
         if let Some(e) = extra {
             ns += self.net.extras[e.index()].sample(&mut st.rng);
@@ -617,6 +634,9 @@ impl<'a> MailSim<'a> {
             st.stats.queue.set(now, st.queue.len() as u64);
             let w = &self.copies[next as usize];
             let (born, node, entered) = (w.born, w.node, w.entered);
+            let Node::Visit { extra, .. } = self.net.node(node) else {
+                unreachable!("a queued copy waits at a visit node")
+            };
             if now - born >= st.policy.expiration_timeout {
                 self.end_copy(next as usize, node, EndState::Expired, Some(si));
                 continue;
@@ -624,7 +644,7 @@ impl<'a> MailSim<'a> {
             st.busy += 1;
             st.stats.busy.set(now, u64::from(st.busy));
             st.stats.record_wait(now - entered);
-            self.start_service(now, next as usize, queue);
+            self.start_service(now, next as usize, si, extra, queue);
         }
     }
 

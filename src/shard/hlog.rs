@@ -210,6 +210,8 @@ mod tests {
             s.record_wait(SimTime::from_nanos(i * 7_000));
         }
         f.record(SimTime::from_nanos(u64::MAX / 2), 1); // clamped at the histogram's bound
+        f.flush();
+        s.flush();
         RunResult {
             flows: vec![f, FlowStats::default()],
             stations: vec![s],

@@ -2,12 +2,16 @@
 //! and summaries across replications.
 //!
 //! Collectors here are updated from the simulation's hot path, so they allocate nothing after
-//! construction: histograms have fixed bounds, time averages are integer areas.
+//! warm-up: values go to [`SpanCounts`] (HdrHistogram's layout, grown to the largest value
+//! seen) and reach the histograms when the run ends (`flush`); time averages are integer
+//! areas.
 
 pub mod compare;
+mod record;
 mod replications;
 pub mod summary;
 
+pub use record::{SpanCounts, run_histogram};
 pub use replications::{MeanCi, mean_ci};
 
 use hdrhistogram::Histogram;
@@ -82,9 +86,13 @@ pub struct StationStats {
     /// Copies waiting (not in service).
     pub queue: TimeAverage,
     pub max_queue: u64,
-    /// Waiting time before service, per copy that started service in the window.
-    #[serde(skip, default = "new_histogram")]
+    /// Waiting time before service, per copy that started service in the window; complete
+    /// after [`StationStats::flush`].
+    #[serde(skip, default = "run_histogram")]
     pub wait: Histogram<u64>,
+    /// Non-zero waits recorded since the last flush (the hot path's cheap record).
+    #[serde(skip)]
+    pub wait_counts: SpanCounts,
     pub wait_sum_ns: u128,
     pub waits: u64,
     /// Copies among `waits` that waited longer than zero (found every server busy).
@@ -108,7 +116,8 @@ impl Default for StationStats {
             busy: TimeAverage::default(),
             queue: TimeAverage::default(),
             max_queue: 0,
-            wait: new_histogram(),
+            wait: run_histogram(),
+            wait_counts: SpanCounts::default(),
             wait_sum_ns: 0,
             waits: 0,
             delayed: 0,
@@ -123,7 +132,7 @@ impl Default for StationStats {
 impl StationStats {
     #[inline]
     pub fn record_wait(&mut self, wait: SimTime) {
-        record_span(&mut self.wait, wait, 1);
+        self.wait_counts.record(wait.as_micros(), 1);
         self.wait_sum_ns += u128::from(wait.as_nanos());
         self.waits += 1;
         self.delayed += u64::from(wait > SimTime::ZERO);
@@ -136,14 +145,14 @@ impl StationStats {
         self.unflushed_zero_waits += 1;
     }
 
-    /// Adds the pending zero waits to the wait histogram; call before reading it.
+    /// Adds the pending waits (zero and non-zero) to the wait histogram; call before reading
+    /// it.
     pub fn flush(&mut self) {
         let n = std::mem::take(&mut self.unflushed_zero_waits);
         if n > 0 {
-            self.wait
-                .record_n(0, n)
-                .expect("zero is within the histogram's bounds");
+            self.wait_counts.record(0, n);
         }
+        self.wait_counts.drain_into(&mut self.wait);
     }
 
     /// Zeroes the counters at the end of warm-up; levels carry on.
@@ -154,6 +163,7 @@ impl StationStats {
         self.queue.restart(now);
         self.max_queue = self.queue.level();
         self.wait.reset();
+        self.wait_counts.clear();
         self.wait_sum_ns = 0;
         self.waits = 0;
         self.delayed = 0;
@@ -170,8 +180,12 @@ impl StationStats {
 /// Serializable for shard files without the histogram, like [`StationStats`].
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FlowStats {
-    #[serde(skip, default = "new_histogram")]
+    /// Complete after [`FlowStats::flush`].
+    #[serde(skip, default = "run_histogram")]
     pub latency: Histogram<u64>,
+    /// Latencies recorded since the last flush (the hot path's cheap record).
+    #[serde(skip)]
+    pub latency_counts: SpanCounts,
     /// Recipients delivered.
     pub delivered: u64,
     /// Copies delivered (a copy carries one or more recipients).
@@ -192,7 +206,8 @@ pub struct FlowStats {
 impl Default for FlowStats {
     fn default() -> Self {
         FlowStats {
-            latency: new_histogram(),
+            latency: run_histogram(),
+            latency_counts: SpanCounts::default(),
             delivered: 0,
             copies: 0,
             sum_ns: 0,
@@ -209,11 +224,17 @@ impl Default for FlowStats {
 impl FlowStats {
     #[inline]
     pub fn record(&mut self, latency: SimTime, recipients: u32) {
-        record_span(&mut self.latency, latency, u64::from(recipients));
+        self.latency_counts
+            .record(latency.as_micros(), u64::from(recipients));
         self.delivered += u64::from(recipients);
         self.copies += 1;
         self.sum_ns += u128::from(latency.as_nanos()) * u128::from(recipients);
         self.max = self.max.max(latency);
+    }
+
+    /// Adds the pending latencies to the histogram; call before reading it.
+    pub fn flush(&mut self) {
+        self.latency_counts.drain_into(&mut self.latency);
     }
 
     /// Mean time a delivered recipient spent deferred, in milliseconds.
@@ -387,6 +408,7 @@ mod tests {
         for ms in 1..=100u64 {
             f.record(SimTime::from_nanos(ms * 1_000_000), 1);
         }
+        f.flush();
         assert!((f.quantile_ms(0.5) - 50.0).abs() < 0.1);
         assert!((f.mean_ms() - 50.5).abs() < 1e-9);
         assert_eq!(f.delivered, 100);
