@@ -910,7 +910,7 @@ fn cmd_calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     };
     let c = pipeline::calibrate(settings)?;
     bar.finish_and_clear();
-    for w in &c.read.warnings {
+    for w in c.read.warnings.iter().chain(&c.warnings) {
         eprintln!("warning: {w}");
     }
     let bt = if args.check {

@@ -316,6 +316,10 @@ pub struct HopSample {
     pub method: HopMethod,
     /// Unix seconds when the message reached the server.
     pub at_s: f64,
+    /// Unix seconds when the server sent or delivered it (the processing ends then).
+    pub end_s: f64,
+    /// The server's queue waits (the QD* components), where the log has them.
+    pub wait_s: Option<f64>,
 }
 
 #[derive(Debug, Default)]
@@ -323,6 +327,8 @@ struct ServerVisit {
     first_receive: Option<f64>,
     last_out: Option<f64>,
     processing: Option<f64>,
+    /// (queue waits, time of the record that gave them).
+    wait: Option<(f64, f64)>,
 }
 
 #[derive(Debug, Default)]
@@ -688,20 +694,21 @@ impl<'a> Classifier<'a> {
         } else {
             None
         };
-        let default_internal = if m.seen_onprem {
-            Side::Onprem
-        } else {
-            Side::Cloud
-        };
         let sides: Vec<(Side, Option<f64>)> = m
             .recipients
             .iter()
             .map(|(a, side, end)| {
-                let s = side.unwrap_or(if self.accepted(a) {
-                    default_internal
-                } else {
-                    Side::Internet
-                });
+                let accepted = self.accepted(a);
+                let s = match side {
+                    // Sent towards Exchange Online but not an organization address: Internet
+                    // mail leaving through EOP (centralized transport off in the cloud, or on).
+                    Some(Side::Cloud) if !accepted => Side::Internet,
+                    Some(s) => *s,
+                    // An organization recipient the on-premises logs never delivered: its
+                    // mailbox is in the cloud (Exchange Online delivered it).
+                    None if accepted => Side::Cloud,
+                    None => Side::Internet,
+                };
                 (s, *end)
             })
             .collect();
@@ -760,11 +767,14 @@ impl<'a> Classifier<'a> {
             };
             let at = v.first_receive.unwrap_or(arrival);
             if let Some(p) = v.processing {
+                let (wait, end) = v.wait.map_or((None, at + p), |(w, t)| (Some(w), t));
                 processing.push(HopSample {
                     hop: hop.clone(),
                     seconds: p,
                     method: HopMethod::LatencyComponents,
                     at_s: at,
+                    end_s: end,
+                    wait_s: wait,
                 });
             } else if let (Some(a), Some(b)) = (v.first_receive, v.last_out)
                 && b >= a
@@ -774,6 +784,8 @@ impl<'a> Classifier<'a> {
                     seconds: b - a,
                     method: HopMethod::ReceiveToSend,
                     at_s: at,
+                    end_s: b,
+                    wait_s: None,
                 });
             }
         }
@@ -939,14 +951,15 @@ fn on_server(
         Some(EventId::Send | EventId::SendExternal) => {
             let to = r.to_entity.as_deref().and_then(entity);
             for a in &r.recipients {
-                let side = if is_routing_address(a) || role == Some(ConnectorRole::ToCloud) {
+                let side = if is_routing_address(a) {
                     Some(Side::Cloud)
                 } else if to == Some(Side::Internet)
                     || role == Some(ConnectorRole::Internet)
                     || matches!(r.event, Some(EventId::SendExternal))
                 {
                     Some(Side::Internet)
-                } else if to == Some(Side::Cloud) {
+                } else if to == Some(Side::Cloud) || role == Some(ConnectorRole::ToCloud) {
+                    // Cloud, unless the address is not the organization's (decided on close).
                     Some(Side::Cloud)
                 } else {
                     None
@@ -967,13 +980,11 @@ fn out(m: &mut Open, visit: usize, r: &LogRecord, t: f64, mapped: bool) {
     v.last_out = Some(v.last_out.map_or(t, |x: f64| x.max(t)));
     if mapped
         && v.processing.is_none()
-        && let Some(p) = r
-            .latency
-            .as_ref()
-            .and_then(|l| l.local())
-            .and_then(|s| s.processing_s())
+        && let Some(local) = r.latency.as_ref().and_then(|l| l.local())
+        && let Some(p) = local.processing_s()
     {
         v.processing = Some(p);
+        v.wait = Some((local.queue_s(), t));
     }
 }
 

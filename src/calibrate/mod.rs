@@ -30,3 +30,6 @@ pub use record::{
 
 #[cfg(test)]
 mod read_tests;
+
+#[cfg(test)]
+mod recovery_tests;

@@ -129,6 +129,8 @@ pub struct Calibrated {
     /// What the logs were, in words ("3 tracking log files, 12.4 MB").
     pub inputs: String,
     pub toml: String,
+    /// Things a person should know about the calibrated scenario.
+    pub warnings: Vec<String>,
     pub calibration: Vec<CalibrationRow>,
     pub observed: Vec<ObservedRow>,
     pub skipped: Vec<SkippedRow>,
@@ -202,19 +204,25 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
         Ok(())
     })?;
     let classify = classifier.finish();
-    let Some(cal) = tally.into_inner().finish() else {
-        return Err(PipelineError::NoMessages {
-            records: read.records,
-            skipped: classify.skipped.values().sum(),
-        });
-    };
+    let tally = tally.into_inner();
     let format = read.format().unwrap_or(LogFormat::TrackingLog);
     let routing = match s.current {
         Some(v) => Routing {
             variant: v,
             how: "given by --current".to_string(),
         },
-        None => scenario_out::infer_routing(&cal, format),
+        None => scenario_out::infer_routing(tally.routing(), format),
+    };
+    // Recipients per message from the sources the logs show whole (inbound under MX at EOP
+    // shows only messages with on-premises recipients: more recipients, more often seen).
+    let whole = |src| {
+        scenario_out::visibility(src, routing.variant, format) == scenario_out::Visibility::Full
+    };
+    let Some(cal) = tally.finish(&whole) else {
+        return Err(PipelineError::NoMessages {
+            records: read.records,
+            skipped: classify.skipped.values().sum(),
+        });
     };
     let inputs = format!(
         "{} {} file{} ({:.1} MB)",
@@ -230,7 +238,7 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
         base: &base,
         model_sources: scenario_out::model_sources(),
     };
-    let toml = scenario_out::calibrated_toml(&base_file.text, &file, &plan, &inputs)?;
+    let (toml, warnings) = scenario_out::calibrated_toml(&base_file.text, &file, &plan, &inputs)?;
     let calibration = scenario_out::calibration_rows(&plan);
     let observed = scenario_out::observed_rows(&plan);
     let skipped = scenario_out::skipped_rows(&read, &classify);
@@ -242,6 +250,7 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
         base,
         inputs,
         toml,
+        warnings,
         calibration,
         observed,
         skipped,

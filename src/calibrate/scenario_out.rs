@@ -13,7 +13,7 @@ use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value, value};
 use super::classify::{ClassifyReport, FLOWS, Source, measured_to};
 use super::estimate::Estimate;
 use super::record::{LogFormat, ReadReport};
-use super::tally::{Calibration, HopMethodUsed};
+use super::tally::{Calibration, HopMethodUsed, RoutingEvidence};
 use crate::hybrid::{self, Mx, Variant};
 use crate::load::arrivals::BUSINESS_DAY;
 use crate::scenario::Scenario;
@@ -110,8 +110,7 @@ pub fn parse_current(s: &str) -> Result<Variant, OutputError> {
 /// Infers the routing: the MX is on-premises when Internet mail enters at the 2007 Hub, at
 /// EOP when it arrives at the 2013 hybrid server; CMT is on when cloud senders' Internet mail
 /// or inbound mail for cloud recipients passes on-premises.
-pub fn infer_routing(cal: &Calibration, format: LogFormat) -> Routing {
-    let e = &cal.routing;
+pub fn infer_routing(e: &RoutingEvidence, format: LogFormat) -> Routing {
     if !matches!(format, LogFormat::TrackingLog | LogFormat::PowerShellExport) {
         return Routing {
             variant: Variant {
@@ -185,7 +184,31 @@ pub fn scenario_rate(p: &Plan<'_>, s: Source) -> Option<(Estimate, String)> {
         p.cal.peak_hour_of_day
     );
     match visibility(s, p.routing.variant, p.format) {
-        Visibility::Full => (peak.n > 0).then_some((*peak, method)),
+        Visibility::Full if peak.n == 0 => {
+            let total: u64 = p
+                .cal
+                .peak_rates
+                .iter()
+                .find(|(x, _, _)| *x == s)
+                .map_or(0, |r| r.2);
+            if total > 0 {
+                Some((*peak, method))
+            } else {
+                // Visible, and none logged: as good as no such mail (a scenario's rate must
+                // be positive, so a negligible one).
+                Some((
+                    Estimate {
+                        value: NO_MAIL_RATE,
+                        ..*peak
+                    },
+                    format!(
+                        "no message of this source in the logs although they would show it; {NO_MAIL_RATE} stands for none (95% upper bound {:.3e}/s)",
+                        peak.ci95.map_or(f64::NAN, |c| c.1)
+                    ),
+                ))
+            }
+        }
+        Visibility::Full => Some((*peak, method)),
         Visibility::None => None,
         part @ (Visibility::OnpremCopies | Visibility::CloudCopies) => {
             // Only messages with recipients on the visible side are logged: scale by the
@@ -229,6 +252,9 @@ fn base_onprem_share(base: &Scenario) -> Option<f64> {
         .find(|s| s.name == "inbound")
         .and_then(|s| s.group_shares.first().copied())
 }
+
+/// The rate written for a source the logs would show but have no message of.
+pub const NO_MAIL_RATE: f64 = 1e-9;
 
 /// Whether the logs give the inbound recipients' split.
 fn split_visible(p: &Plan<'_>) -> bool {
@@ -364,6 +390,28 @@ pub fn calibration_rows(p: &Plan<'_>) -> Vec<CalibrationRow> {
         }
     }
     for h in &c.hops {
+        out.push(row(
+            "max_concurrent_processing",
+            &h.hop,
+            Estimate::exact(f64::from(h.max_concurrency), h.n),
+            "messages",
+            "the most processing intervals (record time − processing time, record time) overlapping at once",
+        ));
+        for (q, e) in [
+            ("queue_wait_mean", h.wait_mean_ms),
+            ("queue_wait_p90", h.wait_p90_ms),
+            ("queue_wait_p99", h.wait_p99_ms),
+        ] {
+            if let Some(e) = e {
+                out.push(row(
+                    q,
+                    &h.hop,
+                    e,
+                    "ms",
+                    "the server's queue components (QD*) on SEND/DELIVER records",
+                ));
+            }
+        }
         let m = h.method.describe();
         for (q, e) in [
             ("processing_mean", h.mean_ms),
@@ -552,12 +600,15 @@ fn number_array(values: &[f64], digits: usize) -> Array {
 }
 
 /// `calibrated.toml`: `base_text` with the estimates written in. Checked by loading it.
+/// Returns the text and warnings: variants (what-ifs other than the current routing) whose
+/// hops are offered more than they can do at the calibrated load, which `mailflow run` then
+/// simulates only with `--allow-unstable`.
 pub fn calibrated_toml(
     base_text: &str,
     base_file: &str,
     p: &Plan<'_>,
     inputs: &str,
-) -> Result<String, OutputError> {
+) -> Result<(String, Vec<String>), OutputError> {
     let mut doc: DocumentMut =
         base_text
             .parse()
@@ -853,6 +904,30 @@ pub fn calibrated_toml(
                     h.points_ms.len()
                 ),
             );
+            let queued = h
+                .wait_mean_ms
+                .is_some_and(|w| w.value > 0.05 * h.mean_ms.value);
+            if queued && h.max_concurrency > 0 {
+                t["servers"] = value(i64::from(h.max_concurrency));
+                prefix(
+                    t,
+                    "servers",
+                    &format!(
+                        "calibrated: the most messages in processing at once in the logs; messages queued \
+                         (mean wait {:.1} ms), so the hop was full then and this is its limit",
+                        h.wait_mean_ms.map_or(0.0, |w| w.value)
+                    ),
+                );
+            } else if t.contains_key("servers") {
+                prefix(
+                    t,
+                    "servers",
+                    &format!(
+                        "kept from the base scenario: messages hardly queued here, so the logs show only that at least {} ran at once",
+                        h.max_concurrency
+                    ),
+                );
+            }
             if t.contains_key("per_kb_ms") {
                 t["per_kb_ms"] = value(0.0);
                 prefix(
@@ -886,14 +961,35 @@ pub fn calibrated_toml(
         p.routing.how
     );
     let text = format!("{header}{doc}");
-    crate::scenario::from_text(
-        &text,
-        "calibrated.toml",
-        "calibrated",
-        crate::scenario::LoadOptions::default(),
-    )
-    .map_err(OutputError::Invalid)?;
-    Ok(text)
+    let load = |allow_unstable| {
+        crate::scenario::from_text(
+            &text,
+            "calibrated.toml",
+            "calibrated",
+            crate::scenario::LoadOptions { allow_unstable },
+        )
+    };
+    let mut warnings = Vec::new();
+    match load(false) {
+        Ok(_) => {}
+        Err(e @ crate::scenario::ScenarioError::Unstable { .. }) => {
+            let scn = load(true).map_err(OutputError::Invalid)?;
+            let current = p.routing.variant.name();
+            for v in &scn.variants {
+                if !v.is_stable() {
+                    if v.name == current {
+                        return Err(OutputError::Invalid(e));
+                    }
+                    warnings.push(format!(
+                        "calibrated.toml: variant {} is offered more than one of its hops can do at the calibrated load; `mailflow run` needs --allow-unstable for it",
+                        v.name
+                    ));
+                }
+            }
+        }
+        Err(e) => return Err(OutputError::Invalid(e)),
+    }
+    Ok((text, warnings))
 }
 
 /// `v` rounded to `sig` significant digits (so the scenario reads as numbers, not noise).
@@ -943,6 +1039,8 @@ mod tests {
                                 seconds: 0.2 + (i % 7) as f64 / 100.0,
                                 method: HopMethod::LatencyComponents,
                                 at_s: monday,
+                                end_s: monday + 0.2,
+                                wait_s: Some(0.0),
                             }],
                             mixed: false,
                             first_hop: Some("cas2013".into()),
@@ -951,7 +1049,7 @@ mod tests {
                 }
             }
         }
-        t.finish().unwrap()
+        t.finish(&|_| true).unwrap()
     }
 
     fn base() -> Scenario {
@@ -973,7 +1071,7 @@ mod tests {
             base: &base,
             model_sources: model_sources(),
         };
-        let text = calibrated_toml(BASE, "hybrid-routing.toml", &p, "2 files").unwrap();
+        let (text, _) = calibrated_toml(BASE, "hybrid-routing.toml", &p, "2 files").unwrap();
         // The base's comments, variants and links survive.
         assert!(text.contains("# the seed's recommended default"), "{text}");
         assert!(text.contains("[links.rgc]"));

@@ -6,7 +6,8 @@
 //!
 //! Must not: read records (see [`super::classify`]) or write files.
 
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use hdrhistogram::Histogram;
 use jiff::Timestamp;
@@ -36,11 +37,65 @@ impl RecordAuto for Histogram<u64> {
     }
 }
 
+/// The most processing intervals in progress at once, by a sweep over their starts. Intervals
+/// arrive as messages close, up to the classifier's horizon late, so they are held for
+/// [`CONCURRENCY_SLACK_US`] before the sweep passes them (memory: the intervals of that span).
+#[derive(Clone, Debug, Default)]
+struct Concurrency {
+    pending: BinaryHeap<Reverse<(i64, i64)>>,
+    active: BinaryHeap<Reverse<i64>>,
+    newest: i64,
+    max: u32,
+}
+
+/// Tracking logs write times and latency components to the millisecond.
+const LOG_RESOLUTION_US: i64 = 1000;
+
+/// Longer than the classifier's horizon (2 h) plus a message's time at one server.
+const CONCURRENCY_SLACK_US: i64 = 3 * 3600 * 1_000_000;
+
+impl Concurrency {
+    fn add(&mut self, start_us: i64, end_us: i64) {
+        self.pending.push(Reverse((start_us, end_us)));
+        self.newest = self.newest.max(end_us);
+        self.drain(self.newest - CONCURRENCY_SLACK_US);
+    }
+
+    fn drain(&mut self, upto: i64) {
+        while let Some(Reverse((s, e))) = self.pending.peek().copied() {
+            if s >= upto {
+                break;
+            }
+            self.pending.pop();
+            // Times and components are logged to the millisecond: intervals that touch
+            // within it do not overlap.
+            while self
+                .active
+                .peek()
+                .is_some_and(|Reverse(x)| *x <= s + LOG_RESOLUTION_US)
+            {
+                self.active.pop();
+            }
+            self.active.push(Reverse(e));
+            self.max = self.max.max(self.active.len() as u32);
+        }
+    }
+
+    fn finish(&self) -> u32 {
+        let mut c = self.clone();
+        c.drain(i64::MAX);
+        c.max
+    }
+}
+
 /// Per hop of the base scenario: what its processing times look like.
 #[derive(Clone, Debug)]
 struct HopTally {
     /// Latency components (TOTAL − QD*), microseconds.
     components: Histogram<u64>,
+    /// Queue waits (the QD* components), microseconds.
+    waits: Histogram<u64>,
+    concurrency: Concurrency,
     /// RECEIVE → SEND/DELIVER, microseconds, per hour of day (local), for the low-load pick.
     receive_to_send: Vec<Histogram<u64>>,
 }
@@ -49,6 +104,8 @@ impl HopTally {
     fn new() -> HopTally {
         HopTally {
             components: histogram(),
+            waits: histogram(),
+            concurrency: Concurrency::default(),
             receive_to_send: (0..24).map(|_| histogram()).collect(),
         }
     }
@@ -62,7 +119,8 @@ pub struct Tally {
     source_hourly: Vec<BTreeMap<i64, u64>>,
     /// Per flow: recipient copies per absolute hour (by the message's arrival).
     flow_hourly: Vec<BTreeMap<i64, u64>>,
-    recipients: BTreeMap<u32, u64>,
+    /// Per source: recipients per message → messages.
+    recipients: Vec<BTreeMap<u32, u64>>,
     inbound_onprem: u64,
     inbound_cloud: u64,
     inbound_messages: u64,
@@ -96,7 +154,7 @@ impl Tally {
             tz,
             source_hourly: vec![BTreeMap::new(); Source::ALL.len()],
             flow_hourly: vec![BTreeMap::new(); FLOWS.len()],
-            recipients: BTreeMap::new(),
+            recipients: vec![BTreeMap::new(); Source::ALL.len()],
             inbound_onprem: 0,
             inbound_cloud: 0,
             inbound_messages: 0,
@@ -127,7 +185,9 @@ impl Tally {
         *self.source_hourly[m.source.index()]
             .entry(hour)
             .or_default() += 1;
-        *self.recipients.entry(m.recipients.max(1)).or_default() += 1;
+        *self.recipients[m.source.index()]
+            .entry(m.recipients.max(1))
+            .or_default() += 1;
         if let Some(h) = &m.first_hop {
             match m.source {
                 Source::Inbound => {
@@ -168,14 +228,27 @@ impl Tally {
             let h = self.local_hour(p.at_s);
             let t = self.hops.entry(p.hop.clone()).or_insert_with(HopTally::new);
             match p.method {
-                HopMethod::LatencyComponents => t.components.record_auto(us),
+                HopMethod::LatencyComponents => {
+                    t.components.record_auto(us);
+                    if let Some(w) = p.wait_s {
+                        t.waits.record_auto((w * 1e6).round() as u64);
+                    }
+                    let end = (p.end_s * 1e6).round() as i64;
+                    t.concurrency.add(end - us as i64, end);
+                }
                 HopMethod::ReceiveToSend => t.receive_to_send[h].record_auto(us),
             }
         }
     }
 
-    /// The estimates; None when no message was classified.
-    pub fn finish(&self) -> Option<Calibration> {
+    /// What the logs show of the routing (for inferring it before [`Tally::finish`]).
+    pub fn routing(&self) -> &RoutingEvidence {
+        &self.routing
+    }
+
+    /// The estimates; None when no message was classified. Recipients per message are pooled
+    /// over the sources `whole` accepts (those the logs show whole).
+    pub fn finish(&self, whole: &dyn Fn(Source) -> bool) -> Option<Calibration> {
         if self.messages == 0 {
             return None;
         }
@@ -264,22 +337,25 @@ impl Tally {
                 )
             })
             .collect();
-        let total_rcpt: u64 = self.recipients.values().sum();
-        let recipients = self
-            .recipients
+        let mut pool: BTreeMap<u32, u64> = BTreeMap::new();
+        for s in Source::ALL.into_iter().filter(|s| whole(*s)) {
+            for (k, n) in &self.recipients[s.index()] {
+                *pool.entry(*k).or_default() += n;
+            }
+        }
+        let total_rcpt: u64 = pool.values().sum();
+        let recipients = pool
             .iter()
             .map(|(c, n)| (*c, estimate::wilson(*n, total_rcpt)))
             .collect();
         let mean_recipients = {
             let n = total_rcpt as f64;
-            let m = self
-                .recipients
+            let m = pool
                 .iter()
                 .map(|(c, k)| f64::from(*c) * *k as f64)
                 .sum::<f64>()
                 / n;
-            let var = self
-                .recipients
+            let var = pool
                 .iter()
                 .map(|(c, k)| (f64::from(*c) - m).powi(2) * *k as f64)
                 .sum::<f64>()
@@ -468,8 +544,20 @@ fn hop_estimate(name: &str, t: &HopTally, load_by_hod: &[u64; 24]) -> Option<Hop
         (merged, HopMethodUsed::ReceiveToSendAtLowLoad(picked))
     };
     let sorted_ms = expand_sorted(&hist, 1e-3, 200_000);
+    let w = &t.waits;
     Some(HopEstimate {
         hop: name.to_string(),
+        max_concurrency: t.concurrency.finish(),
+        wait_mean_ms: (!w.is_empty()).then(|| Estimate {
+            value: w.mean() / 1e3,
+            n: w.len(),
+            ci95: {
+                let half = estimate::Z95 * w.stdev() / 1e3 / (w.len() as f64).sqrt();
+                Some((w.mean() / 1e3 - half, w.mean() / 1e3 + half))
+            },
+        }),
+        wait_p90_ms: (!w.is_empty()).then(|| hist_quantile(w, 0.9, 1e-3)),
+        wait_p99_ms: (!w.is_empty()).then(|| hist_quantile(w, 0.99, 1e-3)),
         method,
         n: hist.len(),
         mean_ms: Estimate {
@@ -523,6 +611,13 @@ impl HopMethodUsed {
 #[derive(Clone, Debug)]
 pub struct HopEstimate {
     pub hop: String,
+    /// The most messages in processing at once (from the latency components' intervals):
+    /// a lower bound on the hop's parallel servers, equal to it when the hop was ever full.
+    pub max_concurrency: u32,
+    /// Queue waits (QD*), where the logs have latency components.
+    pub wait_mean_ms: Option<Estimate>,
+    pub wait_p90_ms: Option<Estimate>,
+    pub wait_p99_ms: Option<Estimate>,
     pub method: HopMethodUsed,
     pub n: u64,
     pub mean_ms: Estimate,
@@ -603,6 +698,8 @@ mod tests {
                 seconds: 0.25,
                 method: HopMethod::LatencyComponents,
                 at_s: t,
+                end_s: t + 0.25,
+                wait_s: Some(0.0),
             }],
             mixed: false,
             first_hop: None,
@@ -630,7 +727,7 @@ mod tests {
                 }
             }
         }
-        let c = t.finish().unwrap();
+        let c = t.finish(&|_| true).unwrap();
         assert_eq!(c.period_hours, 168);
         assert_eq!(c.start_day, "mon");
         assert_eq!(c.peak_hour_of_day, 9);
@@ -652,6 +749,16 @@ mod tests {
         assert!((c.latency[0].p50.value - 1.5).abs() < 0.002);
         let s = c.size.unwrap();
         assert!((s.median_kb.value - 75.0).abs() < 0.1);
+    }
+
+    #[test]
+    fn concurrency_is_the_most_overlapping_intervals() {
+        let mut c = Concurrency::default();
+        // In seconds: [0,10) [5,15) [9,12) overlap 3 at 9; [15,20) starts as [5,15) ends.
+        for (s, e) in [(5, 15), (0, 10), (15, 20), (9, 12)] {
+            c.add(s * 1_000_000, e * 1_000_000);
+        }
+        assert_eq!(c.finish(), 3);
     }
 
     #[test]
