@@ -5,7 +5,7 @@
 # compares the merged CSVs byte for byte with single-process runs (cmp), and stops the daemons
 # it started. Needs root (apt-get, daemons) and a built binary; run from the repository root:
 #
-#   cargo build --release && deploy/slurm/local-cluster.sh | tee results/scaleout/slurm-run.txt
+#   cargo build --release && deploy/slurm/local-cluster.sh 2>&1 | tee results/scaleout/slurm-run.txt
 #
 # Environment: MAILFLOW (binary, default target/release/mailflow), N (shards, default 4),
 # WORK (scratch directory, default a new temporary one). Not part of `cargo test`.

@@ -22,7 +22,7 @@ pub mod scenario_out;
 pub mod tally;
 
 pub use fields::parse_message_info;
-pub use read::{check_date_format, read_bytes, read_inputs, timezone};
+pub use read::{check_date_format, input_files, read_bytes, read_inputs, timezone};
 pub use record::{
     CalibrateError, EventId, LatencyComponents, LogFormat, LogRecord, Origin, ReadOptions,
     ReadReport, TraceStatus,

@@ -23,7 +23,7 @@ use super::fields::{ColumnMap, DEFAULT_DATE_FORMATS, Decoder, Field, RowReader, 
 use super::record::{
     BadLine, CalibrateError, FileReport, LogFormat, LogRecord, Origin, ReadOptions, ReadReport,
 };
-use super::rows::{Row, Rows};
+use super::rows::{MAX_ROW_BYTES, Row, Rows};
 use super::{powershell, trace, tracking};
 
 /// Reads every file in `paths` (folders are walked recursively, files sorted by path) and
@@ -83,6 +83,23 @@ pub fn check_date_format(format: &str) -> Result<(), CalibrateError> {
         }),
         None => Ok(()),
     }
+}
+
+/// The files [`read_inputs`] reads for `paths`, in its order, with their sizes in bytes (for a
+/// progress bar's total). Refuses what `read_inputs` refuses before reading.
+pub fn input_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, u64)>, CalibrateError> {
+    expand(paths)?
+        .into_iter()
+        .map(|p| {
+            let len = std::fs::metadata(&p)
+                .map_err(|source| CalibrateError::Io {
+                    path: p.clone(),
+                    source,
+                })?
+                .len();
+            Ok((p, len))
+        })
+        .collect()
 }
 
 fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CalibrateError> {
@@ -238,12 +255,17 @@ struct State<'o, 'a> {
     /// The first file of each side and its format.
     first: [Option<(PathBuf, LogFormat)>; 2],
     formats: Vec<String>,
+    /// Warnings: the text, the first file it applies to, how many other files.
+    warnings: Vec<(String, PathBuf, u64)>,
+    too_many_servers: bool,
     legacy: &'static encoding_rs::Encoding,
     bytes_before: u64,
     next_progress: u64,
 }
 
 const PROGRESS_STEP: u64 = 4 << 20;
+/// The most distinct server names kept for the report.
+const MAX_SERVERS: usize = 4096;
 
 impl<'o, 'a> State<'o, 'a> {
     fn new(opts: &'o mut ReadOptions<'a>) -> Result<Self, CalibrateError> {
@@ -261,6 +283,8 @@ impl<'o, 'a> State<'o, 'a> {
             servers: BTreeSet::new(),
             first: [None, None],
             formats,
+            warnings: Vec::new(),
+            too_many_servers: false,
             legacy,
             bytes_before: 0,
             next_progress: PROGRESS_STEP,
@@ -279,9 +303,10 @@ impl<'o, 'a> State<'o, 'a> {
     }
 
     fn warn(&mut self, path: &Path, what: String) {
-        self.report
-            .warnings
-            .push(format!("{}: {what}", path.display()));
+        match self.warnings.iter_mut().find(|(w, _, _)| *w == what) {
+            Some((_, _, n)) => *n += 1,
+            None => self.warnings.push((what, path.to_owned(), 0)),
+        }
     }
 
     fn read_file(
@@ -366,6 +391,13 @@ impl<'o, 'a> State<'o, 'a> {
         let mut first_line_text: Option<String> = None;
         while have && format.is_none() {
             let line = cur.line;
+            if cur.too_long {
+                return Err(CalibrateError::NotALog {
+                    path: path.to_owned(),
+                    line,
+                    found: format!("a line longer than {} MiB", MAX_ROW_BYTES >> 20),
+                });
+            }
             let f0 = cur.get(0).unwrap_or_default();
             if first_line_text.is_none() {
                 first_line_text = Some(snippet(&cur));
@@ -502,6 +534,16 @@ impl<'o, 'a> State<'o, 'a> {
                 if let Some(c) = header.columns.take() {
                     columns = c;
                 }
+            } else if cur.too_long {
+                bad += 1;
+                self.bad(
+                    path,
+                    line,
+                    format!(
+                        "longer than {} MiB (a line without a line end, or a quote left open); skipped",
+                        MAX_ROW_BYTES >> 20
+                    ),
+                );
             } else if cur.len() == 1 && f0.is_empty() {
                 // A blank line.
             } else if cur.len() != columns.width {
@@ -560,7 +602,11 @@ impl<'o, 'a> State<'o, 'a> {
                         if let Some(s) = &rec.server
                             && !self.servers.contains(s)
                         {
-                            self.servers.insert(s.clone());
+                            if self.servers.len() < MAX_SERVERS {
+                                self.servers.insert(s.clone());
+                            } else {
+                                self.too_many_servers = true;
+                            }
                         }
                         records += 1;
                         sink(rec)?;
@@ -638,6 +684,19 @@ impl<'o, 'a> State<'o, 'a> {
 
     fn finish(mut self) -> Result<ReadReport, CalibrateError> {
         self.report.servers = std::mem::take(&mut self.servers).into_iter().collect();
+        self.report.warnings = std::mem::take(&mut self.warnings)
+            .into_iter()
+            .map(|(what, path, others)| match others {
+                0 => format!("{}: {what}", path.display()),
+                1 => format!("{}: {what} (and 1 other file)", path.display()),
+                n => format!("{}: {what} (and {n} other files)", path.display()),
+            })
+            .collect();
+        if self.too_many_servers {
+            self.report.warnings.push(format!(
+                "more than {MAX_SERVERS} distinct server names; the list of servers is cut there"
+            ));
+        }
         let total = self.report.records + self.report.bad_lines;
         if self.report.bad_lines > 0 {
             let share = self.report.bad_lines as f64 / total as f64;

@@ -399,6 +399,14 @@ fn several_servers_in_nested_folders() {
     .unwrap();
     assert_eq!(n, 8);
     assert_eq!(report.files.len(), 4);
+    let listed = super::read::input_files(&[dir.path().to_owned()]).unwrap();
+    assert_eq!(listed.iter().map(|(_, n)| n).sum::<u64>(), report.bytes);
+    assert!(
+        listed
+            .iter()
+            .map(|(p, _)| p)
+            .eq(report.files.iter().map(|f| &f.path))
+    );
     assert_eq!(report.servers, ["EX01", "EX02"]);
     // Path order: EX01's folder first.
     assert!(
@@ -509,4 +517,88 @@ fn unknown_time_zone_and_bad_date_format() {
     };
     let e = read_bytes(Path::new("x.csv"), b"", &mut opts, &mut |_| Ok(())).unwrap_err();
     assert!(e.to_string().contains("has no year"), "{e}");
+}
+
+#[test]
+fn progress_reports_bytes_read() {
+    let text = header("15.01.2375.007", "Log-type", F30) + &lines30();
+    let mut seen = Vec::new();
+    {
+        let mut opts = ReadOptions {
+            progress: Some(Box::new(|b| seen.push(b))),
+            ..ReadOptions::default()
+        };
+        collect("p.log", text.as_bytes(), &mut opts);
+    }
+    assert_eq!(seen.last(), Some(&(text.len() as u64)));
+}
+
+#[test]
+fn mangled_logs_never_panic() {
+    use rand::{Rng, SeedableRng};
+    // Random byte edits of valid files of every format: each read ends in records or in one
+    // error, never a panic (helper 12's fuzz target explores further).
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(5);
+    let tracking = header("15.01.2375.007", "Log-type", F30) + &lines30() + &lines30();
+    let ps = format!(
+        "{PS_HEADER}\r\n{}",
+        ps_row("3/2/2026 9:00:05 AM", "a@b;c@d")
+    );
+    let utf16 = utf16le(
+        "date_time_utc,event_id,message_id\r\n2026-03-02T09:00:00Z,SEND,<x>\r\n",
+        true,
+    );
+    for base in [tracking.as_bytes(), ps.as_bytes(), &utf16[..]] {
+        for _ in 0..300 {
+            let mut b = base.to_vec();
+            for _ in 0..rng.random_range(1..8) {
+                let i = rng.random_range(0..b.len());
+                match rng.random_range(0..3) {
+                    0 => b[i] = rng.random(),
+                    1 => b.truncate(i),
+                    _ => b.insert(
+                        i,
+                        [b'"', b',', b'\n', b'\r', b'|', b'(', b';', 0xFF][rng.random_range(0..8)],
+                    ),
+                }
+                if b.is_empty() {
+                    break;
+                }
+            }
+            let mut opts = ReadOptions {
+                bad_line_threshold: 1.0,
+                ..ReadOptions::default()
+            };
+            let _ = read_bytes(Path::new("m.log"), &b, &mut opts, &mut |_| Ok(()));
+        }
+    }
+}
+
+#[test]
+fn a_warning_for_many_files_is_given_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        let mut bytes =
+            header("15.01.2375.007", "Log-type", "date-time,message-subject").into_bytes();
+        bytes.extend_from_slice(b"2026-03-02T10:00:00.000Z,M\xfcnchen\r\n");
+        std::fs::write(dir.path().join(format!("MSGTRK202603020{i}-1.LOG")), bytes).unwrap();
+    }
+    let report = read_inputs(
+        &[dir.path().to_owned()],
+        &mut ReadOptions::default(),
+        &mut |_| Ok(()),
+    )
+    .unwrap();
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    assert!(
+        report.warnings[0].contains("MSGTRK2026030200-1.LOG: the file is not UTF-8"),
+        "{:?}",
+        report.warnings
+    );
+    assert!(
+        report.warnings[0].ends_with("(and 2 other files)"),
+        "{:?}",
+        report.warnings
+    );
+    assert_eq!(report.formats(), [LogFormat::TrackingLog]);
 }

@@ -325,7 +325,9 @@ pub type ProgressFn<'a> = dyn FnMut(u64) + 'a;
 /// How readers interpret what the files do not say.
 pub struct ReadOptions<'a> {
     /// The zone that local-time timestamps are in (PowerShell exports); `None` means UTC, with a
-    /// warning in the report when a file has local times.
+    /// warning in the report when a file has local times. Message traces and detailed reports
+    /// write UTC, so their times without a zone are read as UTC whatever this says. A local
+    /// time that occurs twice (the hour the clocks go back) is read as the earlier one.
     pub timezone: Option<jiff::tz::TimeZone>,
     /// A strftime-style format (`%m/%d/%Y %I:%M:%S %p`) for timestamps that are not ISO 8601;
     /// `None` tries the common exports' formats (US `3/2/2026 9:00:05 AM`, ISO, `2026-03-02 09:00:05`).
@@ -382,17 +384,27 @@ pub struct ReadReport {
     pub bad_lines: u64,
     /// The first 10 bad lines.
     pub bad_examples: Vec<BadLine>,
-    /// Things a person should know (each once per file): `System.String[]` cells, local times
-    /// read as UTC, a legacy code page, …
+    /// Things a person should know: `System.String[]` cells, local times read as UTC, a
+    /// legacy code page, … Each says the first file it applies to (`<file>: …`, and `(and N
+    /// other files)` when it applies to more), once.
     pub warnings: Vec<String>,
-    /// Servers seen, sorted, each once.
+    /// Servers seen, sorted, each once (at most 4096; a warning says when there were more).
     pub servers: Vec<String>,
 }
 
 impl ReadReport {
-    /// The single format all files share (a run never mixes formats), if any file was read.
+    /// The first file's format, if any file was read. A run holds at most one on-premises
+    /// format and one Exchange Online format: see [`ReadReport::formats`].
     pub fn format(&self) -> Option<LogFormat> {
         self.files.first().map(|f| f.format)
+    }
+
+    /// The formats read, sorted, each once (at most two: one per side).
+    pub fn formats(&self) -> Vec<LogFormat> {
+        let mut v: Vec<LogFormat> = self.files.iter().map(|f| f.format).collect();
+        v.sort();
+        v.dedup();
+        v
     }
 }
 

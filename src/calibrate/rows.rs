@@ -24,7 +24,13 @@ pub(crate) struct Row {
     pub starts_quoted: bool,
     /// The row's last byte (before any line end) was a `"`.
     pub ends_quoted: bool,
+    /// The row was longer than [`MAX_ROW_BYTES`] (a line without an end, or a quote left open
+    /// across lines); its fields are empty and reading goes on with the next line.
+    pub too_long: bool,
 }
+
+/// The longest row read; anything longer is not a log line (every real one is a few KB).
+pub(crate) const MAX_ROW_BYTES: usize = 1 << 20;
 
 impl Row {
     pub fn len(&self) -> usize {
@@ -63,15 +69,62 @@ impl<R: BufRead> Rows<R> {
         }
     }
 
+    /// Reads one physical line into `line_buf`, keeping at most `cap` bytes; when the line is
+    /// longer, the rest of it is skipped and `true` returned. Returns the bytes kept.
+    fn read_line_capped(&mut self, cap: usize) -> io::Result<(usize, bool)> {
+        let mut cut = false;
+        loop {
+            let buf = match self.rdr.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Ok((self.line_buf.len(), cut));
+            }
+            let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            if !cut {
+                let room = cap.saturating_sub(self.line_buf.len());
+                if take > room {
+                    cut = true;
+                } else {
+                    self.line_buf.extend_from_slice(&buf[..take]);
+                }
+            }
+            self.rdr.consume(take);
+            if done {
+                return Ok((self.line_buf.len(), cut));
+            }
+        }
+    }
+
     /// Reads the next row that is not blank; false at the end of the input.
     pub fn next(&mut self, row: &mut Row) -> io::Result<bool> {
         row.len = 0;
         row.terminated = true;
+        row.too_long = false;
         let (mut outlen, mut endlen) = (0usize, 0usize);
         let mut started = false;
+        let mut row_bytes = 0usize;
         loop {
             self.line_buf.clear();
-            let n = self.rdr.read_until(b'\n', &mut self.line_buf)?;
+            let (n, cut) = self.read_line_capped(MAX_ROW_BYTES.saturating_sub(row_bytes))?;
+            row_bytes += n;
+            if cut {
+                // Too long: drop the row, start the next one afresh.
+                self.line_no += 1;
+                if !started {
+                    row.line = self.line_no;
+                }
+                self.core.reset();
+                row.len = 0;
+                row.too_long = true;
+                row.terminated = true;
+                return Ok(true);
+            }
             let at_eof = n == 0;
             if at_eof && !started {
                 return Ok(false);
@@ -190,5 +243,26 @@ mod tests {
         assert_eq!(rows(b"a,\n")[0].2, ["a", ""]);
         assert!(rows(b"").is_empty());
         assert!(rows(b"\r\n\n").is_empty());
+    }
+
+    #[test]
+    fn overlong_rows_are_cut_and_reading_goes_on() {
+        let mut text = b"a,b\n".to_vec();
+        text.extend(std::iter::repeat_n(b'x', MAX_ROW_BYTES + 10));
+        text.extend_from_slice(b"\nc,d\n\"open,quote\n");
+        for _ in 0..(MAX_ROW_BYTES / 10) {
+            text.extend_from_slice(b"123456789\n");
+        }
+        let mut r = Rows::new(&text[..]);
+        let mut row = Row::default();
+        let mut got = Vec::new();
+        while r.next(&mut row).unwrap() {
+            got.push((row.line, row.too_long, row.len()));
+        }
+        // The open quote swallows lines until the cap, then reading resumes on the next line.
+        assert_eq!(got[..3], [(1, false, 2), (2, true, 0), (3, false, 2)]);
+        assert_eq!(got[3].0, 4);
+        assert!(got[3].1);
+        assert!(got.len() >= 4);
     }
 }

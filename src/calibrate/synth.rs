@@ -639,7 +639,11 @@ impl<'m> Gen<'m> {
             cloud.clear();
         }
         let kb = self.size.sample(&mut self.msg_rng);
-        let bytes = (kb * 1024.0).round().max(200.0) as u64;
+        let bytes = match a.kind {
+            // A probe is a small fixed message; it does not draw from the mail size model.
+            MsgKind::Probe(_) => 3_584,
+            MsgKind::Mail => (kb * 1024.0).round().max(200.0) as u64,
+        };
         let spam = flow == Flow::Inbound
             && a.kind == MsgKind::Mail
             && self.msg_rng.random::<f64>() < m.spam_share;

@@ -124,13 +124,18 @@ fn slo_err(text: &str, message: impl Into<String>) -> CapacityError {
     }
 }
 
-/// Parses `flow.metric<=limit` with a unit: `ms`, `s` or `min` (`<` is read as `<=`).
+/// Parses `flow.metric<=limit` with a unit: `ms`, `s` or `min`. A strict `<` is refused
+/// rather than read as `<=`: a verdict compares an interval's upper end with the limit, and
+/// "met at the limit" is what the search answers.
 pub fn parse_slo(text: &str) -> Result<Slo, CapacityError> {
     let usage = "write `flow.metric<=limit`, e.g. `inbound_to_onprem.p99<=60s`";
-    let (lhs, rhs) = text
-        .split_once("<=")
-        .or_else(|| text.split_once('<'))
-        .ok_or_else(|| slo_err(text, usage))?;
+    if !text.contains("<=") && text.contains('<') {
+        return Err(slo_err(
+            text,
+            "`<` is not accepted: an SLO holds when the figure is at most its limit, so write              `<=` (e.g. `inbound_to_onprem.p99<=60s`)",
+        ));
+    }
+    let (lhs, rhs) = text.split_once("<=").ok_or_else(|| slo_err(text, usage))?;
     let (flow, metric) = lhs
         .trim()
         .rsplit_once('.')
@@ -734,10 +739,11 @@ mod tests {
         assert_eq!(s.flow, "inbound_to_onprem");
         assert_eq!(s.metric, Metric::P99);
         assert_eq!(s.limit_ms, 60_000.0);
-        assert_eq!(parse_slo("a.b.mean < 250ms").unwrap().limit_ms, 250.0);
+        assert_eq!(parse_slo("a.b.mean <= 250ms").unwrap().limit_ms, 250.0);
         assert_eq!(parse_slo("x.p999<=1.5min").unwrap().limit_ms, 90_000.0);
         for (bad, needle) in [
             ("x.p99=60s", "flow.metric<=limit"),
+            ("x.p99<60s", "`<` is not accepted"),
             ("x.p95<=60s", "p50, p90"),
             ("x.p99<=60", "unit"),
             ("x.p99<=60h", "not a unit"),

@@ -125,7 +125,28 @@ impl Dist {
         })
     }
 
-    /// Multiplies every value by `k` (> 0): converts units, or scales a service time.
+    /// As [`Dist::scaled`], or None when a parameter would leave its valid range (overflow
+    /// to infinity, underflow to zero): for values from a user, before they are trusted.
+    pub fn try_scaled(&self, k: f64) -> Option<Self> {
+        let r = match self {
+            Dist::Exponential { mean, .. } => Dist::exponential(mean * k),
+            Dist::LogNormal { median, sigma, .. } => Dist::lognormal(median * k, *sigma),
+            Dist::Gamma { shape, mean, .. } => Dist::gamma(*shape, mean * k),
+            Dist::Deterministic { value } => Dist::deterministic(value * k),
+            Dist::Uniform { min, max, .. } => Dist::uniform(min * k, max * k),
+            Dist::Empirical { samples, .. } => {
+                Dist::empirical(samples.iter().map(|v| v * k).collect())
+            }
+            Dist::Sum(parts) => Ok(Dist::Sum(Box::new((
+                parts.0.try_scaled(k)?,
+                parts.1.try_scaled(k)?,
+            )))),
+        };
+        r.ok().filter(|d| d.mean().is_finite())
+    }
+
+    /// Multiplies every value by `k` (> 0): converts units, or scales a service time. For
+    /// checked values only (see [`Dist::try_scaled`] for a user's).
     pub fn scaled(&self, k: f64) -> Self {
         // Parameters were valid and k > 0, so the constructors cannot fail.
         let r = match self {

@@ -10,13 +10,16 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
+use super::num::Num;
+
 use crate::runner::StudyOutcome;
 use crate::stats::compare::{self, Difference, Verdict};
 use crate::stats::mean_ci;
 use crate::stats::summary::{FlowFigure, FlowSummary};
 
 /// One row of `compare.csv`: `variant − baseline` for one flow's figure. Differences are in
-/// the figure's unit (named by `figure`, e.g. `p99_ms`); `diff_pct` is relative to the
+/// the figure's unit (named by `figure`, e.g. `p99_ms`) and written at its resolution
+/// (`num::Num::of`); `diff_pct` is relative to the
 /// baseline's mean (its interval scales the paired interval by that mean, taken as fixed).
 #[derive(Serialize)]
 pub struct CompareRow<'a> {
@@ -27,22 +30,22 @@ pub struct CompareRow<'a> {
     /// Replications where both variants have the figure (a flow with no deliveries in a
     /// replication has none).
     pub pairs: usize,
-    pub variant_value: f64,
-    pub variant_value_ci95_lo: Option<f64>,
-    pub variant_value_ci95_hi: Option<f64>,
-    pub baseline_value: f64,
-    pub baseline_value_ci95_lo: Option<f64>,
-    pub baseline_value_ci95_hi: Option<f64>,
-    pub diff: f64,
+    pub variant_value: Num,
+    pub variant_value_ci95_lo: Option<Num>,
+    pub variant_value_ci95_hi: Option<Num>,
+    pub baseline_value: Num,
+    pub baseline_value_ci95_lo: Option<Num>,
+    pub baseline_value_ci95_hi: Option<Num>,
+    pub diff: Num,
     /// Paired-t interval of the mean difference.
-    pub diff_ci95_lo: Option<f64>,
-    pub diff_ci95_hi: Option<f64>,
+    pub diff_ci95_lo: Option<Num>,
+    pub diff_ci95_hi: Option<Num>,
     /// Welch interval of the difference of means (the same values, unpaired).
-    pub unpaired_ci95_lo: Option<f64>,
-    pub unpaired_ci95_hi: Option<f64>,
-    pub diff_pct: Option<f64>,
-    pub diff_pct_ci95_lo: Option<f64>,
-    pub diff_pct_ci95_hi: Option<f64>,
+    pub unpaired_ci95_lo: Option<Num>,
+    pub unpaired_ci95_hi: Option<Num>,
+    pub diff_pct: Option<Num>,
+    pub diff_pct_ci95_lo: Option<Num>,
+    pub diff_pct_ci95_hi: Option<Num>,
     /// `better`, `worse` (the paired interval excludes 0) or `no difference detected`.
     pub verdict: &'static str,
 }
@@ -134,26 +137,32 @@ pub fn rows(study: &StudyOutcome) -> Vec<CompareRow<'_>> {
                 (d.baseline_mean != 0.0 && d.baseline_mean.is_finite())
                     .then(|| v / d.baseline_mean * 100.0)
             };
+            let unit = |v: f64| Num::of(fig.name(), v);
+            let unit_ci = |c: Option<(f64, f64)>| (c.map(|c| unit(c.0)), c.map(|c| unit(c.1)));
+            let (vlo, vhi) = unit_ci(mx.ci95);
+            let (blo, bhi) = unit_ci(my.ci95);
+            let (dlo, dhi) = unit_ci(d.paired_ci95);
+            let (ulo, uhi) = unit_ci(d.unpaired_ci95);
             rows.push(CompareRow {
                 variant: c.variant,
                 baseline: &base.name,
                 flow: c.flow,
                 figure: fig.name(),
                 pairs: d.pairs,
-                variant_value: d.variant_mean,
-                variant_value_ci95_lo: mx.ci95.map(|c| c.0),
-                variant_value_ci95_hi: mx.ci95.map(|c| c.1),
-                baseline_value: d.baseline_mean,
-                baseline_value_ci95_lo: my.ci95.map(|c| c.0),
-                baseline_value_ci95_hi: my.ci95.map(|c| c.1),
-                diff: d.mean,
-                diff_ci95_lo: d.paired_ci95.map(|c| c.0),
-                diff_ci95_hi: d.paired_ci95.map(|c| c.1),
-                unpaired_ci95_lo: d.unpaired_ci95.map(|c| c.0),
-                unpaired_ci95_hi: d.unpaired_ci95.map(|c| c.1),
-                diff_pct: pct(d.mean),
-                diff_pct_ci95_lo: d.paired_ci95.and_then(|c| pct(c.0)),
-                diff_pct_ci95_hi: d.paired_ci95.and_then(|c| pct(c.1)),
+                variant_value: unit(d.variant_mean),
+                variant_value_ci95_lo: vlo,
+                variant_value_ci95_hi: vhi,
+                baseline_value: unit(d.baseline_mean),
+                baseline_value_ci95_lo: blo,
+                baseline_value_ci95_hi: bhi,
+                diff: unit(d.mean),
+                diff_ci95_lo: dlo,
+                diff_ci95_hi: dhi,
+                unpaired_ci95_lo: ulo,
+                unpaired_ci95_hi: uhi,
+                diff_pct: pct(d.mean).map(Num::Sig),
+                diff_pct_ci95_lo: d.paired_ci95.and_then(|c| pct(c.0)).map(Num::Sig),
+                diff_pct_ci95_hi: d.paired_ci95.and_then(|c| pct(c.1)).map(Num::Sig),
                 verdict: d.verdict.label(),
             });
         }
@@ -267,10 +276,16 @@ mod tests {
         let r = rows(&study);
         assert_eq!(r.len(), FlowFigure::COUNT, "one flow, every figure");
         for row in &r {
-            assert_eq!(row.diff, 0.0, "{}", row.figure);
-            let (lo, hi) = (row.diff_ci95_lo.unwrap(), row.diff_ci95_hi.unwrap());
+            assert_eq!(row.diff.value(), 0.0, "{}", row.figure);
+            let (lo, hi) = (
+                row.diff_ci95_lo.unwrap().value(),
+                row.diff_ci95_hi.unwrap().value(),
+            );
             assert!(lo <= 0.0 && 0.0 <= hi);
-            let (ulo, uhi) = (row.unpaired_ci95_lo.unwrap(), row.unpaired_ci95_hi.unwrap());
+            let (ulo, uhi) = (
+                row.unpaired_ci95_lo.unwrap().value(),
+                row.unpaired_ci95_hi.unwrap().value(),
+            );
             assert!(ulo <= 0.0 && 0.0 <= uhi);
             assert_eq!(row.verdict, "no difference detected");
             assert_eq!(row.pairs, 4);

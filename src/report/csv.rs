@@ -2,11 +2,17 @@
 //! `accounting.csv` (variant). A header row, plain numbers, units in column names; an empty
 //! cell means "no value" (no deliveries, no interval with one replication, unlimited servers).
 //! Rows are `Serialize` structs, so the column order is the struct's.
+//!
+//! Every number cell is one of `report::num`'s types (`Ms`, `Secs`, `Sig`) or an integer, so
+//! each column is written at its unit's resolution. Counts in `summary.csv` and `hops.csv` are
+//! means over replications and their columns end in `_per_rep`; `accounting.csv` holds totals
+//! over all replications.
 
 use std::path::Path;
 
 use serde::Serialize;
 
+use super::num::{Ms, Secs, Sig};
 use super::{ReportError, write_atomic};
 use crate::capacity::{CapacityOutcome, Knob, Step, Verdict};
 use crate::runner::StudyOutcome;
@@ -28,36 +34,43 @@ fn hi(m: MeanCi) -> Option<f64> {
 pub struct SummaryRow<'a> {
     pub variant: &'a str,
     pub flow: &'a str,
-    pub delivered: Option<f64>,
-    pub throughput_per_s: Option<f64>,
-    pub mean_ms: Option<f64>,
-    pub p50_ms: Option<f64>,
-    pub p90_ms: Option<f64>,
-    pub p99_ms: Option<f64>,
-    pub p999_ms: Option<f64>,
-    pub max_ms: Option<f64>,
-    pub expired: Option<f64>,
-    pub quarantined: Option<f64>,
-    pub filtered_spam: Option<f64>,
-    pub deferrals: Option<f64>,
-    pub mean_retry_delay_ms: Option<f64>,
+    #[serde(rename = "delivered_per_rep")]
+    pub delivered: Option<Sig>,
+    pub throughput_per_s: Option<Sig>,
+    pub mean_ms: Option<Ms>,
+    pub p50_ms: Option<Ms>,
+    pub p90_ms: Option<Ms>,
+    pub p99_ms: Option<Ms>,
+    pub p999_ms: Option<Ms>,
+    pub max_ms: Option<Ms>,
+    #[serde(rename = "expired_per_rep")]
+    pub expired: Option<Sig>,
+    #[serde(rename = "quarantined_per_rep")]
+    pub quarantined: Option<Sig>,
+    #[serde(rename = "filtered_spam_per_rep")]
+    pub filtered_spam: Option<Sig>,
+    #[serde(rename = "deferrals_per_rep")]
+    pub deferrals: Option<Sig>,
+    pub mean_retry_delay_ms: Option<Ms>,
     pub replications: u32,
-    pub delivered_ci95_lo: Option<f64>,
-    pub delivered_ci95_hi: Option<f64>,
-    pub throughput_per_s_ci95_lo: Option<f64>,
-    pub throughput_per_s_ci95_hi: Option<f64>,
-    pub mean_ms_ci95_lo: Option<f64>,
-    pub mean_ms_ci95_hi: Option<f64>,
-    pub p50_ms_ci95_lo: Option<f64>,
-    pub p50_ms_ci95_hi: Option<f64>,
-    pub p90_ms_ci95_lo: Option<f64>,
-    pub p90_ms_ci95_hi: Option<f64>,
-    pub p99_ms_ci95_lo: Option<f64>,
-    pub p99_ms_ci95_hi: Option<f64>,
-    pub p999_ms_ci95_lo: Option<f64>,
-    pub p999_ms_ci95_hi: Option<f64>,
-    pub max_ms_ci95_lo: Option<f64>,
-    pub max_ms_ci95_hi: Option<f64>,
+    #[serde(rename = "delivered_per_rep_ci95_lo")]
+    pub delivered_ci95_lo: Option<Sig>,
+    #[serde(rename = "delivered_per_rep_ci95_hi")]
+    pub delivered_ci95_hi: Option<Sig>,
+    pub throughput_per_s_ci95_lo: Option<Sig>,
+    pub throughput_per_s_ci95_hi: Option<Sig>,
+    pub mean_ms_ci95_lo: Option<Ms>,
+    pub mean_ms_ci95_hi: Option<Ms>,
+    pub p50_ms_ci95_lo: Option<Ms>,
+    pub p50_ms_ci95_hi: Option<Ms>,
+    pub p90_ms_ci95_lo: Option<Ms>,
+    pub p90_ms_ci95_hi: Option<Ms>,
+    pub p99_ms_ci95_lo: Option<Ms>,
+    pub p99_ms_ci95_hi: Option<Ms>,
+    pub p999_ms_ci95_lo: Option<Ms>,
+    pub p999_ms_ci95_hi: Option<Ms>,
+    pub max_ms_ci95_lo: Option<Ms>,
+    pub max_ms_ci95_hi: Option<Ms>,
 }
 
 #[derive(Serialize)]
@@ -67,36 +80,41 @@ pub struct HopRow<'a> {
     /// `hop`, `link` (latency) or `link_bandwidth`.
     pub kind: &'a str,
     pub servers: Option<u32>,
-    pub processed: Option<f64>,
-    pub utilization: Option<f64>,
-    pub mean_queue_len: Option<f64>,
-    pub max_queue_len: Option<f64>,
-    pub mean_wait_ms: Option<f64>,
-    pub p99_wait_ms: Option<f64>,
-    pub arrival_rate_per_s: Option<f64>,
-    pub mean_in_system: Option<f64>,
-    pub mean_sojourn_ms: Option<f64>,
-    pub littles_law_rel_err: Option<f64>,
-    pub offered_utilization: Option<f64>,
+    #[serde(rename = "processed_per_rep")]
+    pub processed: Option<Sig>,
+    pub utilization: Option<Sig>,
+    pub mean_queue_len: Option<Sig>,
+    pub max_queue_len: Option<Sig>,
+    pub mean_wait_ms: Option<Ms>,
+    pub p99_wait_ms: Option<Ms>,
+    pub arrival_rate_per_s: Option<Sig>,
+    pub mean_in_system: Option<Sig>,
+    pub mean_sojourn_ms: Option<Ms>,
+    pub littles_law_rel_err: Option<Sig>,
+    pub offered_utilization: Option<Sig>,
     /// Transient refusals answered (full queue or outage).
-    pub deferrals: Option<f64>,
+    #[serde(rename = "deferrals_per_rep")]
+    pub deferrals: Option<Sig>,
     /// Copies that expired waiting for the station.
-    pub expired: Option<f64>,
+    #[serde(rename = "expired_per_rep")]
+    pub expired: Option<Sig>,
     pub replications: u32,
-    pub processed_ci95_lo: Option<f64>,
-    pub processed_ci95_hi: Option<f64>,
-    pub utilization_ci95_lo: Option<f64>,
-    pub utilization_ci95_hi: Option<f64>,
-    pub mean_queue_len_ci95_lo: Option<f64>,
-    pub mean_queue_len_ci95_hi: Option<f64>,
-    pub max_queue_len_ci95_lo: Option<f64>,
-    pub max_queue_len_ci95_hi: Option<f64>,
-    pub mean_wait_ms_ci95_lo: Option<f64>,
-    pub mean_wait_ms_ci95_hi: Option<f64>,
-    pub p99_wait_ms_ci95_lo: Option<f64>,
-    pub p99_wait_ms_ci95_hi: Option<f64>,
-    pub mean_sojourn_ms_ci95_lo: Option<f64>,
-    pub mean_sojourn_ms_ci95_hi: Option<f64>,
+    #[serde(rename = "processed_per_rep_ci95_lo")]
+    pub processed_ci95_lo: Option<Sig>,
+    #[serde(rename = "processed_per_rep_ci95_hi")]
+    pub processed_ci95_hi: Option<Sig>,
+    pub utilization_ci95_lo: Option<Sig>,
+    pub utilization_ci95_hi: Option<Sig>,
+    pub mean_queue_len_ci95_lo: Option<Sig>,
+    pub mean_queue_len_ci95_hi: Option<Sig>,
+    pub max_queue_len_ci95_lo: Option<Sig>,
+    pub max_queue_len_ci95_hi: Option<Sig>,
+    pub mean_wait_ms_ci95_lo: Option<Ms>,
+    pub mean_wait_ms_ci95_hi: Option<Ms>,
+    pub p99_wait_ms_ci95_lo: Option<Ms>,
+    pub p99_wait_ms_ci95_hi: Option<Ms>,
+    pub mean_sojourn_ms_ci95_lo: Option<Ms>,
+    pub mean_sojourn_ms_ci95_hi: Option<Ms>,
 }
 
 #[derive(Serialize)]
@@ -132,36 +150,36 @@ pub fn summary_row<'a>(
     SummaryRow {
         variant,
         flow,
-        delivered: val(f.delivered),
-        throughput_per_s: val(f.throughput_per_s),
-        mean_ms: val(f.mean_ms),
-        p50_ms: val(f.p50_ms),
-        p90_ms: val(f.p90_ms),
-        p99_ms: val(f.p99_ms),
-        p999_ms: val(f.p999_ms),
-        max_ms: val(f.max_ms),
-        expired: val(f.expired),
-        quarantined: val(f.quarantined),
-        filtered_spam: val(f.filtered_spam),
-        deferrals: val(f.deferrals),
-        mean_retry_delay_ms: val(f.mean_retry_delay_ms),
+        delivered: val(f.delivered).map(Sig),
+        throughput_per_s: val(f.throughput_per_s).map(Sig),
+        mean_ms: val(f.mean_ms).map(Ms),
+        p50_ms: val(f.p50_ms).map(Ms),
+        p90_ms: val(f.p90_ms).map(Ms),
+        p99_ms: val(f.p99_ms).map(Ms),
+        p999_ms: val(f.p999_ms).map(Ms),
+        max_ms: val(f.max_ms).map(Ms),
+        expired: val(f.expired).map(Sig),
+        quarantined: val(f.quarantined).map(Sig),
+        filtered_spam: val(f.filtered_spam).map(Sig),
+        deferrals: val(f.deferrals).map(Sig),
+        mean_retry_delay_ms: val(f.mean_retry_delay_ms).map(Ms),
         replications,
-        delivered_ci95_lo: lo(f.delivered),
-        delivered_ci95_hi: hi(f.delivered),
-        throughput_per_s_ci95_lo: lo(f.throughput_per_s),
-        throughput_per_s_ci95_hi: hi(f.throughput_per_s),
-        mean_ms_ci95_lo: lo(f.mean_ms),
-        mean_ms_ci95_hi: hi(f.mean_ms),
-        p50_ms_ci95_lo: lo(f.p50_ms),
-        p50_ms_ci95_hi: hi(f.p50_ms),
-        p90_ms_ci95_lo: lo(f.p90_ms),
-        p90_ms_ci95_hi: hi(f.p90_ms),
-        p99_ms_ci95_lo: lo(f.p99_ms),
-        p99_ms_ci95_hi: hi(f.p99_ms),
-        p999_ms_ci95_lo: lo(f.p999_ms),
-        p999_ms_ci95_hi: hi(f.p999_ms),
-        max_ms_ci95_lo: lo(f.max_ms),
-        max_ms_ci95_hi: hi(f.max_ms),
+        delivered_ci95_lo: lo(f.delivered).map(Sig),
+        delivered_ci95_hi: hi(f.delivered).map(Sig),
+        throughput_per_s_ci95_lo: lo(f.throughput_per_s).map(Sig),
+        throughput_per_s_ci95_hi: hi(f.throughput_per_s).map(Sig),
+        mean_ms_ci95_lo: lo(f.mean_ms).map(Ms),
+        mean_ms_ci95_hi: hi(f.mean_ms).map(Ms),
+        p50_ms_ci95_lo: lo(f.p50_ms).map(Ms),
+        p50_ms_ci95_hi: hi(f.p50_ms).map(Ms),
+        p90_ms_ci95_lo: lo(f.p90_ms).map(Ms),
+        p90_ms_ci95_hi: hi(f.p90_ms).map(Ms),
+        p99_ms_ci95_lo: lo(f.p99_ms).map(Ms),
+        p99_ms_ci95_hi: hi(f.p99_ms).map(Ms),
+        p999_ms_ci95_lo: lo(f.p999_ms).map(Ms),
+        p999_ms_ci95_hi: hi(f.p999_ms).map(Ms),
+        max_ms_ci95_lo: lo(f.max_ms).map(Ms),
+        max_ms_ci95_hi: hi(f.max_ms).map(Ms),
     }
 }
 
@@ -264,7 +282,7 @@ pub fn sweep_bytes(sweep: &SweepOutcome, file: &Path) -> Result<Vec<u8>, ReportE
                     .map(|o| crate::scenario::overrides::value_text(&o.value))
                     .collect();
                 if !scale_swept {
-                    r.push(format!("{}", p.load_scale));
+                    r.push(super::num::sig6(p.load_scale).unwrap_or_default());
                 }
                 r.push(
                     if pv.unstable.is_some() {
@@ -274,7 +292,7 @@ pub fn sweep_bytes(sweep: &SweepOutcome, file: &Path) -> Result<Vec<u8>, ReportE
                     }
                     .into(),
                 );
-                r.push(format!("{}", pv.max_offered_utilization));
+                r.push(super::num::sig6(pv.max_offered_utilization).unwrap_or_default());
                 r.extend(body);
                 w.write_record(&r).map_err(err)?;
             }
@@ -294,37 +312,38 @@ pub fn hop_rows(study: &StudyOutcome) -> Vec<HopRow<'_>> {
                 hop: &s.name,
                 kind: s.kind.label(),
                 servers: s.servers,
-                processed: val(m.processed),
-                utilization: opt(m.utilization),
-                mean_queue_len: val(m.mean_queue_len),
-                max_queue_len: val(m.max_queue_len),
-                mean_wait_ms: val(m.mean_wait_ms),
-                p99_wait_ms: val(m.p99_wait_ms),
-                arrival_rate_per_s: val(m.arrival_rate_per_s),
-                mean_in_system: val(m.mean_in_system),
-                mean_sojourn_ms: val(m.mean_sojourn_ms),
+                processed: val(m.processed).map(Sig),
+                utilization: opt(m.utilization).map(Sig),
+                mean_queue_len: val(m.mean_queue_len).map(Sig),
+                max_queue_len: val(m.max_queue_len).map(Sig),
+                mean_wait_ms: val(m.mean_wait_ms).map(Ms),
+                p99_wait_ms: val(m.p99_wait_ms).map(Ms),
+                arrival_rate_per_s: val(m.arrival_rate_per_s).map(Sig),
+                mean_in_system: val(m.mean_in_system).map(Sig),
+                mean_sojourn_ms: val(m.mean_sojourn_ms).map(Ms),
                 littles_law_rel_err: m
                     .littles_law_rel_err
                     .is_finite()
-                    .then_some(m.littles_law_rel_err),
-                offered_utilization: s.offered_utilization,
-                deferrals: val(m.refusals),
-                expired: val(m.expired),
+                    .then_some(m.littles_law_rel_err)
+                    .map(Sig),
+                offered_utilization: s.offered_utilization.map(Sig),
+                deferrals: val(m.refusals).map(Sig),
+                expired: val(m.expired).map(Sig),
                 replications: study.replications,
-                processed_ci95_lo: lo(m.processed),
-                processed_ci95_hi: hi(m.processed),
-                utilization_ci95_lo: m.utilization.and_then(lo),
-                utilization_ci95_hi: m.utilization.and_then(hi),
-                mean_queue_len_ci95_lo: lo(m.mean_queue_len),
-                mean_queue_len_ci95_hi: hi(m.mean_queue_len),
-                max_queue_len_ci95_lo: lo(m.max_queue_len),
-                max_queue_len_ci95_hi: hi(m.max_queue_len),
-                mean_wait_ms_ci95_lo: lo(m.mean_wait_ms),
-                mean_wait_ms_ci95_hi: hi(m.mean_wait_ms),
-                p99_wait_ms_ci95_lo: lo(m.p99_wait_ms),
-                p99_wait_ms_ci95_hi: hi(m.p99_wait_ms),
-                mean_sojourn_ms_ci95_lo: lo(m.mean_sojourn_ms),
-                mean_sojourn_ms_ci95_hi: hi(m.mean_sojourn_ms),
+                processed_ci95_lo: lo(m.processed).map(Sig),
+                processed_ci95_hi: hi(m.processed).map(Sig),
+                utilization_ci95_lo: m.utilization.and_then(lo).map(Sig),
+                utilization_ci95_hi: m.utilization.and_then(hi).map(Sig),
+                mean_queue_len_ci95_lo: lo(m.mean_queue_len).map(Sig),
+                mean_queue_len_ci95_hi: hi(m.mean_queue_len).map(Sig),
+                max_queue_len_ci95_lo: lo(m.max_queue_len).map(Sig),
+                max_queue_len_ci95_hi: hi(m.max_queue_len).map(Sig),
+                mean_wait_ms_ci95_lo: lo(m.mean_wait_ms).map(Ms),
+                mean_wait_ms_ci95_hi: hi(m.mean_wait_ms).map(Ms),
+                p99_wait_ms_ci95_lo: lo(m.p99_wait_ms).map(Ms),
+                p99_wait_ms_ci95_hi: hi(m.p99_wait_ms).map(Ms),
+                mean_sojourn_ms_ci95_lo: lo(m.mean_sojourn_ms).map(Ms),
+                mean_sojourn_ms_ci95_hi: hi(m.mean_sojourn_ms).map(Ms),
             });
         }
     }
@@ -356,14 +375,14 @@ pub fn accounting_rows(study: &StudyOutcome) -> Vec<AccountingRow<'_>> {
 pub struct CostRow<'a> {
     pub variant: &'a str,
     /// On-premises mailboxes receiving Internet mail through EOP (empty: mailboxes not given).
-    pub eop_licences: Option<f64>,
-    pub to_cloud_messages_per_day: Option<f64>,
-    pub to_cloud_gb_per_day: Option<f64>,
-    pub to_onprem_messages_per_day: Option<f64>,
-    pub to_onprem_gb_per_day: Option<f64>,
+    pub eop_licences: Option<Sig>,
+    pub to_cloud_messages_per_day: Option<Sig>,
+    pub to_cloud_gb_per_day: Option<Sig>,
+    pub to_onprem_messages_per_day: Option<Sig>,
+    pub to_onprem_gb_per_day: Option<Sig>,
     /// Peak one-minute rate over the on-premises Internet connection (hybrid connector both
     /// ways, plus Internet mail to and from on-premises hops).
-    pub onprem_internet_peak_mbps: Option<f64>,
+    pub onprem_internet_peak_mbps: Option<Sig>,
 }
 
 /// Rows of `costs.csv`, for hybrid variants. Daily figures scale the simulated (peak-hour)
@@ -383,12 +402,14 @@ pub fn cost_rows(study: &StudyOutcome) -> Vec<CostRow<'_>> {
         };
         rows.push(CostRow {
             variant: &v.name,
-            eop_licences: basis.eop_licences,
-            to_cloud_messages_per_day: msgs(Meter::ToCloud).or(Some(0.0)),
-            to_cloud_gb_per_day: gb(Meter::ToCloud).or(Some(0.0)),
-            to_onprem_messages_per_day: msgs(Meter::ToOnprem).or(Some(0.0)),
-            to_onprem_gb_per_day: gb(Meter::ToOnprem).or(Some(0.0)),
-            onprem_internet_peak_mbps: val(v.peak_meters_kb_per_s).map(|kb| kb * 8192.0 / 1e6),
+            eop_licences: basis.eop_licences.map(Sig),
+            to_cloud_messages_per_day: msgs(Meter::ToCloud).or(Some(0.0)).map(Sig),
+            to_cloud_gb_per_day: gb(Meter::ToCloud).or(Some(0.0)).map(Sig),
+            to_onprem_messages_per_day: msgs(Meter::ToOnprem).or(Some(0.0)).map(Sig),
+            to_onprem_gb_per_day: gb(Meter::ToOnprem).or(Some(0.0)).map(Sig),
+            onprem_internet_peak_mbps: val(v.peak_meters_kb_per_s)
+                .map(|kb| kb * 8192.0 / 1e6)
+                .map(Sig),
         });
     }
     rows
@@ -399,13 +420,13 @@ pub struct OutageRow<'a> {
     pub variant: &'a str,
     pub replication: u32,
     pub hop: &'a str,
-    pub start_s: f64,
+    pub start_s: Secs,
     /// Empty if the hop was still down when the run ended.
-    pub duration_s: Option<f64>,
+    pub duration_s: Option<Secs>,
     /// Most copies waiting for the hop at once (queued, or deferred by their senders).
     pub peak_backlog: u64,
     /// Time from recovery until the backlog had drained; empty if not by the end of the run.
-    pub drain_s: Option<f64>,
+    pub drain_s: Option<Secs>,
     /// Recipients that expired waiting for the hop during the outage or its drain.
     pub expired: u64,
 }
@@ -419,13 +440,14 @@ pub fn outage_rows(study: &StudyOutcome) -> Vec<OutageRow<'_>> {
                 variant: &v.name,
                 replication: *rep,
                 hop: station.name.trim_end_matches(".bandwidth"),
-                start_s: o.start.as_secs_f64(),
-                duration_s: o.end.map(|e| (e - o.start).as_secs_f64()),
+                start_s: Secs(o.start.as_secs_f64()),
+                duration_s: o.end.map(|e| (e - o.start).as_secs_f64()).map(Secs),
                 peak_backlog: o.peak_backlog,
                 drain_s: match (o.end, o.drained) {
                     (Some(e), Some(d)) => Some((d - e).as_secs_f64()),
                     _ => None,
-                },
+                }
+                .map(Secs),
                 expired: o.expired,
             });
         }
@@ -462,11 +484,11 @@ pub struct CapacityRow<'a> {
     /// A configuration meeting every SLO was found.
     pub feasible: bool,
     /// Largest passing load scale (load search), or the scale searched at (servers search).
-    pub load_scale: Option<f64>,
+    pub load_scale: Option<Sig>,
     /// Fewest passing servers (servers search).
     pub servers: Option<u32>,
     /// The failing configuration next to the answer.
-    pub first_failing_load_scale: Option<f64>,
+    pub first_failing_load_scale: Option<Sig>,
     pub first_failing_servers: Option<u32>,
     /// `fail` (interval above the SLO), `fail_uncertain` (interval straddles it) or `unstable`.
     pub first_failing_verdict: Option<&'a str>,
@@ -474,16 +496,16 @@ pub struct CapacityRow<'a> {
     pub first_failing_reason: Option<String>,
     /// The SLO closest to its limit at the answer, its figure and interval.
     pub tightest_slo: Option<&'a str>,
-    pub tightest_value_ms: Option<f64>,
-    pub tightest_ci95_lo_ms: Option<f64>,
-    pub tightest_ci95_hi_ms: Option<f64>,
-    pub tightest_limit_ms: Option<f64>,
+    pub tightest_value_ms: Option<Ms>,
+    pub tightest_ci95_lo_ms: Option<Ms>,
+    pub tightest_ci95_hi_ms: Option<Ms>,
+    pub tightest_limit_ms: Option<Ms>,
     pub bottleneck: Option<&'a str>,
-    pub bottleneck_utilization: Option<f64>,
+    pub bottleneck_utilization: Option<Sig>,
     /// Lower bound on the probability that every SLO holds at the answer (Bonferroni).
-    pub confidence: f64,
+    pub confidence: Sig,
     /// Load search's stopping rule: (first failing − last passing) ≤ precision × last passing.
-    pub precision: Option<f64>,
+    pub precision: Option<Sig>,
     pub replications: u32,
     pub steps: usize,
 }
@@ -493,16 +515,16 @@ pub struct CapacityRow<'a> {
 pub struct CapacityStepRow<'a> {
     pub variant: &'a str,
     pub step: usize,
-    pub load_scale: f64,
+    pub load_scale: Sig,
     pub servers: Option<u32>,
     pub verdict: &'a str,
     pub slo: &'a str,
-    pub limit_ms: f64,
-    pub value_ms: Option<f64>,
-    pub value_ci95_lo_ms: Option<f64>,
-    pub value_ci95_hi_ms: Option<f64>,
+    pub limit_ms: Ms,
+    pub value_ms: Option<Ms>,
+    pub value_ci95_lo_ms: Option<Ms>,
+    pub value_ci95_hi_ms: Option<Ms>,
     pub bottleneck: Option<&'a str>,
-    pub bottleneck_utilization: Option<f64>,
+    pub bottleneck_utilization: Option<Sig>,
 }
 
 fn failing_reason(c: &CapacityOutcome, v: &Verdict) -> Option<String> {
@@ -555,23 +577,30 @@ pub fn capacity_rows(c: &CapacityOutcome) -> Vec<CapacityRow<'_>> {
                     a.steps.first().map(|s| s.load_scale)
                 } else {
                     pass.map(|s| s.load_scale)
-                },
+                }
+                .map(Sig),
                 servers: pass.and_then(|s| s.servers),
                 first_failing_load_scale: fail
                     .filter(|_| servers_search.is_none())
-                    .map(|s| s.load_scale),
+                    .map(|s| s.load_scale)
+                    .map(Sig),
                 first_failing_servers: fail.and_then(|s| s.servers),
                 first_failing_verdict: fail.map(|s| s.verdict.label()),
                 first_failing_reason: fail.and_then(|s| failing_reason(c, &s.verdict)),
                 tightest_slo: tight.map(|(i, _)| c.spec.slos[i].text.as_str()),
-                tightest_value_ms: tight.map(|(_, m)| m.mean),
-                tightest_ci95_lo_ms: tight.and_then(|(_, m)| lo(m)),
-                tightest_ci95_hi_ms: tight.and_then(|(_, m)| hi(m)),
-                tightest_limit_ms: tight.map(|(i, _)| c.spec.slos[i].limit_ms),
+                tightest_value_ms: tight.map(|(_, m)| m.mean).map(Ms),
+                tightest_ci95_lo_ms: tight.and_then(|(_, m)| lo(m)).map(Ms),
+                tightest_ci95_hi_ms: tight.and_then(|(_, m)| hi(m)).map(Ms),
+                tightest_limit_ms: tight.map(|(i, _)| c.spec.slos[i].limit_ms).map(Ms),
                 bottleneck: pass.and_then(|p| p.bottleneck.as_ref().map(|b| b.0.as_str())),
-                bottleneck_utilization: pass.and_then(|p| p.bottleneck.as_ref().map(|b| b.1)),
-                confidence: c.confidence(),
-                precision: servers_search.is_none().then_some(c.spec.precision),
+                bottleneck_utilization: pass
+                    .and_then(|p| p.bottleneck.as_ref().map(|b| b.1))
+                    .map(Sig),
+                confidence: Sig(c.confidence()),
+                precision: servers_search
+                    .is_none()
+                    .then_some(c.spec.precision)
+                    .map(Sig),
                 replications: c.replications,
                 steps: a.steps.len(),
             }
@@ -588,16 +617,16 @@ pub fn capacity_step_rows(c: &CapacityOutcome) -> Vec<CapacityStepRow<'_>> {
                 rows.push(CapacityStepRow {
                     variant: &a.variant,
                     step: i + 1,
-                    load_scale: st.load_scale,
+                    load_scale: Sig(st.load_scale),
                     servers: st.servers,
                     verdict: st.verdict.label(),
                     slo: &slo.text,
-                    limit_ms: slo.limit_ms,
-                    value_ms: m.and_then(val),
-                    value_ci95_lo_ms: m.and_then(lo),
-                    value_ci95_hi_ms: m.and_then(hi),
+                    limit_ms: Ms(slo.limit_ms),
+                    value_ms: m.and_then(val).map(Ms),
+                    value_ci95_lo_ms: m.and_then(lo).map(Ms),
+                    value_ci95_hi_ms: m.and_then(hi).map(Ms),
                     bottleneck: st.bottleneck.as_ref().map(|b| b.0.as_str()),
-                    bottleneck_utilization: st.bottleneck.as_ref().map(|b| b.1),
+                    bottleneck_utilization: st.bottleneck.as_ref().map(|b| b.1).map(Sig),
                 });
             }
         }

@@ -1,5 +1,7 @@
 //! `manifest.json`: what produced a result directory — program version, scenario hash, seed,
-//! replications, threads, simulated time, events and wall time.
+//! replications, simulated time, events, files. It holds only what the scenario and seed
+//! determine, so a rerun rewrites it byte for byte and a committed result stays unchanged;
+//! what varies from run to run (threads, wall time, events per second) goes to `timing.json`.
 
 use serde::Serialize;
 
@@ -15,7 +17,6 @@ pub struct Manifest<'a> {
     pub scenario_sha256: &'a str,
     pub seed: u64,
     pub replications: u32,
-    pub threads: usize,
     pub variants: Vec<&'a str>,
     pub warmup_s: f64,
     pub duration_s: Option<f64>,
@@ -25,13 +26,35 @@ pub struct Manifest<'a> {
     /// Simulated seconds, summed over every variant × replication.
     pub simulated_s: f64,
     pub events: u64,
-    pub wall_time_s: f64,
-    pub events_per_s: f64,
     pub files: Vec<String>,
 }
 
+/// `timing.json`: how this run went on this machine (not reproducible, so not in the manifest).
+#[derive(Serialize)]
+pub struct Timing {
+    pub threads: usize,
+    pub wall_time_s: f64,
+    pub events: u64,
+    pub events_per_s: f64,
+}
+
+impl Timing {
+    pub fn new(threads: usize, wall: std::time::Duration, events: u64) -> Timing {
+        let wall_time_s = wall.as_secs_f64();
+        Timing {
+            threads,
+            wall_time_s,
+            events,
+            events_per_s: if wall_time_s > 0.0 {
+                events as f64 / wall_time_s
+            } else {
+                0.0
+            },
+        }
+    }
+}
+
 pub fn build<'a>(scn: &'a Scenario, study: &'a StudyOutcome, files: Vec<String>) -> Manifest<'a> {
-    let wall = study.wall.as_secs_f64();
     Manifest {
         program: "mailflow",
         version: env!("CARGO_PKG_VERSION"),
@@ -40,7 +63,6 @@ pub fn build<'a>(scn: &'a Scenario, study: &'a StudyOutcome, files: Vec<String>)
         scenario_sha256: &scn.hash,
         seed: study.seed,
         replications: study.replications,
-        threads: study.threads,
         variants: study.variants.iter().map(|v| v.name.as_str()).collect(),
         warmup_s: scn.run.warmup.as_secs_f64(),
         duration_s: scn.run.duration.map(|d| d.as_secs_f64()),
@@ -52,12 +74,6 @@ pub fn build<'a>(scn: &'a Scenario, study: &'a StudyOutcome, files: Vec<String>)
             .map(|v| v.simulated.as_secs_f64())
             .sum(),
         events: study.events(),
-        wall_time_s: wall,
-        events_per_s: if wall > 0.0 {
-            study.events() as f64 / wall
-        } else {
-            0.0
-        },
         files,
     }
 }
@@ -74,13 +90,11 @@ pub struct StudyManifest<'a> {
     pub scenario_sha256: &'a str,
     pub seed: u64,
     pub replications: u32,
-    pub threads: usize,
     /// What was varied (`--set` paths, or the search's parameters).
     pub parameters: Vec<String>,
     /// Simulated configurations (sweep points, or search steps).
     pub points: usize,
     pub events: u64,
-    pub wall_time_s: f64,
     pub files: Vec<String>,
 }
 
@@ -95,11 +109,9 @@ impl<'a> StudyManifest<'a> {
             scenario_sha256: &scn.hash,
             seed: study.seed,
             replications: study.replications,
-            threads: study.threads,
             parameters: Vec::new(),
             points: 0,
             events: 0,
-            wall_time_s: 0.0,
             files: Vec::new(),
         }
     }

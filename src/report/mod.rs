@@ -4,14 +4,16 @@
 //! and the whole set is swapped into place at the end (so a reader sees the previous set or
 //! the new one, never a mix); each file is also written whole (temporary file, then rename).
 //!
-//! Machine-readable outputs keep full precision and fixed units (named in the column); only
-//! the terminal table rounds.
+//! Machine-readable outputs have fixed units (named in the column) and write each number at
+//! its unit's resolution (`num`: ms and s to 1 µs, ratios to 6 significant digits, counts as
+//! integers); only the terminal table rounds further.
 
 pub mod compare;
 pub mod csv;
 pub mod explain;
 pub mod hgrm;
 pub mod manifest;
+pub mod num;
 pub mod output;
 pub mod svg;
 pub mod terminal;
@@ -272,12 +274,13 @@ pub fn write_all(
             written.push(p);
         }
     }
+    write_timing(
+        dir,
+        &manifest::Timing::new(study.threads, study.wall, study.events()),
+        &mut written,
+    )?;
     let manifest_path = dir.join("manifest.json");
-    let names = written
-        .iter()
-        .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
-        .collect();
-    let manifest = manifest::build(scn, study, names);
+    let manifest = manifest::build(scn, study, manifest_files(dir, &written));
     let json = serde_json::to_vec_pretty(&manifest).expect("manifest serializes");
     write_atomic(&manifest_path, &json)?;
     written.push(manifest_path);
@@ -302,9 +305,39 @@ pub fn write_sweep(
     m.parameters = sweep.axes.clone();
     m.points = sweep.points.len();
     m.events = sweep.points.iter().map(|p| p.outcome.events()).sum();
-    m.wall_time_s = first.wall.as_secs_f64();
+    write_timing(
+        dir,
+        &manifest::Timing::new(first.threads, first.wall, m.events),
+        &mut written,
+    )?;
     write_manifest(dir, m, &mut written)?;
     Ok(written)
+}
+
+/// Writes `timing.json` (threads and wall time: what differs between two runs of one study).
+/// It is listed in `written` but not in the manifest's files, which a rerun must reproduce.
+fn write_timing(
+    dir: &Path,
+    t: &manifest::Timing,
+    written: &mut Vec<PathBuf>,
+) -> Result<(), ReportError> {
+    let path = dir.join(TIMING);
+    let json = serde_json::to_vec_pretty(t).expect("timing serializes");
+    write_atomic(&path, &json)?;
+    written.push(path);
+    Ok(())
+}
+
+/// The file with a run's machine-dependent figures.
+pub const TIMING: &str = "timing.json";
+
+/// The manifest's list of files: everything written but `timing.json`.
+fn manifest_files(dir: &Path, written: &[PathBuf]) -> Vec<String> {
+    written
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
+        .filter(|n| n != TIMING)
+        .collect()
 }
 
 /// Writes `manifest.json` listing `written`, and adds it to them.
@@ -313,10 +346,7 @@ fn write_manifest(
     mut m: manifest::StudyManifest<'_>,
     written: &mut Vec<PathBuf>,
 ) -> Result<(), ReportError> {
-    m.files = written
-        .iter()
-        .map(|p| p.strip_prefix(dir).unwrap_or(p).display().to_string())
-        .collect();
+    m.files = manifest_files(dir, written);
     let path = dir.join("manifest.json");
     let json = serde_json::to_vec_pretty(&m).expect("manifest serializes");
     write_atomic(&path, &json)?;
@@ -349,7 +379,6 @@ pub fn write_capacity(
         scenario_sha256: &scn.hash,
         seed: c.seed,
         replications: c.replications,
-        threads: c.threads,
         parameters: c
             .spec
             .slos
@@ -358,12 +387,16 @@ pub fn write_capacity(
             .collect(),
         points: c.simulated,
         events: c.events,
-        wall_time_s: c.wall.as_secs_f64(),
         files: Vec::new(),
     };
     if let crate::capacity::Knob::Servers(h) = &c.spec.knob {
         m.parameters.push(format!("--hop {h}"));
     }
+    write_timing(
+        dir,
+        &manifest::Timing::new(c.threads, c.wall, c.events),
+        &mut written,
+    )?;
     write_manifest(dir, m, &mut written)?;
     Ok(written)
 }

@@ -72,14 +72,17 @@ pub fn table(study: &StudyOutcome) -> String {
 }
 
 /// One line per sweep point and variant: the swept values, then the flow with the highest p99
-/// and that p99, the bottleneck and its utilization (or why the variant was not simulated).
+/// and that p99, the bottleneck and its utilization (or why the variant was not simulated),
+/// in columns padded to their widest cell.
 pub fn sweep_table(sweep: &crate::sweep::SweepOutcome) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{}  variant  worst p99 (flow)  bottleneck",
-        sweep.axes.join("  ")
-    );
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut head: Vec<String> = sweep.axes.clone();
+    head.extend([
+        "variant".into(),
+        "worst p99 (flow)".into(),
+        "bottleneck".into(),
+    ]);
+    rows.push(head);
     for p in &sweep.points {
         let values: Vec<String> = p
             .overrides
@@ -87,11 +90,14 @@ pub fn sweep_table(sweep: &crate::sweep::SweepOutcome) -> String {
             .map(|o| crate::scenario::overrides::value_text(&o.value))
             .collect();
         for pv in &p.variants {
-            let what = match (&pv.unstable, pv.outcome) {
-                (Some(u), _) => format!(
-                    "not simulated: {} offered {:.0}% of capacity",
-                    u.station,
-                    u.utilization * 100.0
+            let (worst, bottleneck) = match (&pv.unstable, pv.outcome) {
+                (Some(u), _) => (
+                    "not simulated".to_string(),
+                    format!(
+                        "{} offered {:.0}% of capacity",
+                        u.station,
+                        u.utilization * 100.0
+                    ),
                 ),
                 (None, Some(i)) => {
                     let v = &p.outcome.variants[i];
@@ -108,12 +114,37 @@ pub fn sweep_table(sweep: &crate::sweep::SweepOutcome) -> String {
                         Some((name, u)) => format!("{name} {:.1}%", u * 100.0),
                         None => "-".into(),
                     };
-                    format!("{worst}  {bottleneck}")
+                    (worst, bottleneck)
                 }
                 (None, None) => unreachable!("a stable variant is simulated"),
             };
-            let _ = writeln!(out, "{}  {}  {what}", values.join("  "), pv.name);
+            let mut row = values.clone();
+            row.extend([pv.name.clone(), worst, bottleneck]);
+            rows.push(row);
         }
+    }
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|x| x.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c > 0 {
+                line.push_str("  ");
+            }
+            let pad = widths[c] - cell.chars().count();
+            line.push_str(cell);
+            line.extend(std::iter::repeat_n(' ', pad));
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
     }
     out
 }
@@ -142,7 +173,7 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
     };
     let _ = writeln!(
         o,
-        "Capacity of {scenario}: {what} {} ({} replications per point, seed {}).",
+        "Capacity of {scenario}: {what} that meets {} ({} replications per point, seed {}).",
         slos.join(" and "),
         c.replications,
         c.seed

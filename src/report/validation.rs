@@ -1,11 +1,12 @@
-//! The validation suite's outputs: `validation.csv` (one row per case × metric, full
-//! precision) and the table `mailflow validate` prints (rounded for reading).
+//! The validation suite's outputs: `validation.csv` (one row per case × metric, 6
+//! significant digits) and the table `mailflow validate` prints (rounded for reading).
 
 use std::fmt::Write;
 use std::path::Path;
 
 use serde::Serialize;
 
+use super::num::Sig;
 use super::{ReportError, create_dir, csv::write};
 use crate::validate::{Size, Validation};
 
@@ -13,10 +14,10 @@ use crate::validate::{Size, Validation};
 pub struct ValidationRow<'a> {
     pub case: &'a str,
     pub metric: &'a str,
-    pub theory: f64,
-    pub simulated: Option<f64>,
-    pub ci95_lo: Option<f64>,
-    pub ci95_hi: Option<f64>,
+    pub theory: Sig,
+    pub simulated: Option<Sig>,
+    pub ci95_lo: Option<Sig>,
+    pub ci95_hi: Option<Sig>,
     pub pass: bool,
 }
 
@@ -26,10 +27,10 @@ pub fn rows(v: &Validation) -> Vec<ValidationRow<'_>> {
         .map(|c| ValidationRow {
             case: &c.case,
             metric: &c.metric,
-            theory: c.theory,
-            simulated: c.simulated.is_finite().then_some(c.simulated),
-            ci95_lo: c.ci95.map(|x| x.0),
-            ci95_hi: c.ci95.map(|x| x.1),
+            theory: Sig(c.theory),
+            simulated: c.simulated.is_finite().then_some(Sig(c.simulated)),
+            ci95_lo: c.ci95.map(|x| Sig(x.0)),
+            ci95_hi: c.ci95.map(|x| Sig(x.1)),
             pass: c.pass,
         })
         .collect()

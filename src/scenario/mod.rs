@@ -6,7 +6,9 @@
 //! applied to the parsed tree between the two stages. This module reads the scenario file and
 //! the trace it names, nothing else; it never writes.
 
+pub mod limits;
 pub mod lines;
+pub mod messages;
 pub mod overrides;
 pub mod raw;
 pub mod validate;
@@ -83,7 +85,14 @@ impl VariantModel {
         self.offered_utilization()
             .into_iter()
             .flatten()
-            .fold(0.0, f64::max)
+            // NaN (an undefined load) wins, so no check mistakes it for an idle station.
+            .fold(0.0, |a: f64, u| {
+                if a.is_nan() || u.is_nan() {
+                    f64::NAN
+                } else {
+                    a.max(u)
+                }
+            })
     }
 
     /// Whether the offered load is within every station's capacity.
@@ -231,15 +240,7 @@ pub fn from_text_with(
     opts: LoadOptions,
     overrides: &[Override],
 ) -> Result<Scenario, ScenarioError> {
-    let raw: raw::RawScenario = toml::from_str(text).map_err(|e| {
-        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
-        ScenarioError::Syntax {
-            file: file.to_string(),
-            line,
-            column,
-            message: e.message().trim().to_string(),
-        }
-    })?;
+    let raw: raw::RawScenario = toml::from_str(text).map_err(|e| type_error(text, file, &e))?;
     let flags = overrides
         .iter()
         .map(Override::flag)
@@ -257,8 +258,12 @@ pub fn from_text_with(
             overrides::apply(&mut table, o)
                 .map_err(|m| override_err(format!("cannot apply `{}`: {m}", o.flag())))?;
         }
-        raw::RawScenario::deserialize(table)
-            .map_err(|e| override_err(format!("{} (with {flags})", e.message().trim())))?
+        raw::RawScenario::deserialize(table).map_err(|e| {
+            override_err(format!(
+                "{} (with {flags})",
+                messages::words(e.message(), None)
+            ))
+        })?
     };
     let name = raw.name.clone().unwrap_or_else(|| default_name.to_string());
     let to_error = |mut b: validate::Bad| {
@@ -289,15 +294,8 @@ pub fn from_text_with(
             }
         }
     };
-    if name.is_empty() || name.contains(['/', '\\', ',', '"']) {
-        return Err(to_error(validate::Bad {
-            field: "name".into(),
-            message:
-                "must be non-empty, without `/`, `\\`, `,` or `\"` (it names files and CSV cells)"
-                    .into(),
-            unstable: false,
-        }));
-    }
+    limits::check_name(&name, raw.name.is_some()).map_err(to_error)?;
+    limits::check_raw(&raw).map_err(to_error)?;
     let mut run = validate::run_spec(&raw.run).map_err(to_error)?;
     if let Some(t) = &raw.transport {
         run.retry =
@@ -342,14 +340,117 @@ pub fn from_text_with(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    Ok(Scenario {
+    let scenario = Scenario {
         name,
         description: raw.description,
         file: PathBuf::from(file),
         hash,
         run,
         variants,
-    })
+    };
+    limits::check_model(&scenario).map_err(to_error)?;
+    Ok(scenario)
+}
+
+/// A parse or type error of the file as one message: the line, the field's dotted path when
+/// it can be found, and what was found and what is accepted in words.
+fn type_error(text: &str, file: &str, e: &toml::de::Error) -> ScenarioError {
+    let Some(span) = e.span() else {
+        return ScenarioError::Syntax {
+            file: file.to_string(),
+            line: 1,
+            column: 1,
+            message: messages::words(e.message(), None),
+        };
+    };
+    let (line, column) = line_col(text, span.start);
+    let duplicate = e.message().trim_start().starts_with("duplicate key");
+    // The whole line holding the error, and the field it writes (`key = …` under a header).
+    let line_start = text[..span.start.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line_text = text[line_start..].lines().next().unwrap_or("");
+    let written_here = || -> Option<String> {
+        let t = line_text.trim();
+        if t.starts_with('[') {
+            return header_name(t);
+        }
+        let (k, _) = t.split_once('=')?;
+        let k = k.trim().trim_matches(['"', '\'']);
+        (!k.is_empty()).then(|| match header_before(text, line_start) {
+            Some(h) => format!("{h}.{k}"),
+            None => k.to_string(),
+        })
+    };
+    let field = if duplicate {
+        // A file with a doubled key does not parse into a tree: say what the line writes.
+        written_here()
+    } else {
+        lines::LineIndex::new(text)
+            .path_at(span.start)
+            .or_else(written_here)
+    };
+    // The doubled key itself, when the span is a bare key (in an inline table it is not the
+    // line's key).
+    let at_span = text
+        .get(span.clone())
+        .unwrap_or("")
+        .trim()
+        .trim_matches(['"', '\'']);
+    let bare = !at_span.is_empty()
+        && at_span
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let last = |f: &str| f.rsplit('.').next().unwrap_or(f).to_string();
+    let (field, key) = match (duplicate, field) {
+        (true, Some(f)) if bare && last(&f) != at_span => {
+            (Some(format!("{f}.{at_span}")), Some(at_span.to_string()))
+        }
+        (true, f) => {
+            let k = f
+                .as_deref()
+                .map(last)
+                .unwrap_or_else(|| at_span.to_string());
+            (f, Some(k))
+        }
+        (false, f) => (f, None),
+    };
+    let message = messages::words(e.message(), key.as_deref());
+    match field {
+        Some(field) => ScenarioError::Invalid {
+            file: file.to_string(),
+            line,
+            field,
+            message,
+        },
+        None => ScenarioError::Syntax {
+            file: file.to_string(),
+            line,
+            column,
+            message,
+        },
+    }
+}
+
+/// The name of the last `[table]` header before byte `offset`.
+fn header_before(text: &str, offset: usize) -> Option<String> {
+    let before = text.get(..offset)?;
+    before
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('['))
+        .and_then(|l| header_name(l.trim()))
+}
+
+/// `hops.s1` for a header line `[hops.s1]` (or `[[x]]`), quotes removed.
+fn header_name(line: &str) -> Option<String> {
+    let inner = line.trim_start_matches('[').split(']').next()?;
+    let name = inner
+        .split('.')
+        .map(|p| p.trim().trim_matches(['"', '\'']))
+        .collect::<Vec<_>>()
+        .join(".");
+    (!name.is_empty()).then_some(name)
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

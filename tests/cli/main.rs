@@ -2,6 +2,8 @@
 
 mod calibrate;
 mod compare;
+mod deploy;
+mod outputs;
 mod reliability;
 mod run;
 mod shard;

@@ -250,3 +250,201 @@ fn a_signal_while_simulating_leaves_the_previous_set() {
         leftovers(s.tmp.path());
     }
 }
+
+/// Runs each (find, replace) edit of [`BASE`] and expects exit 2 with the fragments given,
+/// `--out` (holding a previous run) unchanged.
+fn refused_edits(cases: &[(&str, &str, &[&str])]) {
+    let s = Study::new(BASE);
+    for (find, replace, wanted) in cases {
+        assert!(BASE.contains(find), "{find}");
+        std::fs::write(s.path("s.toml"), BASE.replacen(find, replace, 1)).unwrap();
+        s.refuses(&["run", "s.toml", "--out", "out", "--quiet"], 2, wanted);
+        s.refuses(&["explain", "s.toml"], 2, wanted);
+    }
+}
+
+// ── class 1: numbers checked in the engine's unit ─────────────────────────────────────────
+
+#[test]
+fn numbers_that_would_overflow_the_engine_are_refused() {
+    refused_edits(&[
+        (
+            "service_ms = { dist = \"exponential\", mean = 10 }",
+            "service_ms = { dist = \"deterministic\", value = 1e305 }",
+            &[
+                "s.toml:11: `hops.h.service_ms.value`",
+                "accepted: at most 1.000e12 ms",
+            ],
+        ),
+        (
+            "mean = 10 }",
+            "mean = 10, rate_per_s = 1 }",
+            &["`hops.h.service_ms`", "exactly one of"],
+        ),
+        (
+            "service_ms = { dist = \"exponential\", mean = 10 }",
+            "service_ms = { dist = \"lognormal\", median = 1, sigma = 40 }",
+            &["`hops.h.service_ms.sigma`", "makes a mean of"],
+        ),
+        (
+            "rate_per_s = 50",
+            "rate_per_s = 1e9",
+            &["`hops.h.servers`", "utilization 1.000e7;"],
+        ),
+    ]);
+    // NaN or infinite loads are refused even when unstable runs are allowed.
+    let s = Study::new(&BASE.replace("rate_per_s = 50", "rate_per_s = 1e300"));
+    s.refuses(
+        &[
+            "run",
+            "s.toml",
+            "--out",
+            "out",
+            "--quiet",
+            "--allow-unstable",
+        ],
+        2,
+        &["`sources.a.rate_per_s`", "at most 1.000e9"],
+    );
+}
+
+#[test]
+fn mailbox_counts_near_the_largest_float_are_refused_not_run() {
+    let hybrid = "[run]\nduration_s = 60\n[load]\nmailboxes = { onprem = 1.7e308, cloud = 1 }\n\
+        sent_per_mailbox_per_day = 10\nreceived_per_mailbox_per_day = 10\n\
+        internet_share_of_received = 0.5\ninternet_share_of_sent = 0.5\npeak_factor = 2\n[hybrid]\n";
+    let s = Study::new(hybrid);
+    for extra in [&[][..], &["--allow-unstable"][..]] {
+        let mut args = vec!["run", "s.toml", "--out", "out", "--quiet"];
+        args.extend_from_slice(extra);
+        s.refuses(
+            &args,
+            2,
+            &["s.toml:3: `load`", "infinite messages per second"],
+        );
+    }
+}
+
+// ── class 2: ranges Exchange publishes, durations that fit the clock ──────────────────────
+
+#[test]
+fn values_outside_published_ranges_are_refused() {
+    refused_edits(&[
+        (
+            "[sources.a]",
+            "[transport]\nmessage_retry_interval_s = 1e-9\n[sources.a]",
+            &[
+                "`transport.message_retry_interval_s`",
+                "from 1 s",
+                "got 1.000e-9 s",
+            ],
+        ),
+        (
+            "[sources.a]",
+            "[transport]\nexpiration_timeout_s = 1\n[sources.a]",
+            &[
+                "`transport.expiration_timeout_s`",
+                "from 5 s to 90 days",
+                "got 1 s",
+            ],
+        ),
+        (
+            "messages = 2000",
+            "duration_s = 1e15",
+            &["`run.duration_s`", "fits the simulator's clock"],
+        ),
+    ]);
+}
+
+// ── class 5: names that become paths ─────────────────────────────────────────────────────
+
+#[test]
+fn names_that_would_leave_out_are_refused() {
+    let long = format!("name = \"{}\"", "x".repeat(300));
+    refused_edits(&[
+        (
+            "name = \"small\"",
+            "name = \"../x\"",
+            &["`name`", "the name `../x` names files"],
+        ),
+        (
+            "name = \"small\"",
+            "name = \"..\"",
+            &["`name`", "not starting with `.`"],
+        ),
+        ("name = \"small\"", &long, &["`name`", "1 to 64 characters"]),
+        (
+            "deliver = \"f\"",
+            "deliver = \"a/b\"",
+            &["`routes.r.deliver`", "the flow `a/b`"],
+        ),
+    ]);
+}
+
+// ── class 7: type-stage messages in words ────────────────────────────────────────────────
+
+#[test]
+fn type_errors_name_the_field_and_say_what_is_accepted_in_words() {
+    refused_edits(&[
+        (
+            "messages = 2000",
+            "messages = \"1h\"",
+            &[
+                "s.toml:3: `run.messages`",
+                "found the text \"1h\"; expected a whole number",
+            ],
+        ),
+        (
+            "service_ms = { dist = \"exponential\", mean = 10 }",
+            "service_ms = 50",
+            &[
+                "s.toml:11: `hops.h.service_ms`",
+                "found the whole number 50; expected a distribution table",
+            ],
+        ),
+        (
+            "seed = 3",
+            "seed = 3\nseed = 4",
+            &["s.toml:5: `run.seed`", "`seed` is given twice"],
+        ),
+        (
+            "seed = 3",
+            "seed = -1",
+            &[
+                "`run.seed`",
+                "found the whole number -1; expected a whole number from 0",
+            ],
+        ),
+        (
+            "seed = 3",
+            "seed = 1000000000000000000000000000000000000000000000000000000000000000",
+            &["s.toml:4: `run.seed`", "too large to read"],
+        ),
+        (
+            "route = \"r\"",
+            "rout = \"r\"",
+            &["`sources.a.rout`", "unknown field `rout`; accepted:"],
+        ),
+    ]);
+    // No Rust type names anywhere.
+    let s = Study::new(&BASE.replace("mean = 10 }", "mean = \"x\" }"));
+    let e = s.refuses(
+        &["run", "s.toml", "--out", "out"],
+        2,
+        &["`hops.h.service_ms`"],
+    );
+    for rust in ["f64", "u64", "RawDist", "internally tagged", "enum"] {
+        assert!(!e.contains(rust), "{e}");
+    }
+}
+
+#[test]
+fn an_os_error_is_said_once() {
+    let s = Study::new(BASE);
+    let e = s.refuses(
+        &["run", "missing.toml", "--out", "out"],
+        2,
+        &["missing.toml"],
+    );
+    assert_eq!(e.matches("os error").count(), 1, "{e}");
+}

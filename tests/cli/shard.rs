@@ -288,12 +288,12 @@ fn two_capacity_shards_merge_to_the_unsharded_search() {
     let held = std::fs::read_to_string(d.join("c1/shard.json")).unwrap();
     assert!(held.contains("\"unit_order\": \"variant\""), "{held}");
     ok(mailflow(d).args(["merge", "c1", "c0", "--out", "merged", "-q"]));
-    // Every file but manifest.json (threads and wall time): the CSVs, the SLO against load
+    // Every file but timing.json (threads and wall time): the manifest, the CSVs, the SLO against load
     // picture, and the latency and utilization pictures at the answers.
     let mut files: Vec<String> = std::fs::read_dir(d.join("single"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|f| f != "manifest.json")
+        .filter(|f| f != "timing.json")
         .collect();
     files.sort();
     assert!(

@@ -49,7 +49,7 @@ fn sweep_csv_is_identical_whatever_the_thread_count() {
         lines
             .next()
             .unwrap()
-            .starts_with("load.scale,hops.s2.servers,run.duration_s,status,max_offered_utilization,variant,flow,delivered,"),
+            .starts_with("load.scale,hops.s2.servers,run.duration_s,status,max_offered_utilization,variant,flow,delivered_per_rep,"),
         "{text}"
     );
     // 2 × 2 × 1 points, one variant, one flow.

@@ -107,7 +107,7 @@ pub(crate) fn dist(raw: &RawDist, field: &str, to_base: f64, duration: bool) -> 
         RawDist::Empirical { samples } => Dist::empirical(samples.clone()),
     };
     match r {
-        Ok(d) => Ok(d.scaled(to_base)),
+        Ok(d) => super::limits::scaled_dist(&d, to_base, field, raw),
         Err(e) => {
             let sub = match e {
                 DistError::NotPositive(n) | DistError::Negative(n) => format!("{field}.{n}"),
@@ -651,6 +651,7 @@ pub fn variants(
     };
     for v in &mut variants {
         v.scale_load(load_scale);
+        super::limits::check_variant(v)?;
         check_stability(v, allow_unstable)?;
     }
     Ok(variants)

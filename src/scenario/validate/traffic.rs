@@ -43,7 +43,8 @@ pub(super) fn check_stability(variant: &VariantModel, allow_unstable: bool) -> V
         .zip(variant.offered_utilization())
     {
         let Some(u) = u else { continue };
-        if u >= 1.0 {
+        // Written so that NaN (an undefined load) fails too.
+        if u.is_nan() || u >= 1.0 {
             let (field, what) = match st.kind {
                 StationKind::Hop => (
                     format!("hops.{}.servers", st.name),
@@ -60,9 +61,10 @@ pub(super) fn check_stability(variant: &VariantModel, allow_unstable: bool) -> V
             return Err(Bad {
                 field,
                 message: format!(
-                    "{what} is offered more work than it can do in variant `{}`: utilization {:.3}; \
+                    "{what} is offered more work than it can do in variant `{}`: utilization {}; \
                      add servers or lower the load, or pass --allow-unstable to simulate it anyway",
-                    variant.name, u
+                    variant.name,
+                    crate::scenario::messages::figure(u)
                 ),
                 unstable: true,
             });
