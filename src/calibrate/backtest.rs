@@ -241,6 +241,24 @@ pub fn run(
             }
             continue;
         }
+        if sim.is_none() && total > 0 {
+            rows.push(BacktestRow {
+                flow: name.to_string(),
+                statistic: "all".to_string(),
+                unit: String::new(),
+                observed: Some(total as f64 / hours),
+                observed_ci95_lo: None,
+                observed_ci95_hi: None,
+                simulated: None,
+                simulated_ci95_lo: None,
+                simulated_ci95_hi: None,
+                relative_error: None,
+                inside_simulated_ci95: None,
+                intervals_overlap: None,
+                note: "the base scenario's model has no such flow: not compared".into(),
+            });
+            continue;
+        }
         let Some(sim) = sim.filter(|s| s.delivered.mean > 0.0) else {
             if total > 0 {
                 passed = false;

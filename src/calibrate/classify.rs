@@ -567,14 +567,18 @@ impl<'a> Classifier<'a> {
                 ),
             ..Open::default()
         });
+        let arrival = is_trace
+            || matches!(
+                r.event,
+                Some(EventId::Receive | EventId::Submit | EventId::NotifyMapi)
+            );
         if t < m.first_s {
             m.first_s = t;
             // An earlier record decides whether the message's start is in the logs.
-            m.saw_arrival = is_trace
-                || matches!(
-                    r.event,
-                    Some(EventId::Receive | EventId::Submit | EventId::NotifyMapi)
-                );
+            m.saw_arrival = arrival;
+        } else if t == m.first_s && arrival {
+            // A shadow copy (HARECEIVE) on another server logged at the same instant.
+            m.saw_arrival = true;
         }
         m.last_s = m.last_s.max(t);
         absorb(m, r, t);

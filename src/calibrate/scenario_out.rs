@@ -904,9 +904,9 @@ pub fn calibrated_toml(
                     h.points_ms.len()
                 ),
             );
-            let queued = h
-                .wait_mean_ms
-                .is_some_and(|w| w.value > 0.05 * h.mean_ms.value);
+            // Full: one message in ten waited longer than a typical message takes (the
+            // p90 wait at least the median processing), so the concurrency seen is the limit.
+            let queued = h.wait_p90_ms.is_some_and(|w| w.value >= h.p50_ms.value);
             if queued && h.max_concurrency > 0 {
                 t["servers"] = value(i64::from(h.max_concurrency));
                 prefix(
