@@ -10,6 +10,11 @@
 //!   the same model; throughput in messages.
 //! - `hybrid`: the bundled hybrid scenario, first variant, one replication (one simulated peak
 //!   hour); throughput in messages.
+//! - `hybrid_threads`: the whole bundled hybrid comparison (4 variants × 5 replications) through
+//!   `runner::run` on 1 and on 2 worker threads (target 2 of `results/performance.md`).
+//! - `studies`: the README's capacity quick start and its 88-point grid sweep, each with
+//!   `run.duration_s=60` and `run.warmup_s=10` so that one iteration takes seconds, not minutes (target 4; the
+//!   full-length figures come from `benches/perf_targets.sh 4`).
 //!
 //! Sample counts and times are kept small so that the whole suite runs in a few minutes on
 //! two cores.
@@ -28,7 +33,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use mailflow::engine::{EventQueue, SimTime};
 use mailflow::model::sim::Event;
-use mailflow::runner::{self, Unit};
+use mailflow::runner::{self, RunOptions, Unit};
+use mailflow::scenario::{LoadOptions, ScenarioFile};
+use mailflow::{capacity, sweep};
 
 const UNIT: Unit = Unit {
     variant: 0,
@@ -201,5 +208,78 @@ fn log_parsing(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, event_queue, tandem, hybrid, log_parsing);
+fn hybrid_threads(c: &mut Criterion) {
+    let scn = support::load(support::HYBRID);
+    let mut g = c.benchmark_group("hybrid_threads");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(20));
+    for threads in [1, 2] {
+        let opts = RunOptions {
+            threads: Some(threads),
+            ..Default::default()
+        };
+        g.bench_function(format!("threads-{threads}"), |b| {
+            b.iter(|| runner::run(&scn, opts, &|| {}).expect("run conserves recipients"))
+        });
+    }
+    g.finish();
+}
+
+fn studies(c: &mut Criterion) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(support::HYBRID);
+    let file = ScenarioFile::read(&path).expect("bundled scenario is readable");
+    let short = sweep::single_overrides(&[
+        "run.duration_s=60".to_string(),
+        "run.warmup_s=10".to_string(),
+    ])
+    .expect("valid --set");
+    let scn = file
+        .build(
+            LoadOptions {
+                allow_unstable: true,
+            },
+            &short,
+        )
+        .expect("bundled scenario is valid");
+    let slos = [
+        "inbound_to_onprem.p99<=5s".to_string(),
+        "outbound_from_cloud.p99<=5s".to_string(),
+    ];
+    let spec = capacity::spec_from_args(&slos, None, None, 0.02).expect("valid SLOs");
+    let axes: Vec<sweep::Axis> = [
+        "hops.hub2007.servers=1..8",
+        "load.scale=0.5..3:0.25",
+        "run.duration_s=60",
+        "run.warmup_s=10",
+    ]
+    .iter()
+    .map(|a| sweep::parse_axis(a).expect("valid axis"))
+    .collect();
+    let mut g = c.benchmark_group("studies");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(20));
+    g.bench_function("capacity_quick_start/60s", |b| {
+        b.iter(|| capacity::search(&scn, &spec, RunOptions::default(), &|_| {}, &|| {}))
+    });
+    g.bench_function("sweep_88_points/60s", |b| {
+        b.iter(|| {
+            let points = sweep::build_points(&file, &axes).expect("valid grid");
+            assert_eq!(points.len(), 88);
+            sweep::run(points, &axes, RunOptions::default(), false, &|| {}).expect("sweep runs")
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    event_queue,
+    tandem,
+    hybrid,
+    hybrid_threads,
+    studies,
+    log_parsing
+);
 criterion_main!(benches);

@@ -276,9 +276,39 @@ struct StudyArgs {
     /// Simulate hops whose offered load meets or exceeds capacity instead of refusing them
     #[arg(long)]
     allow_unstable: bool,
+    /// Run a study beyond the run-size budget (2e10 events or 8 GiB of memory, estimated
+    /// before it starts) instead of refusing it
+    #[arg(long)]
+    allow_long: bool,
     /// Print nothing but errors; no progress bar
     #[arg(long, short)]
     quiet: bool,
+}
+
+impl StudyArgs {
+    /// Refuses a study of `scns` beyond the run-size budget (unless --allow-long); `share` is
+    /// the fraction of its units this process runs (1 / shards).
+    fn check_budget(&self, scns: &[&Scenario], share: f64, what: &str) -> anyhow::Result<()> {
+        let threads = self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |t| t as usize,
+        );
+        let mut total: Option<scenario::budget::Estimate> = None;
+        for scn in scns {
+            let reps = self.replications.unwrap_or(scn.run.replications);
+            let e = scenario::budget::estimate(scn, reps, threads);
+            match &mut total {
+                Some(t) => t.add(e),
+                None => total = Some(e),
+            }
+        }
+        if let Some(mut e) = total {
+            e.events *= share;
+            e.units *= share;
+            scenario::budget::check(&e, self.allow_long, what)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Args)]
@@ -471,6 +501,8 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
             .out
             .clone()
             .unwrap_or_else(|| default_out(&scn.name, "", Some(sh)));
+        let share = 1.0 / f64::from(sh.count);
+        args.study.check_budget(&[&scn], share, "this shard")?;
         let output = report::output::prepare(&out_dir)?;
         let key = shard::StudyKey::new(
             "run",
@@ -482,6 +514,7 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
         return run_shard(&[&scn], key, &scn.file, sh, opts, output, args.study.quiet);
     }
+    args.study.check_budget(&[&scn], 1.0, "this run")?;
     let output = report::output::prepare(&out_dir)?;
     let units =
         scn.variants.len() as u64 * u64::from(opts.replications.unwrap_or(scn.run.replications));
@@ -678,6 +711,9 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
             .out
             .clone()
             .unwrap_or_else(|| default_out(&name, "-sweep", Some(sh)));
+        let all: Vec<&Scenario> = points.iter().map(|p| &p.1).collect();
+        let share = 1.0 / f64::from(sh.count);
+        args.study.check_budget(&all, share, "this shard")?;
         let output = report::output::prepare(&out_dir)?;
         let prepared = sweep::prepare(points, args.study.allow_unstable);
         let scns = prepared.scenarios();
@@ -691,6 +727,8 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         );
         return run_shard(&scns, key, &file.path, sh, opts, output, args.study.quiet);
     }
+    let all: Vec<&Scenario> = points.iter().map(|p| &p.1).collect();
+    args.study.check_budget(&all, 1.0, "this sweep")?;
     let output = report::output::prepare(&out_dir)?;
     let units = sweep::unit_count(&points, opts, args.study.allow_unstable);
     let n_points = points.len();
@@ -734,6 +772,9 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| default_out(&scn.name, "-capacity", None));
+    // A search runs several rounds; this checks its first (every variant at the start scale).
+    args.study
+        .check_budget(&[&scn], 1.0, "one round of this capacity search")?;
     let shard_args = ShardArgs { shard: args.shard };
     if let Some(sh) = shard_args.resolve(args.study.quiet)? {
         return capacity_shard(&args, &scn, &spec, sh);

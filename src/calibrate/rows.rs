@@ -82,7 +82,7 @@ impl<R: BufRead> Rows<R> {
             if buf.is_empty() {
                 return Ok((self.line_buf.len(), cut));
             }
-            let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            let (take, done) = match memchr::memchr(b'\n', buf) {
                 Some(i) => (i + 1, true),
                 None => (buf.len(), false),
             };

@@ -562,8 +562,7 @@ pub fn search_variants(
                 let Next::Try((scale, servers)) = cand else {
                     break;
                 };
-                let mut one = base_scn.at_load_scale(scale);
-                one.variants = vec![one.variants.swap_remove(vi)];
+                let mut one = base_scn.one_variant_at_load_scale(vi, scale);
                 if let Some(c) = servers {
                     let hop = match &spec.knob {
                         Knob::Servers(h) => h,

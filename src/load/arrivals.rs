@@ -205,6 +205,44 @@ impl Shape {
         self.max
     }
 
+    /// Lowers the thinning bound to one that holds over `[0, until_s)` only: the busiest hour
+    /// of the days the run covers times the largest burst product starting in it. A Monday-only
+    /// run then draws no candidates at the weekend's (or a later burst's) rate, so a huge
+    /// factor outside the simulated period costs nothing. Still ≥ every factor in the period,
+    /// so thinning stays exact.
+    pub fn limit_envelope(&mut self, until_s: f64) {
+        if until_s.is_nan() || until_s <= 0.0 {
+            return;
+        }
+        let diurnal = if until_s >= WEEK_S {
+            self.weekday.max(self.weekend)
+        } else {
+            // Every hour the run touches (at most 168 + 1).
+            let mut m: f64 = 0.0;
+            let mut t = 0.0;
+            while t < until_s {
+                let week_s = (t + self.offset_s) % WEEK_S;
+                let day = (week_s / DAY_S) as usize;
+                let hour = ((week_s % DAY_S) / HOUR_S) as usize;
+                let day_factor = if day >= 5 { self.weekend } else { self.weekday };
+                m = m.max(self.hourly[hour.min(23)] * day_factor);
+                // The start of the next hour of the week.
+                t += (HOUR_S - (week_s % HOUR_S)).max(1.0);
+            }
+            m
+        };
+        let bursts = self
+            .bursts
+            .iter()
+            .filter(|b| b.start_s < until_s)
+            .map(|b| self.burst_factor(b.start_s))
+            .fold(1.0, f64::max);
+        let envelope = diurnal * bursts;
+        if envelope < self.max {
+            self.max = envelope;
+        }
+    }
+
     /// The busiest hour's weight ÷ the mean hourly weight: the peak factor the curve implies.
     pub fn diurnal_peak_factor(&self) -> f64 {
         24.0 / self.hourly.iter().sum::<f64>()
@@ -408,6 +446,35 @@ mod tests {
         assert!((s.factor(15.0 * HOUR_S) - 0.10 * DEFAULT_WEEKEND_FACTOR).abs() < 1e-12);
         assert_eq!(s.max_factor(), 4.0);
         assert!((s.diurnal_peak_factor() - 24.0 / 10.85).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_envelope_covers_only_the_simulated_period() {
+        let input = ShapeInput {
+            weekend_factor: Some(1e300),
+            bursts: vec![Burst {
+                start_s: 3.0 * DAY_S,
+                duration_s: HOUR_S,
+                multiplier: 50.0,
+            }],
+            ..ShapeInput::default()
+        };
+        let mut s = Shape::new(&input).unwrap();
+        assert_eq!(s.max_factor(), 1e300 * 50.0);
+        let full = s.clone();
+        s.limit_envelope(DAY_S);
+        assert_eq!(
+            s.max_factor(),
+            1.0,
+            "Monday only: the busiest weekday hour, no burst"
+        );
+        // Still a bound: no factor in the period exceeds it.
+        for k in 0..(DAY_S as usize / 60) {
+            assert!(s.factor(k as f64 * 60.0) <= s.max_factor());
+        }
+        let mut week = full.clone();
+        week.limit_envelope(WEEK_S);
+        assert_eq!(week.max_factor(), full.max_factor());
     }
 
     #[test]

@@ -193,9 +193,18 @@ impl Dist {
         }
     }
 
-    /// Draws one value.
-    #[inline]
+    /// Draws one value. The exponential, the common case, is drawn inline at the call site;
+    /// the others through one call.
+    #[inline(always)]
     pub fn sample(&self, rng: &mut SimRng) -> f64 {
+        match self {
+            Dist::Exponential { d, .. } => d.sample(rng),
+            _ => self.sample_other(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_other(&self, rng: &mut SimRng) -> f64 {
         match self {
             Dist::Exponential { d, .. } => d.sample(rng),
             Dist::LogNormal { d, .. } => d.sample(rng),

@@ -2,7 +2,7 @@
 //!
 //! This is the engine's [`Model`] and the hot path. Per event it does array look-ups, one or
 //! two random draws, a `VecDeque` push or pop and a heap push; it allocates nothing once the
-//! copy slab, the station queues and the event heap have grown to the run's high-water mark,
+//! copy slots, the station queues and the event heap have grown to the run's high-water mark,
 //! so memory is bounded by the copies in flight, not by the messages simulated.
 //!
 //! Transport behaviour: a station that is down or whose queue is full refuses a copy with a
@@ -14,7 +14,6 @@
 use std::collections::VecDeque;
 
 use rand::Rng;
-use slab::Slab;
 
 use crate::engine::{self, EventQueue, Model, RngStreams, SimRng, SimTime};
 use crate::load::{ArrivalProcess, MAX_GROUPS, Source};
@@ -93,6 +92,79 @@ struct MsgCopy {
     attempts: u32,
     deferrals: u32,
     deferred_ns: u64,
+    /// Whether the slot holds a copy (false once it ended; see [`Copies`]).
+    live: bool,
+}
+
+/// The copies in flight: slots in a `Vec`, ended copies' slots reused last-freed first (the
+/// order `slab` used, so slot numbers — and the order of an outage's scan — are as before).
+/// An index is a bounds check, not a bounds check plus an occupancy match.
+#[derive(Default)]
+struct Copies {
+    slots: Vec<MsgCopy>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+impl Copies {
+    #[inline]
+    fn insert(&mut self, copy: MsgCopy) -> usize {
+        debug_assert!(copy.live);
+        self.live += 1;
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i as usize] = copy;
+                i as usize
+            }
+            None => {
+                self.slots.push(copy);
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    /// Ends copy `id` and returns it. Its slot keeps no service: a pending `Done` for it
+    /// finds it not in service.
+    #[inline]
+    fn remove(&mut self, id: usize) -> MsgCopy {
+        let slot = &mut self.slots[id];
+        debug_assert!(slot.live, "copy {id} ended twice");
+        let c = *slot;
+        slot.live = false;
+        slot.in_service = false;
+        slot.recipients = 0;
+        self.free.push(id as u32);
+        self.live -= 1;
+        c
+    }
+
+    #[inline]
+    fn get(&self, id: usize) -> Option<&MsgCopy> {
+        self.slots.get(id).filter(|c| c.live)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, &MsgCopy)> {
+        self.slots.iter().enumerate().filter(|(_, c)| c.live)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+}
+
+impl std::ops::Index<usize> for Copies {
+    type Output = MsgCopy;
+    #[inline(always)]
+    fn index(&self, id: usize) -> &MsgCopy {
+        &self.slots[id]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Copies {
+    #[inline(always)]
+    fn index_mut(&mut self, id: usize) -> &mut MsgCopy {
+        &mut self.slots[id]
+    }
 }
 
 struct StationState {
@@ -141,7 +213,7 @@ pub struct MailSim<'a> {
     sources: &'a [Source],
     source_state: Vec<SourceState<'a>>,
     stations: Vec<StationState>,
-    copies: Slab<MsgCopy>,
+    copies: Copies,
     routing: SimRng,
     limits: RunLimits,
     /// The retry policy of senders outside the network.
@@ -207,7 +279,7 @@ impl<'a> MailSim<'a> {
             sources,
             source_state,
             stations,
-            copies: Slab::new(),
+            copies: Copies::default(),
             routing: rng.stream(streams::ROUTING, 0),
             limits,
             external_policy: policy,
@@ -365,6 +437,7 @@ impl<'a> MailSim<'a> {
             attempts: 0,
             deferrals: 0,
             deferred_ns: 0,
+            live: true,
         });
         self.enter(now, id, entry, queue);
     }

@@ -4,10 +4,16 @@
 //! A work unit is computable alone: its random streams derive from the master seed and the
 //! replication index only (see [`crate::engine::RngStreams`]), and results are collected in
 //! unit order, so the output is the same whatever the thread count or scheduling.
+//!
+//! Scheduling (which never changes a result): units start longest first, by an estimate of
+//! their events from the traffic equations ([`unit_cost`]), and each worker takes the next
+//! unit when it finishes one, so the last units to finish are short ones and the threads end
+//! together. Worker pools are built once per thread count and reused by every later batch
+//! (the rounds of a capacity search, the points of a sweep).
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-use rayon::prelude::*;
 
 use crate::engine::{RngStreams, SimTime};
 use crate::model::network::StationKind;
@@ -318,19 +324,75 @@ impl Plan {
     }
 }
 
-fn pool(opts: RunOptions) -> Result<rayon::ThreadPool, RunError> {
+/// The worker pool for `opts.threads`, built on first use and kept for the process's life.
+fn pool(opts: RunOptions) -> Result<Arc<rayon::ThreadPool>, RunError> {
+    type Pools = Mutex<Vec<(Option<usize>, Arc<rayon::ThreadPool>)>>;
+    static POOLS: OnceLock<Pools> = OnceLock::new();
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some((_, p)) = pools.iter().find(|(t, _)| *t == opts.threads) {
+        return Ok(Arc::clone(p));
+    }
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(t) = opts.threads {
         builder = builder.num_threads(t);
     }
-    builder.build().map_err(|source| RunError::Threads {
+    let p = Arc::new(builder.build().map_err(|source| RunError::Threads {
         threads: opts.threads.unwrap_or(0),
         source,
-    })
+    })?);
+    pools.push((opts.threads, Arc::clone(&p)));
+    Ok(p)
 }
 
-/// Simulates the units of `plan` at the global indices `which` (in that order) on rayon;
-/// returns their results in the same order and the number of worker threads used.
+/// An estimate of the events one unit of variant `v` of `scn` handles: per source, its
+/// messages (rate × duration, or its share of the message bound) × (1 arrival + the expected
+/// station visits per message from the traffic equations). Used only to order work; a wrong
+/// estimate costs time, never a different result.
+pub fn unit_cost(scn: &Scenario, v: &VariantModel) -> f64 {
+    let net = &v.network;
+    let per_message: Vec<(f64, f64)> = v
+        .sources
+        .iter()
+        .map(|s| {
+            let Some(entry) = net.route_entry(&s.route) else {
+                return (s.rate_per_s, 1.0);
+            };
+            let presence = s.group_presence();
+            let visits = |spam: bool| -> f64 {
+                let per_node = net.expected_node_visits(entry, &presence, spam);
+                net.nodes
+                    .iter()
+                    .zip(per_node)
+                    .filter(|(n, _)| matches!(n, crate::model::network::Node::Visit { .. }))
+                    .map(|(_, x)| x)
+                    .sum()
+            };
+            let mut events = 1.0 + visits(false) * (1.0 - s.spam_share);
+            if s.spam_share > 0.0 {
+                events += visits(true) * s.spam_share;
+            }
+            (s.rate_per_s.max(0.0), events)
+        })
+        .collect();
+    let rate: f64 = per_message.iter().map(|(r, _)| r).sum();
+    let events_per_s: f64 = per_message.iter().map(|(r, e)| r * e).sum();
+    match (scn.run.duration, scn.run.max_messages) {
+        (Some(d), Some(m)) => (events_per_s * d.as_secs_f64()).min(m as f64 * events_per_s / rate),
+        (Some(d), None) => events_per_s * d.as_secs_f64(),
+        (None, Some(m)) if rate > 0.0 => m as f64 * events_per_s / rate,
+        _ => events_per_s,
+    }
+}
+
+/// Simulates the units of `plan` at the global indices `which`; returns their results in the
+/// order of `which` and the number of worker threads used.
+///
+/// Units start in decreasing [`unit_cost`] (ties in `which` order) and each worker takes the
+/// next one as it finishes one. After a failure no new unit starts; the error returned is
+/// that of the earliest failed unit in `which` order among those that ran.
 pub fn simulate_units(
     scns: &[&Scenario],
     plan: &Plan,
@@ -340,18 +402,58 @@ pub fn simulate_units(
 ) -> Result<(Vec<RunResult>, usize), RunError> {
     let pool = pool(opts)?;
     let threads = pool.current_num_threads();
-    let results = pool.install(|| {
-        which
-            .par_iter()
-            .map(|&k| {
-                let (i, u) = plan.units[k];
-                let r = simulate(scns[i], u, plan.runs[i].0);
-                on_unit_done();
-                r
-            })
-            .collect::<Result<Vec<_>, _>>()
-    })?;
-    Ok((results, threads))
+    // Cost per (scenario, variant), computed once.
+    let mut costs: Vec<Vec<Option<f64>>> =
+        scns.iter().map(|s| vec![None; s.variants.len()]).collect();
+    let mut order: Vec<(f64, usize)> = which
+        .iter()
+        .enumerate()
+        .map(|(pos, &k)| {
+            let (i, u) = plan.units[k];
+            let c = *costs[i][u.variant]
+                .get_or_insert_with(|| unit_cost(scns[i], &scns[i].variants[u.variant]));
+            (c, pos)
+        })
+        .collect();
+    order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let slots: Vec<OnceLock<Result<RunResult, RunError>>> =
+        which.iter().map(|_| OnceLock::new()).collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let work = || {
+        while !failed.load(Ordering::Relaxed) {
+            let n = next.fetch_add(1, Ordering::Relaxed);
+            let Some(&(_, pos)) = order.get(n) else {
+                return;
+            };
+            let (i, u) = plan.units[which[pos]];
+            let r = simulate(scns[i], u, plan.runs[i].0);
+            failed.fetch_or(r.is_err(), Ordering::Relaxed);
+            on_unit_done();
+            let _ = slots[pos].set(r);
+        }
+    };
+    pool.scope(|s| {
+        for _ in 0..threads.min(which.len()) {
+            s.spawn(|_| work());
+        }
+    });
+    let mut results = Vec::with_capacity(which.len());
+    let mut first_error = None;
+    for slot in slots {
+        match slot.into_inner() {
+            Some(Ok(r)) => results.push(r),
+            Some(Err(e)) => {
+                first_error.get_or_insert(e);
+            }
+            // Not started after a failure.
+            None => assert!(failed.load(Ordering::Relaxed), "every unit ran"),
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok((results, threads)),
+    }
 }
 
 /// Summarizes every unit's result of `plan` (`results` in global unit order) into one outcome

@@ -6,6 +6,7 @@
 //! applied to the parsed tree between the two stages. This module reads the scenario file and
 //! the trace it names, nothing else; it never writes.
 
+pub mod budget;
 pub mod limits;
 pub mod lines;
 pub mod messages;
@@ -114,6 +115,24 @@ pub struct Scenario {
 }
 
 impl Scenario {
+    /// Variant `vi` alone, with every rate at `k` × the file's: one candidate of a search.
+    /// Clones that variant only (a search builds one per candidate).
+    pub fn one_variant_at_load_scale(&self, vi: usize, k: f64) -> Scenario {
+        let mut v = self.variants[vi].clone();
+        v.scale_load(k / self.run.load_scale);
+        Scenario {
+            name: self.name.clone(),
+            description: self.description.clone(),
+            file: self.file.clone(),
+            hash: self.hash.clone(),
+            run: RunSpec {
+                load_scale: k,
+                ..self.run.clone()
+            },
+            variants: vec![v],
+        }
+    }
+
     /// The scenario with every rate at `k` × the file's (replacing `run.load_scale`).
     pub fn at_load_scale(&self, k: f64) -> Scenario {
         let mut s = self.clone();
@@ -155,6 +174,9 @@ pub enum ScenarioError {
         field: String,
         message: String,
     },
+    /// A study beyond the run-size budget (see [`budget`]).
+    #[error("{message}")]
+    TooLong { message: String },
     #[error("{file}:{line}: `{field}`: {message}")]
     Unstable {
         file: String,
@@ -306,26 +328,26 @@ pub fn from_text_with(
         Some(t) => {
             let dir = Path::new(file).parent().unwrap_or(Path::new(""));
             let trace_path = dir.join(&t.file);
-            let trace_label = trace_path.display().to_string();
-            let trace_text = std::fs::read_to_string(&trace_path).map_err(|e| {
-                to_error(validate::Bad {
-                    field: "trace.file".into(),
-                    message: format!(
-                        "cannot read {trace_label}: {e}; the path is relative to the scenario file"
-                    ),
-                    unstable: false,
-                })
-            })?;
             let names = validate::source_names(&raw);
-            Some(
+            Some(trace_cache::get(&trace_path, &names, || {
+                let trace_label = trace_path.display().to_string();
+                let trace_text = std::fs::read_to_string(&trace_path).map_err(|e| {
+                    to_error(validate::Bad {
+                        field: "trace.file".into(),
+                        message: format!(
+                            "cannot read {trace_label}: {e}; the path is relative to the scenario file"
+                        ),
+                        unstable: false,
+                    })
+                })?;
                 crate::load::trace::parse(&trace_text, &names).map_err(|source| {
                     ScenarioError::Trace {
                         file: file.to_string(),
                         trace: trace_label,
                         source,
                     }
-                })?,
-            )
+                })
+            })?)
         }
     };
     let variants = validate::variants(
@@ -340,6 +362,15 @@ pub fn from_text_with(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
+    let mut variants = variants;
+    if let Some(d) = run.duration {
+        // Thinning draws candidates at the highest rate within the simulated period only.
+        for s in variants.iter_mut().flat_map(|v| v.sources.iter_mut()) {
+            if let crate::load::ArrivalSpec::Shaped(shape) = &mut s.arrivals {
+                shape.limit_envelope(d.as_secs_f64());
+            }
+        }
+    }
     let scenario = Scenario {
         name,
         description: raw.description,
@@ -461,4 +492,85 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .map_or(before.len(), |i| before.len() - i - 1)
         + 1;
     (line, column)
+}
+
+/// Parsed trace files, kept for the process: a sweep or a search builds every point from the
+/// scenario file, and reading and parsing a large trace again per point would cost more than
+/// simulating it. Keyed by path, the file's length and modification time, and the source
+/// names, so a changed file is read again; the last few traces are kept.
+mod trace_cache {
+    use std::path::{Path, PathBuf};
+    use std::sync::{Mutex, OnceLock};
+    use std::time::SystemTime;
+
+    use crate::load::trace::Trace;
+
+    type Key = (PathBuf, u64, SystemTime, Vec<String>);
+    const KEPT: usize = 4;
+
+    fn cache() -> &'static Mutex<Vec<(Key, Trace)>> {
+        static CACHE: OnceLock<Mutex<Vec<(Key, Trace)>>> = OnceLock::new();
+        CACHE.get_or_init(Default::default)
+    }
+
+    fn key(path: &Path, names: &[&str]) -> Option<Key> {
+        let meta = std::fs::metadata(path).ok()?;
+        let names = names.iter().map(|n| n.to_string()).collect();
+        Some((path.to_path_buf(), meta.len(), meta.modified().ok()?, names))
+    }
+
+    /// The trace at `path` for sources `names`: from the cache, or from `load` (then kept).
+    pub fn get<E>(
+        path: &Path,
+        names: &[&str],
+        load: impl FnOnce() -> Result<Trace, E>,
+    ) -> Result<Trace, E> {
+        let Some(key) = key(path, names) else {
+            return load(); // unreadable: `load` says why
+        };
+        let lock = || cache().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, t)) = lock().iter().find(|(k, _)| *k == key) {
+            return Ok(t.clone());
+        }
+        let t = load()?;
+        let mut c = lock();
+        if c.len() >= KEPT {
+            c.remove(0);
+        }
+        c.push((key, t.clone()));
+        Ok(t)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// A second look-up of an unchanged file does not load it; a changed file is loaded.
+        #[test]
+        fn loads_a_file_once_until_it_changes() {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("trace.csv");
+            std::fs::write(&path, "a").unwrap();
+            let empty = || Trace {
+                per_source: Vec::new(),
+                span: crate::engine::SimTime::ZERO,
+            };
+            let mut loads = 0;
+            for _ in 0..3 {
+                get::<()>(&path, &["s"], || {
+                    loads += 1;
+                    Ok(empty())
+                })
+                .unwrap();
+            }
+            assert_eq!(loads, 1);
+            std::fs::write(&path, "longer").unwrap();
+            get::<()>(&path, &["s"], || {
+                loads += 1;
+                Ok(empty())
+            })
+            .unwrap();
+            assert_eq!(loads, 2);
+        }
+    }
 }

@@ -82,13 +82,13 @@ impl SpanCounts {
         self.counts.iter().all(|&c| c == 0)
     }
 
-    /// Adds every count to `h` and forgets them (keeping the buffer for reuse).
+    /// Adds every count to `h` and forgets them, releasing the buffer (a finished run keeps
+    /// only its histograms).
     pub fn drain_into(&mut self, h: &mut Histogram<u64>) {
-        for (i, c) in self.counts.iter_mut().enumerate() {
-            if *c > 0 {
-                h.record_n(value_of(i), *c)
+        for (i, &c) in std::mem::take(&mut self.counts).iter().enumerate() {
+            if c > 0 {
+                h.record_n(value_of(i), c)
                     .expect("values are clamped to the histogram's bound");
-                *c = 0;
             }
         }
     }

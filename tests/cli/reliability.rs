@@ -448,3 +448,85 @@ fn an_os_error_is_said_once() {
     );
     assert_eq!(e.matches("os error").count(), 1, "{e}");
 }
+
+// ── class 2: run-size budgets ────────────────────────────────────────────────────────────
+
+#[test]
+fn studies_beyond_the_budget_are_refused_with_the_estimate_and_the_flag() {
+    let s = Study::new(BASE);
+    for args in [
+        vec![
+            "run",
+            "base.toml",
+            "--out",
+            "out",
+            "--replications",
+            "4000000000",
+        ],
+        vec![
+            "sweep",
+            "base.toml",
+            "--set",
+            "run.seed=1,2",
+            "--out",
+            "out",
+            "--replications",
+            "4000000000",
+        ],
+        vec![
+            "run",
+            "base.toml",
+            "--out",
+            "out",
+            "--replications",
+            "4000000000",
+            "--shard",
+            "0/2",
+        ],
+    ] {
+        s.refuses(&args, 2, &["would simulate about", "--allow-long"]);
+    }
+    std::fs::write(
+        s.path("s.toml"),
+        BASE.replace("messages = 2000", "duration_s = 1e8"),
+    )
+    .unwrap();
+    s.refuses(
+        &["run", "s.toml", "--out", "out"],
+        2,
+        &["would simulate about 3.000e10 events", "pass --allow-long"],
+    );
+    // A huge rate on an unlimited hop: memory, not events, is what grows.
+    let unlimited = BASE
+        .replace("servers = 1", "servers = \"unlimited\"")
+        .replace("rate_per_s = 50", "rate_per_s = 1e9")
+        .replace("mean = 10 }", "mean = 1000 }")
+        .replace("messages = 2000", "duration_s = 10\nwarmup_s = 0");
+    std::fs::write(s.path("s.toml"), unlimited).unwrap();
+    s.refuses(
+        &["run", "s.toml", "--out", "out"],
+        2,
+        &["GiB of memory", "--allow-long"],
+    );
+}
+
+#[test]
+fn a_weekend_factor_outside_a_monday_run_costs_nothing() {
+    let text = BASE
+        .replace("messages = 2000", "duration_s = 3600")
+        .replace(
+            "route = \"r\"",
+            "route = \"r\"\nshape = { weekend_factor = 1e300, start_hour = 9 }",
+        );
+    let tmp = TempDir::new().unwrap();
+    std::fs::write(tmp.path().join("s.toml"), text).unwrap();
+    let t = std::time::Instant::now();
+    let o = mailflow()
+        .current_dir(tmp.path())
+        .args(["run", "s.toml", "--out", "out", "--quiet"])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(t.elapsed() < Duration::from_secs(30));
+}
