@@ -354,7 +354,12 @@ struct CapacityArgs {
     /// Load search: stop when the bracket (first failing − last passing) is within this
     /// fraction of the last passing scale
     #[arg(long, value_name = "FRACTION", default_value_t = 0.02)]
-    precision: f64,
+    bracket: f64,
+    /// Treat a configuration whose busiest station is more than this share of its capacity
+    /// busy (the upper end of its utilization's 95% interval) as failing, whatever its
+    /// latency: e.g. 0.8 keeps 20% headroom
+    #[arg(long, value_name = "SHARE")]
+    headroom: Option<f64>,
     /// Set a scenario field before searching, PATH=VALUE (e.g. run.duration_s=900 for a
     /// quicker, rougher search); repeat for several
     #[arg(long = "set", value_name = "PATH=VALUE")]
@@ -524,11 +529,23 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = &args.baseline {
         study.set_baseline(b)?;
     }
+    // With `warmup_s = "auto"` the files (manifest's warmup_s) state the warm-up chosen.
+    let mut scn = scn;
+    if scn.run.warmup_auto {
+        scn.run.warmup = study.warmup;
+        if !args.study.quiet {
+            eprintln!(
+                "warm-up chosen by a pilot run (MSER-5): {} s",
+                study.warmup.as_secs_f64()
+            );
+        }
+    }
     let written = output.publish(|d| report::write_all(d, &scn, &study))?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::table(&study))?;
         write!(out, "{}", report::compare::vs_baseline(&study))?;
+        eprint!("{}", report::warmup::warnings(&study));
         writeln!(
             out,
             "{} events in {:.2} s wall ({:.2} M events/s, {} threads); {} files in {}",
@@ -553,6 +570,9 @@ fn run_shard(
     output: report::output::Output,
     quiet: bool,
 ) -> anyhow::Result<ExitCode> {
+    if scns.iter().any(|s| s.run.warmup_auto) {
+        return Err(runner::RunError::AutoWarmupSharded.into());
+    }
     let total = key.total_units;
     let mine = sh.select(total).len();
     let bar = progress(
@@ -616,6 +636,7 @@ fn cmd_merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
             if !args.quiet {
                 write!(out, "{}", report::terminal::table(&study))?;
                 write!(out, "{}", report::compare::vs_baseline(&study))?;
+                eprint!("{}", report::warmup::warnings(&study));
                 writeln!(
                     out,
                     "merged {} shards: {} events; {} files in {}",
@@ -758,8 +779,13 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
-    let spec =
-        capacity::spec_from_args(&args.slo, args.hop.as_deref(), args.scale, args.precision)?;
+    let spec = capacity::spec_from_args(
+        &args.slo,
+        args.hop.as_deref(),
+        args.scale,
+        args.bracket,
+        args.headroom,
+    )?;
     let overrides = sweep::single_overrides(&args.set)?;
     // Unstable configurations are part of the search (they fail without simulation).
     let scn = ScenarioFile::read(&args.scenario)?.build(
@@ -827,6 +853,9 @@ fn capacity_shard(
     spec: &capacity::SearchSpec,
     sh: Shard,
 ) -> anyhow::Result<ExitCode> {
+    if scn.run.warmup_auto {
+        return Err(runner::RunError::AutoWarmupSharded.into());
+    }
     let out_dir = args
         .out
         .clone()
@@ -841,7 +870,8 @@ fn capacity_shard(
         shard::CapacityKey {
             hop: args.hop.clone(),
             scale: args.scale,
-            precision: args.precision,
+            precision: args.bracket,
+            headroom: args.headroom,
         },
     );
     let which = sh.select(scn.variants.len());

@@ -99,10 +99,14 @@ pub enum CapacityError {
         "a capacity search needs 2 or more replications for confidence intervals; pass --replications 5 (or set run.replications)"
     )]
     OneReplication,
-    #[error("--precision must be greater than 0 and below 1, got {0}")]
+    #[error("--bracket must be greater than 0 and below 1, got {0}")]
     Precision(f64),
     #[error("--scale must be a number greater than 0, got {0}")]
     Scale(f64),
+    #[error(
+        "--headroom must be a share of capacity greater than 0 and at most 1 (e.g. 0.8), got {0}"
+    )]
+    Headroom(f64),
     #[error(transparent)]
     Run(#[from] RunError),
 }
@@ -229,6 +233,52 @@ pub struct SearchSpec {
     pub min_scale: f64,
     /// Servers search: give up above this count.
     pub max_servers: u32,
+    /// `--headroom`: a configuration whose busiest station's utilization is not shown to be
+    /// within this share of its capacity fails, whatever its latency.
+    pub headroom: Option<f64>,
+}
+
+/// An answer whose bottleneck is busier than this is `fragile`: a little more load, or a
+/// little less capacity than modeled, moves it onto the steep part of the latency curve.
+pub const FRAGILE_UTILIZATION: f64 = 0.9;
+
+/// A statistics window shorter than this many relaxation times of the bottleneck is too short
+/// for its load: the figures then rest on a few dozen independent stretches of the queue's
+/// history at most, and the start-up transient (which decays on the same time scale) weighs
+/// on them.
+pub const MIN_RELAXATION_TIMES: f64 = 50.0;
+
+/// The relaxation time, in seconds, of a station with `servers` servers at utilization `rho`
+/// fed at `lambda_per_s`: the time scale on which its queue forgets its past and on which its
+/// autocorrelations decay. For M/M/1, t_relax = 1 / (μ (1 − √ρ)²) (Morse 1955, "Stochastic
+/// properties of waiting lines", Oper. Res. 3; Cohen 1982, *The Single Server Queue*, §II.4).
+/// A station with c servers near saturation behaves like one server of rate cμ (heavy traffic),
+/// so t_relax ≈ 1 / (cμ (1 − √ρ)²) with cμ = λ / ρ; it is an estimate for other service
+/// distributions (whose variability lengthens it). None when ρ is not in (0, 1) or λ ≤ 0.
+pub fn relaxation_time_s(rho: f64, lambda_per_s: f64) -> Option<f64> {
+    if !(rho > 0.0 && rho < 1.0 && lambda_per_s > 0.0) {
+        return None;
+    }
+    let c_mu = lambda_per_s / rho;
+    Some(1.0 / (c_mu * (1.0 - rho.sqrt()).powi(2)))
+}
+
+/// Why an answer is fragile.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fragile {
+    /// The bottleneck's mean utilization is above [`FRAGILE_UTILIZATION`].
+    Busy { station: String, utilization: f64 },
+    /// The statistics window is shorter than [`MIN_RELAXATION_TIMES`] relaxation times.
+    ShortRun { window_s: f64, relaxation_s: f64 },
+}
+
+impl Fragile {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Fragile::Busy { .. } => "bottleneck_over_90pct",
+            Fragile::ShortRun { .. } => "run_too_short",
+        }
+    }
 }
 
 /// The verdict on one configuration.
@@ -245,6 +295,14 @@ pub enum Verdict {
         station: String,
         utilization: f64,
     },
+    /// Every SLO holds, but `station`'s measured utilization (mean `utilization`) is not shown
+    /// to be within `--headroom`: the upper end of its interval is over it; `sure` when the
+    /// lower end is over it too.
+    Headroom {
+        station: String,
+        utilization: f64,
+        sure: bool,
+    },
 }
 
 impl Verdict {
@@ -258,6 +316,8 @@ impl Verdict {
             Verdict::Fail { sure: true, .. } => "fail",
             Verdict::Fail { sure: false, .. } => "fail_uncertain",
             Verdict::Unstable { .. } => "unstable",
+            Verdict::Headroom { sure: true, .. } => "over_headroom",
+            Verdict::Headroom { sure: false, .. } => "over_headroom_uncertain",
         }
     }
 }
@@ -274,9 +334,42 @@ pub struct Step {
     pub figures: Vec<Option<MeanCi>>,
     /// The busiest station and its measured utilization.
     pub bottleneck: Option<(String, f64)>,
+    /// The 95% interval of the bottleneck's utilization across replications.
+    #[serde(default)]
+    pub bottleneck_ci95: Option<(f64, f64)>,
+    /// The bottleneck's relaxation time ([`relaxation_time_s`]), seconds.
+    #[serde(default)]
+    pub relaxation_s: Option<f64>,
+    /// The statistics window of one replication, seconds.
+    #[serde(default)]
+    pub window_s: Option<f64>,
     /// The summaries, when simulated (for pictures); not kept in a capacity shard.
     #[serde(skip)]
     pub outcome: Option<VariantOutcome>,
+}
+
+impl Step {
+    /// Why an answer at this step would be fragile (empty: it is not).
+    pub fn fragility(&self) -> Vec<Fragile> {
+        let mut out = Vec::new();
+        if let Some((station, u)) = &self.bottleneck
+            && *u > FRAGILE_UTILIZATION
+        {
+            out.push(Fragile::Busy {
+                station: station.clone(),
+                utilization: *u,
+            });
+        }
+        if let (Some(w), Some(r)) = (self.window_s, self.relaxation_s)
+            && w < MIN_RELAXATION_TIMES * r
+        {
+            out.push(Fragile::ShortRun {
+                window_s: w,
+                relaxation_s: r,
+            });
+        }
+        out
+    }
 }
 
 /// The answer for one variant.
@@ -378,7 +471,8 @@ enum Next<T> {
     Done,
 }
 
-fn judge(v: &VariantOutcome, slos: &[Slo]) -> (Verdict, Vec<Option<MeanCi>>) {
+fn judge(v: &VariantOutcome, spec: &SearchSpec) -> (Verdict, Vec<Option<MeanCi>>) {
+    let slos = &spec.slos;
     let mut figures = Vec::with_capacity(slos.len());
     let mut verdict = Verdict::Pass;
     for (i, s) in slos.iter().enumerate() {
@@ -393,10 +487,33 @@ fn judge(v: &VariantOutcome, slos: &[Slo]) -> (Verdict, Vec<Option<MeanCi>>) {
             Some((lo, hi)) => (hi, lo),
             None => (f64::INFINITY, f64::NAN),
         };
-        if !(hi <= s.limit_ms) && verdict.passes() {
+        // NaN (no interval) is not within the limit.
+        let within = hi <= s.limit_ms;
+        if !within && verdict.passes() {
             verdict = Verdict::Fail {
                 slo: i,
                 sure: lo > s.limit_ms,
+            };
+        }
+    }
+    if let Some(h) = spec.headroom
+        && verdict.passes()
+    {
+        // The station whose utilization interval reaches furthest over the headroom.
+        let over = v
+            .stations
+            .iter()
+            .filter_map(|s| {
+                let u = s.summary.utilization?;
+                let (lo, hi) = u.ci95.unwrap_or((u.mean, u.mean));
+                (hi > h).then(|| (s.name.clone(), u.mean, lo > h, hi))
+            })
+            .max_by(|a, b| a.3.total_cmp(&b.3));
+        if let Some((station, utilization, sure, _)) = over {
+            verdict = Verdict::Headroom {
+                station,
+                utilization,
+                sure,
             };
         }
     }
@@ -426,7 +543,13 @@ pub fn spec_from_args(
     hop: Option<&str>,
     scale: Option<f64>,
     precision: f64,
+    headroom: Option<f64>,
 ) -> Result<SearchSpec, CapacityError> {
+    if let Some(h) = headroom
+        && !(h > 0.0 && h <= 1.0)
+    {
+        return Err(CapacityError::Headroom(h));
+    }
     let slos = slos
         .iter()
         .map(|s| parse_slo(s))
@@ -446,6 +569,7 @@ pub fn spec_from_args(
         precision,
         min_scale: 1e-3,
         max_servers: 100_000,
+        headroom,
     })
 }
 
@@ -579,6 +703,9 @@ pub fn search_variants(
                         verdict,
                         figures: vec![None; spec.slos.len()],
                         bottleneck: None,
+                        bottleneck_ci95: None,
+                        relaxation_s: None,
+                        window_s: None,
                         outcome: None,
                     });
                     record(st, &mut answers[ai], scale, servers);
@@ -603,13 +730,27 @@ pub fn search_variants(
                 .into_iter()
                 .next()
                 .expect("one variant per run");
-            let (verdict, figures) = judge(&v, &spec.slos);
+            let (verdict, figures) = judge(&v, spec);
+            let reps = f64::from(out.replications.max(1));
+            let window_s =
+                (v.simulated.as_secs_f64() / reps - base_scn.run.warmup.as_secs_f64()).max(0.0);
+            let busiest = v
+                .bottleneck()
+                .and_then(|(n, _)| v.stations.iter().find(|s| s.name == n));
             answers[ai].steps.push(Step {
                 load_scale: scale,
                 servers,
                 verdict,
                 figures,
                 bottleneck: v.bottleneck().map(|(n, u)| (n.to_string(), u)),
+                bottleneck_ci95: busiest.and_then(|s| s.summary.utilization.and_then(|u| u.ci95)),
+                relaxation_s: busiest.and_then(|s| {
+                    relaxation_time_s(
+                        s.summary.utilization?.mean,
+                        s.summary.arrival_rate_per_s.mean,
+                    )
+                }),
+                window_s: Some(window_s),
                 outcome: Some(v),
             });
             record(&mut states[which[ai]], &mut answers[ai], scale, servers);
@@ -844,6 +985,7 @@ mod tests {
             precision: 0.01,
             min_scale: 1e-3,
             max_servers: 1000,
+            headroom: None,
         };
         let out = search(&scn, &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
         let a = &out.answers[0];
@@ -894,6 +1036,7 @@ mod tests {
             precision: 0.01,
             min_scale: 1e-3,
             max_servers: 1000,
+            headroom: None,
         };
         let out = search(&scn, &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
         let a = &out.answers[0];
@@ -911,5 +1054,105 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("hops: q"), "{e}");
+    }
+
+    /// Morse's M/M/1 relaxation time: μ = 10/s, ρ = 0.81 → 1 / (10 × (1 − 0.9)²) = 10 s; with
+    /// c servers the pooled rate cμ = λ/ρ replaces μ.
+    #[test]
+    fn relaxation_time_follows_morse() {
+        let t = relaxation_time_s(0.81, 8.1).unwrap();
+        assert!((t - 10.0).abs() < 1e-9, "{t}");
+        // Four servers of 2.5/s at the same ρ: the same pooled rate, the same time.
+        assert!((relaxation_time_s(0.81, 8.1).unwrap() - t).abs() < 1e-12);
+        assert!(relaxation_time_s(1.0, 8.0).is_none() && relaxation_time_s(0.5, 0.0).is_none());
+        // It grows without bound toward saturation.
+        assert!(relaxation_time_s(0.99, 9.9).unwrap() > 100.0 * t);
+    }
+
+    fn step(u: f64, window_s: f64, relax_s: f64) -> Step {
+        Step {
+            load_scale: 1.0,
+            servers: None,
+            verdict: Verdict::Pass,
+            figures: vec![],
+            bottleneck: Some(("q".into(), u)),
+            bottleneck_ci95: None,
+            relaxation_s: Some(relax_s),
+            window_s: Some(window_s),
+            outcome: None,
+        }
+    }
+
+    #[test]
+    fn fragile_above_90_percent_or_under_50_relaxation_times() {
+        assert!(step(0.85, 5000.0, 10.0).fragility().is_empty());
+        let f = step(0.95, 5000.0, 10.0).fragility();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].label(), "bottleneck_over_90pct");
+        let f = step(0.85, 400.0, 10.0).fragility();
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].label(), "run_too_short");
+        assert_eq!(step(0.95, 400.0, 10.0).fragility().len(), 2);
+    }
+
+    /// M/M/2 (μ = 10/s per server) with a loose SLO: without headroom the answer sits near
+    /// saturation and is marked fragile; with `--headroom 0.8` every passing step's
+    /// utilization interval lies under 0.8, the answer's first failing neighbour fails on
+    /// headroom, and the answer is near ρ = 0.8 (λ = 16/s: base λ = 10/s, so scale ≈ 1.6).
+    /// The progress callbacks announce exactly the runs they then report done, round by
+    /// round, so the bar's total only grows and ends equal to its position.
+    #[test]
+    fn headroom_fails_busy_configurations_and_answers_are_marked_fragile() {
+        let text = "[run]\nduration_s = 2000\nwarmup_s = 100\nseed = 7\nreplications = 3\n\
+             [sources.a]\nrate_per_s = 10\nroute = \"r\"\n\
+             [hops.q]\nservers = 2\nservice_ms = { dist = \"exponential\", rate_per_s = 10 }\n\
+             [routes.r]\nsteps = [\"q\"]\ndeliver = \"f\"\n";
+        let scn = from_text(text, "mmc.toml", "mmc", LoadOptions::default()).unwrap();
+        let spec = spec_from_args(&["f.p99<=60s".into()], None, None, 0.02, None).unwrap();
+        let out = search(&scn, &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
+        let a = &out.answers[0];
+        let p = &a.steps[a.last_pass.unwrap()];
+        assert!(p.bottleneck.as_ref().unwrap().1 > 0.9);
+        assert!(!p.fragility().is_empty());
+
+        let planned = std::sync::atomic::AtomicU64::new(0);
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let totals = std::sync::Mutex::new(Vec::new());
+        let spec = spec_from_args(&["f.p99<=60s".into()], None, None, 0.02, Some(0.8)).unwrap();
+        let out = search(
+            &scn,
+            &spec,
+            RunOptions::default(),
+            &|n| {
+                let t = planned.fetch_add(n, std::sync::atomic::Ordering::SeqCst) + n;
+                totals.lock().unwrap().push(t);
+            },
+            &|| {
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            },
+        )
+        .unwrap();
+        let totals = totals.into_inner().unwrap();
+        assert!(totals.windows(2).all(|w| w[0] <= w[1]), "{totals:?}");
+        assert_eq!(planned.into_inner(), done.into_inner());
+        let a = &out.answers[0];
+        let p = &a.steps[a.last_pass.unwrap()];
+        let f = &a.steps[a.first_fail.unwrap()];
+        assert!(
+            matches!(f.verdict, Verdict::Headroom { .. }),
+            "{:?}",
+            f.verdict
+        );
+        for s in a.steps.iter().filter(|s| s.verdict.passes()) {
+            assert!(s.bottleneck_ci95.unwrap().1 <= 0.8);
+        }
+        // ρ = λ / 20 at scale k: λ = 10 k. The pass is within the 2% bracket of ρ = 0.8 less
+        // the utilization's interval (a few tenths of a percent at 2000 s × 3 replications).
+        assert!(
+            p.load_scale > 1.5 && p.load_scale <= 1.6,
+            "{}",
+            p.load_scale
+        );
+        assert!(spec_from_args(&["f.p99<=60s".into()], None, None, 0.02, Some(1.5)).is_err());
     }
 }

@@ -19,6 +19,7 @@ use crate::engine::{self, EventQueue, Model, RngStreams, SimRng, SimTime};
 use crate::load::{ArrivalProcess, MAX_GROUPS, Source};
 use crate::model::network::{ExtraId, Network, Node, NodeId, StationId};
 use crate::model::transport::{self, RetryPolicy};
+use crate::stats::warmup::{BatchSeries, WarmupCheck};
 use crate::stats::{
     Accounting, ConservationError, FlowStats, MeterStats, OutageRecord, StationStats,
 };
@@ -206,6 +207,9 @@ pub struct RunResult {
     pub end: SimTime,
     /// Length of the statistics window (end − warm-up).
     pub window: SimTime,
+    /// Per flow, the warm-up MSER-5 would have chosen over the whole run (warm-up included).
+    #[serde(default)]
+    pub warmup_checks: Vec<WarmupCheck>,
 }
 
 pub struct MailSim<'a> {
@@ -219,6 +223,9 @@ pub struct MailSim<'a> {
     /// The retry policy of senders outside the network.
     external_policy: RetryPolicy,
     flows: Vec<FlowStats>,
+    /// Per flow, every delivery's latency in delivery order (warm-up included), as bounded
+    /// batch means for the MSER-5 warm-up check.
+    series: Vec<BatchSeries>,
     meters: Vec<MeterStats>,
     outages: Vec<OutageRecord>,
     accounting: Accounting,
@@ -284,6 +291,7 @@ impl<'a> MailSim<'a> {
             limits,
             external_policy: policy,
             flows: vec![FlowStats::default(); net.flows.len()],
+            series: vec![BatchSeries::default(); net.flows.len()],
             meters: vec![MeterStats::default(); meter_count],
             outages: Vec::new(),
             accounting: Accounting::default(),
@@ -364,6 +372,10 @@ impl<'a> MailSim<'a> {
             events,
             end,
             window: end.saturating_sub(self.limits.warmup),
+            warmup_checks: {
+                let horizon = self.limits.duration.unwrap_or(end);
+                self.series.iter().map(|s| s.check(horizon)).collect()
+            },
         })
     }
 
@@ -482,6 +494,7 @@ impl<'a> MailSim<'a> {
                 Node::Deliver { flow } => {
                     let c = self.copies.remove(id);
                     self.accounting.delivered += u64::from(c.recipients);
+                    self.series[usize::from(flow)].record(now, now - c.born);
                     if c.born >= self.limits.warmup {
                         let f = &mut self.flows[usize::from(flow)];
                         f.record(now - c.born, c.recipients);

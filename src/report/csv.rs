@@ -502,6 +502,19 @@ pub struct CapacityRow<'a> {
     pub tightest_limit_ms: Option<Ms>,
     pub bottleneck: Option<&'a str>,
     pub bottleneck_utilization: Option<Sig>,
+    pub bottleneck_utilization_ci95_lo: Option<Sig>,
+    pub bottleneck_utilization_ci95_hi: Option<Sig>,
+    /// The bottleneck's relaxation time at the answer (`capacity::relaxation_time_s`).
+    pub relaxation_time_s: Option<Secs>,
+    /// One replication's statistics window, and how many relaxation times it spans.
+    pub window_s: Option<Secs>,
+    pub window_relaxation_times: Option<Sig>,
+    /// The answer's bottleneck is over 90% busy, or the window is under 50 relaxation times.
+    pub fragile: Option<bool>,
+    /// `bottleneck_over_90pct`, `run_too_short`, or both (`;`-separated).
+    pub fragile_reason: Option<String>,
+    /// `--headroom`, when given.
+    pub headroom: Option<Sig>,
     /// Lower bound on the probability that every SLO holds at the answer (Bonferroni).
     pub confidence: Sig,
     /// Load search's stopping rule: (first failing − last passing) ≤ precision × last passing.
@@ -525,12 +538,22 @@ pub struct CapacityStepRow<'a> {
     pub value_ci95_hi_ms: Option<Ms>,
     pub bottleneck: Option<&'a str>,
     pub bottleneck_utilization: Option<Sig>,
+    pub bottleneck_utilization_ci95_lo: Option<Sig>,
+    pub bottleneck_utilization_ci95_hi: Option<Sig>,
 }
 
 fn failing_reason(c: &CapacityOutcome, v: &Verdict) -> Option<String> {
     match v {
         Verdict::Pass => None,
         Verdict::Fail { slo, .. } => Some(c.spec.slos[*slo].text.clone()),
+        Verdict::Headroom {
+            station,
+            utilization,
+            ..
+        } => Some(format!(
+            "{station} utilization {utilization:.4} over --headroom {}",
+            c.spec.headroom.unwrap_or(f64::NAN)
+        )),
         Verdict::Unstable {
             station,
             utilization,
@@ -596,6 +619,24 @@ pub fn capacity_rows(c: &CapacityOutcome) -> Vec<CapacityRow<'_>> {
                 bottleneck_utilization: pass
                     .and_then(|p| p.bottleneck.as_ref().map(|b| b.1))
                     .map(Sig),
+                bottleneck_utilization_ci95_lo: pass
+                    .and_then(|p| p.bottleneck_ci95.map(|x| x.0))
+                    .map(Sig),
+                bottleneck_utilization_ci95_hi: pass
+                    .and_then(|p| p.bottleneck_ci95.map(|x| x.1))
+                    .map(Sig),
+                relaxation_time_s: pass.and_then(|p| p.relaxation_s).map(Secs),
+                window_s: pass.and_then(|p| p.window_s).map(Secs),
+                window_relaxation_times: pass
+                    .and_then(|p| Some(p.window_s? / p.relaxation_s?))
+                    .map(Sig),
+                fragile: pass.map(|p| !p.fragility().is_empty()),
+                fragile_reason: pass.and_then(|p| {
+                    let f = p.fragility();
+                    (!f.is_empty())
+                        .then(|| f.iter().map(|x| x.label()).collect::<Vec<_>>().join(";"))
+                }),
+                headroom: c.spec.headroom.map(Sig),
                 confidence: Sig(c.confidence()),
                 precision: servers_search
                     .is_none()
@@ -627,6 +668,8 @@ pub fn capacity_step_rows(c: &CapacityOutcome) -> Vec<CapacityStepRow<'_>> {
                     value_ci95_hi_ms: m.and_then(hi).map(Ms),
                     bottleneck: st.bottleneck.as_ref().map(|b| b.0.as_str()),
                     bottleneck_utilization: st.bottleneck.as_ref().map(|b| b.1).map(Sig),
+                    bottleneck_utilization_ci95_lo: st.bottleneck_ci95.map(|x| Sig(x.0)),
+                    bottleneck_utilization_ci95_hi: st.bottleneck_ci95.map(|x| Sig(x.1)),
                 });
             }
         }

@@ -18,6 +18,7 @@ pub mod output;
 pub mod svg;
 pub mod terminal;
 pub mod validation;
+pub mod warmup;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -237,6 +238,9 @@ pub fn write_all(
     let accounting = dir.join("accounting.csv");
     csv::write(&accounting, &csv::accounting_rows(study))?;
     written.push(accounting);
+    let p = dir.join("warmup.csv");
+    csv::write(&p, &warmup::rows(study))?;
+    written.push(p);
     if study.variants.len() > 1 {
         let p = dir.join("compare.csv");
         csv::write(&p, &compare::rows(study))?;

@@ -160,6 +160,54 @@ fn prose_ms(v: f64) -> String {
     }
 }
 
+/// A duration for prose: seconds below 10 minutes, minutes above.
+fn prose_s(v: f64) -> String {
+    if v >= 600.0 {
+        format!("{:.0} min", v / 60.0)
+    } else if v >= 10.0 {
+        format!("{v:.0} s")
+    } else {
+        format!("{v:.1} s")
+    }
+}
+
+/// " FRAGILE: …" when an answer is fragile (see `capacity::Step::fragility`), else empty.
+fn fragile_text(p: &crate::capacity::Step) -> String {
+    use crate::capacity::{FRAGILE_UTILIZATION, Fragile, MIN_RELAXATION_TIMES};
+    let reasons: Vec<String> = p
+        .fragility()
+        .iter()
+        .map(|f| match f {
+            Fragile::Busy {
+                station,
+                utilization,
+            } => format!(
+                "{station} is {:.0}% busy (over {:.0}%: a little more load moves it onto the \
+                 steep part of the latency curve)",
+                utilization * 100.0,
+                FRAGILE_UTILIZATION * 100.0
+            ),
+            Fragile::ShortRun {
+                window_s,
+                relaxation_s,
+            } => format!(
+                "the {} window spans only {:.0} relaxation times ({:.0} wanted)",
+                prose_s(*window_s),
+                window_s / relaxation_s,
+                MIN_RELAXATION_TIMES
+            ),
+        })
+        .collect();
+    if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " FRAGILE: {}; keep headroom (--headroom 0.8) or run longer.",
+            reasons.join(", and ")
+        )
+    }
+}
+
 /// The answer of a capacity search as a paragraph a planner can paste into a report.
 pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> String {
     use crate::capacity::{Knob, Verdict};
@@ -205,6 +253,16 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
                     prose_ms(sl.limit_ms)
                 )
             }
+            Verdict::Headroom {
+                station,
+                utilization,
+                sure,
+            } => format!(
+                "{station} is {:.1}% busy, {} the {:.0}% headroom limit",
+                utilization * 100.0,
+                if *sure { "over" } else { "possibly over" },
+                c.spec.headroom.unwrap_or(f64::NAN) * 100.0
+            ),
             Verdict::Pass => unreachable!("a failing step"),
         };
         let at = |s: &crate::capacity::Step| match s.servers {
@@ -251,9 +309,28 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
                 let bottleneck = p
                     .bottleneck
                     .as_ref()
-                    .map(|(n, u)| format!("; busiest hop {n} at {:.0}% utilization", u * 100.0))
+                    .map(|(n, u)| {
+                        let ci = p
+                            .bottleneck_ci95
+                            .map(|(l, h)| format!(" (95% CI {:.1}–{:.1}%)", l * 100.0, h * 100.0))
+                            .unwrap_or_default();
+                        let relax = match (p.relaxation_s, p.window_s) {
+                            (Some(r), Some(w)) => format!(
+                                ", relaxation time ≈ {} against a {} statistics window ({:.0} ×)",
+                                prose_s(r),
+                                prose_s(w),
+                                w / r
+                            ),
+                            _ => String::new(),
+                        };
+                        format!(
+                            "; busiest hop {n} at {:.1}% utilization{ci}{relax}",
+                            u * 100.0
+                        )
+                    })
                     .unwrap_or_default();
-                format!("{head}{next}.{tight}{bottleneck}.")
+                let fragile = fragile_text(p);
+                format!("{head}{next}.{tight}{bottleneck}.{fragile}")
             }
         };
         let _ = writeln!(o, "{line}");
@@ -279,5 +356,13 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
             Knob::Servers(_) => String::new(),
         }
     );
+    if let Some(h) = c.spec.headroom {
+        let _ = writeln!(
+            o,
+            "With --headroom {h}, a configuration also fails when its busiest station is not \
+             shown to stay within {:.0}% utilization (the upper end of its 95% interval).",
+            h * 100.0
+        );
+    }
     o
 }

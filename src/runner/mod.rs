@@ -38,6 +38,10 @@ pub enum RunError {
         threads: usize,
         source: rayon::ThreadPoolBuildError,
     },
+    #[error(
+        "`warmup_s = \"auto\"` cannot be sharded: every shard would need the whole pilot run; run once without --shard, then set run.warmup_s to the warm-up its manifest records"
+    )]
+    AutoWarmupSharded,
     #[error("`--baseline {name}` is not a variant of the scenario; variants: {accepted}")]
     UnknownBaseline { name: String, accepted: String },
     #[error("variant `{variant}`, replication {replication}: {source}")]
@@ -52,7 +56,9 @@ impl RunError {
     /// The process exit code this error calls for (see [`crate::error`]).
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Threads { .. } | RunError::UnknownBaseline { .. } => crate::error::BAD_INPUT,
+            RunError::Threads { .. }
+            | RunError::UnknownBaseline { .. }
+            | RunError::AutoWarmupSharded => crate::error::BAD_INPUT,
             RunError::Conservation { .. } => crate::error::FAILED_CHECK,
         }
     }
@@ -104,6 +110,42 @@ pub struct VariantOutcome {
     /// Every outage of every replication: (replication, record).
     pub outages: Vec<(u32, OutageRecord)>,
     pub costs: Option<CostBasis>,
+    /// Per flow of the network (in network order), what the MSER-5 warm-up check found.
+    pub warmup: Vec<FlowWarmup>,
+}
+
+/// The warm-up check of one flow across replications (see [`crate::stats::warmup`]).
+#[derive(Clone, Debug)]
+pub struct FlowWarmup {
+    pub flow: String,
+    /// The scenario's warm-up.
+    pub configured: SimTime,
+    /// Per replication, the warm-up MSER-5 would have chosen over the whole run.
+    pub chosen: Vec<SimTime>,
+    /// Replications whose choice is later than the configured warm-up: the transient was not
+    /// removed.
+    pub flagged: u32,
+    /// Replications where MSER cut half the series (its limit): too short to tell.
+    pub at_limit: u32,
+    /// MSER-5 on the replications' latency profiles pooled stretch by stretch: the warm-up
+    /// it would choose for the variant and flow, and whether that hit MSER's limit.
+    pub pooled: SimTime,
+    pub pooled_at_limit: bool,
+}
+
+impl FlowWarmup {
+    /// The latest warm-up any replication chose.
+    pub fn chosen_max(&self) -> SimTime {
+        self.chosen.iter().copied().max().unwrap_or(SimTime::ZERO)
+    }
+
+    /// The configured warm-up did not remove the initial transient: MSER-5 on the pooled
+    /// replications chooses a later one. (One replication of a queue near saturation hides
+    /// an empty start among its own excursions; pooling the replications keeps the
+    /// transient's bias and divides that noise by √replications.)
+    pub fn warn(&self) -> bool {
+        self.pooled > self.configured
+    }
 }
 
 /// Traffic on one meter, per second of the statistics window.
@@ -143,6 +185,8 @@ pub struct StudyOutcome {
     pub threads: usize,
     pub variants: Vec<VariantOutcome>,
     pub wall: Duration,
+    /// The warm-up used (chosen by a pilot when the scenario says `warmup_s = "auto"`).
+    pub warmup: SimTime,
     /// Index in `variants` of the baseline the others are compared with (`compare.csv`);
     /// the first unless `--baseline` names another (see [`StudyOutcome::set_baseline`]).
     pub baseline: usize,
@@ -174,7 +218,35 @@ pub fn baseline_index<'a>(
         })
 }
 
-fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
+fn summarize(
+    v: &VariantModel,
+    reps: &[RunResult],
+    configured: SimTime,
+    duration: Option<SimTime>,
+) -> VariantOutcome {
+    let warmup = v
+        .network
+        .flows
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let checks: Vec<_> = reps.iter().filter_map(|r| r.warmup_checks.get(i)).collect();
+            let horizon = reps.iter().map(|r| r.end).max().unwrap_or(SimTime::ZERO);
+            let horizon = duration.unwrap_or(horizon);
+            let profiles: Vec<&[(f64, u64)]> =
+                checks.iter().map(|c| c.profile.as_slice()).collect();
+            let (pooled, pooled_at_limit) = crate::stats::warmup::pooled_choice(&profiles, horizon);
+            FlowWarmup {
+                pooled,
+                pooled_at_limit,
+                flow: name.clone(),
+                configured,
+                chosen: checks.iter().map(|c| c.chosen).collect(),
+                flagged: checks.iter().filter(|c| c.chosen > configured).count() as u32,
+                at_limit: checks.iter().filter(|c| c.at_limit).count() as u32,
+            }
+        })
+        .collect();
     let windows: Vec<SimTime> = reps.iter().map(|r| r.window).collect();
     let flows = v
         .network
@@ -255,6 +327,7 @@ fn summarize(v: &VariantModel, reps: &[RunResult]) -> VariantOutcome {
         .flat_map(|(i, r)| r.outages.iter().map(move |o| (i as u32, o.clone())))
         .collect();
     VariantOutcome {
+        warmup,
         meters: meters_summary,
         peak_meters_kb_per_s: mean_ci(&peaks),
         outages,
@@ -477,7 +550,7 @@ pub fn assemble(
             .variants
             .iter()
             .zip(mine.chunks(per_variant))
-            .map(|(v, reps)| summarize(v, reps))
+            .map(|(v, reps)| summarize(v, reps, scn.run.warmup, scn.run.duration))
             .collect();
         out.push(StudyOutcome {
             seed,
@@ -485,10 +558,56 @@ pub fn assemble(
             threads,
             variants,
             wall,
+            warmup: scn.run.warmup,
             baseline: 0,
         });
     }
     out
+}
+
+/// For each scenario with `warmup_s = "auto"`, the scenario with its warm-up chosen: a pilot
+/// simulates every unit with no warm-up (same seeds, so the same arrivals), and the warm-up is
+/// the latest pooled MSER-5 choice over its variants and flows (see
+/// [`crate::stats::warmup::pooled_choice`]), rounded up to a whole second and kept under half
+/// the duration. None for the others. Deterministic: it depends on the scenario and the seed
+/// only.
+pub fn resolve_warmup(
+    scns: &[&Scenario],
+    opts: RunOptions,
+) -> Result<Vec<Option<Scenario>>, RunError> {
+    let auto: Vec<&Scenario> = scns.iter().copied().filter(|s| s.run.warmup_auto).collect();
+    if auto.is_empty() {
+        return Ok(vec![None; scns.len()]);
+    }
+    let plan = Plan::new(&auto, opts);
+    let all: Vec<usize> = (0..plan.units.len()).collect();
+    let (results, threads) = simulate_units(&auto, &plan, &all, opts, &|| {})?;
+    let pilots = assemble(&auto, &plan, &results, threads, Duration::ZERO);
+    let mut pilots = pilots.into_iter();
+    Ok(scns
+        .iter()
+        .map(|s| {
+            if !s.run.warmup_auto {
+                return None;
+            }
+            let p = pilots.next().expect("one pilot per auto scenario");
+            let chosen = p
+                .variants
+                .iter()
+                .flat_map(|v| v.warmup.iter().map(|w| w.pooled))
+                .max()
+                .unwrap_or(SimTime::ZERO);
+            let secs = chosen.as_secs_f64().ceil();
+            let cap = s
+                .run
+                .duration
+                .map_or(f64::INFINITY, |d| d.as_secs_f64() / 2.0);
+            let mut out = (*s).clone();
+            out.run.warmup = SimTime::from_secs_f64(secs.min(cap));
+            out.run.warmup_auto = false;
+            Some(out)
+        })
+        .collect())
 }
 
 /// Runs several scenarios (the points of a sweep or a search) as one pool of work units
@@ -502,6 +621,13 @@ pub fn run_many(
     on_unit_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<StudyOutcome>, RunError> {
     let start = Instant::now();
+    let resolved = resolve_warmup(scns, opts)?;
+    let scns: Vec<&Scenario> = scns
+        .iter()
+        .zip(&resolved)
+        .map(|(s, r)| r.as_ref().unwrap_or(s))
+        .collect();
+    let scns = scns.as_slice();
     let plan = Plan::new(scns, opts);
     let all: Vec<usize> = (0..plan.units.len()).collect();
     let (results, threads) = simulate_units(scns, &plan, &all, opts, on_unit_done)?;

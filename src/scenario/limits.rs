@@ -153,7 +153,7 @@ pub fn check_raw(raw: &RawScenario) -> V<()> {
     if let Some(d) = r.duration_s {
         fits_clock(d, "run.duration_s")?;
     }
-    if let Some(w) = r.warmup_s {
+    if let Some(crate::scenario::raw::RawWarmup::Seconds(w)) = r.warmup_s {
         fits_clock(w, "run.warmup_s")?;
     }
     if let Some(t) = &raw.transport {

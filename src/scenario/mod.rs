@@ -35,6 +35,8 @@ pub struct RunSpec {
     pub duration: Option<SimTime>,
     pub max_messages: Option<u64>,
     pub warmup: SimTime,
+    /// `warmup_s = "auto"`: `warmup` is 0 until `runner::resolve_warmup` sets it from a pilot.
+    pub warmup_auto: bool,
     pub seed: u64,
     pub replications: u32,
     /// Every source's rate is the file's times this (`run.load_scale`, default 1).

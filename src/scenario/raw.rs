@@ -82,7 +82,9 @@ pub struct RawBurst {
 pub struct RawRun {
     pub duration_s: Option<f64>,
     pub messages: Option<u64>,
-    pub warmup_s: Option<f64>,
+    /// Seconds, or `"auto"` (chosen by a pilot run and MSER-5; see `runner::resolve_warmup`).
+    #[serde(default, deserialize_with = "warmup_seconds_or_auto")]
+    pub warmup_s: Option<RawWarmup>,
     pub seed: Option<u64>,
     pub replications: Option<u32>,
     /// Multiplies every source's arrival rate.
@@ -408,4 +410,42 @@ mod tests {
             .unwrap_err();
         assert!(e.message().contains("unlimited"), "{}", e.message());
     }
+}
+
+/// `run.warmup_s`: seconds, or the word `auto`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RawWarmup {
+    Seconds(f64),
+    Auto,
+}
+
+fn warmup_seconds_or_auto<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<RawWarmup>, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = Option<RawWarmup>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a number of seconds or \"auto\"")
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(RawWarmup::Seconds(v)))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(RawWarmup::Seconds(v as f64)))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(RawWarmup::Seconds(v as f64)))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            if v == "auto" {
+                Ok(Some(RawWarmup::Auto))
+            } else {
+                Err(E::custom(format!(
+                    "expected a number of seconds or \"auto\", found \"{v}\""
+                )))
+            }
+        }
+    }
+    d.deserialize_any(V)
 }

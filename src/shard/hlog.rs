@@ -221,6 +221,7 @@ mod tests {
             events: 0,
             end: SimTime::from_nanos(660_000_000_000),
             window: SimTime::from_nanos(600_000_000_000),
+            warmup_checks: Vec::new(),
         }
     }
 

@@ -21,8 +21,8 @@
 //! round's verdicts, but the variants' searches are independent): its units are the scenario's
 //! variants, shard K of N searches those whose index v has `v % N == K`, and writes
 //! `capacity.json` (each variant's complete answer: every step tried and its verdict and
-//! figures) beside the same `shard.json`, whose key also records `--hop`, `--scale` and
-//! `--precision`. [`merge`] rebuilds the search's outcome from them, for the same
+//! figures) beside the same `shard.json`, whose key also records `--hop`, `--scale`,
+//! `--bracket`, `--headroom`. [`merge`] rebuilds the search's outcome from them, for the same
 //! `report::write_capacity`.
 //!
 //! This module encodes, decodes and checks; it writes no files (`report` does) and prints
@@ -270,7 +270,11 @@ pub struct StudyKey {
 pub struct CapacityKey {
     pub hop: Option<String>,
     pub scale: Option<f64>,
+    /// `--bracket` (the load search's stopping rule).
     pub precision: f64,
+    /// `--headroom`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headroom: Option<f64>,
 }
 
 impl StudyKey {
@@ -862,7 +866,13 @@ fn merge_capacity(
             units: list(&missing, describe),
         });
     }
-    let spec = capacity::spec_from_args(&key.slos, ck.hop.as_deref(), ck.scale, ck.precision)?;
+    let spec = capacity::spec_from_args(
+        &key.slos,
+        ck.hop.as_deref(),
+        ck.scale,
+        ck.precision,
+        ck.headroom,
+    )?;
     let mut answers: Vec<Option<capacity::VariantAnswer>> = vec![None; key.total_units];
     let (mut simulated, mut events) = (0, 0);
     for (dir, m) in dirs.iter().zip(manifests) {
@@ -1024,6 +1034,7 @@ mod tests {
             events: 12,
             end: SimTime::from_nanos(99),
             window: SimTime::from_nanos(90),
+            warmup_checks: Vec::new(),
         };
         let back: RunResult = serde_json::from_slice(&serde_json::to_vec(&r).unwrap()).unwrap();
         assert_eq!(back.stations[0].busy, r.stations[0].busy);

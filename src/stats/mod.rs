@@ -10,6 +10,7 @@ pub mod compare;
 mod record;
 mod replications;
 pub mod summary;
+pub mod warmup;
 
 pub use record::{SpanCounts, run_histogram};
 pub use replications::{MeanCi, mean_ci};

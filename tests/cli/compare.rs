@@ -122,3 +122,50 @@ fn baseline_flag_picks_the_reference_and_unknown_names_are_refused() {
     );
     assert!(!out.exists(), "nothing written on refusal");
 }
+
+#[test]
+fn auto_warmup_is_refused_with_shards_and_other_words_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scn = |w: &str| {
+        let p = tmp.path().join("w.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "[run]\nduration_s = 200\nwarmup_s = {w}\nreplications = 2\n\
+                 [sources.a]\nrate_per_s = 5\nroute = \"r\"\n\
+                 [hops.q]\nservers = 1\nservice_ms = {{ dist = \"exponential\", rate_per_s = 10 }}\n\
+                 [routes.r]\nsteps = [\"q\"]\ndeliver = \"f\"\n"
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let out = tmp.path().join("out");
+    let o = Command::cargo_bin("mailflow")
+        .unwrap()
+        .arg("run")
+        .arg(scn("\"auto\""))
+        .args(["--shard", "0/2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("cannot be sharded"), "{err}");
+    assert!(!out.exists());
+    let o = Command::cargo_bin("mailflow")
+        .unwrap()
+        .arg("run")
+        .arg(scn("\"soon\""))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(":3:")
+            && err.contains("expected a number of seconds or \"auto\", found \"soon\""),
+        "{err}"
+    );
+}

@@ -35,7 +35,7 @@ fn parallel_run_sh_quotes_an_slo_and_merges_the_shards() {
         .args(["2", "shards", "cap", "capacity"])
         .arg(repo("scenarios/tandem-mmc.toml"))
         .args(["--slo", "tandem.p99<=2s", "--set", "run.duration_s=200"])
-        .args(["--replications", "2", "--precision", "0.2"])
+        .args(["--replications", "2", "--bracket", "0.2"])
         .env("MAILFLOW", bin())
         .current_dir(dir.path())
         .output()

@@ -79,8 +79,8 @@ fn every_csv_of_run_sweep_capacity_and_validate_obeys_the_number_rule() {
         .arg(scenario("connector-outage.toml"))
         .assert()
         .success();
-    // summary, hops, accounting, compare, costs, outages.
-    assert_eq!(assert_number_rule(&dir.path().join("run")), 6);
+    // summary, hops, accounting, warmup, compare, costs, outages.
+    assert_eq!(assert_number_rule(&dir.path().join("run")), 7);
     mailflow(dir.path())
         .arg("sweep")
         .arg(scenario("tandem-mmc.toml"))
@@ -96,7 +96,7 @@ fn every_csv_of_run_sweep_capacity_and_validate_obeys_the_number_rule() {
         .args([
             "--replications",
             "3",
-            "--precision",
+            "--bracket",
             "0.1",
             "--quiet",
             "--out",

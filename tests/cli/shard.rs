@@ -273,7 +273,7 @@ fn two_capacity_shards_merge_to_the_unsharded_search() {
         "run.warmup_s=60",
         "--replications",
         "2",
-        "--precision",
+        "--bracket",
         "0.1",
         "-q",
     ];

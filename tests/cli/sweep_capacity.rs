@@ -133,7 +133,7 @@ fn capacity_writes_its_answer_and_exits_1_when_nothing_is_feasible() {
         .arg("capacity")
         .arg(scenario("tandem-mmc.toml"))
         .args(["--slo", "tandem.p99<=2s", "--set", "run.duration_s=400"])
-        .args(["--replications", "3", "--precision", "0.05", "--out", "cap"])
+        .args(["--replications", "3", "--bracket", "0.05", "--out", "cap"])
         .assert()
         .success()
         .stdout(predicate::str::contains("up to"))

@@ -136,7 +136,9 @@ pub fn run_spec(r: &RawRun) -> V<RunSpec> {
     // Default warm-up: a tenth of the duration, enough for the queues of a stable network to
     // forget their empty start; none for message-bounded runs.
     let warmup = match r.warmup_s {
-        Some(w) => non_negative(w, "run.warmup_s")?,
+        Some(crate::scenario::raw::RawWarmup::Seconds(w)) => non_negative(w, "run.warmup_s")?,
+        // Chosen later by a pilot run (`runner::resolve_warmup`); statistics start at 0 there.
+        Some(crate::scenario::raw::RawWarmup::Auto) => 0.0,
         None => duration.map_or(0.0, |d| d / 10.0),
     };
     if let Some(d) = duration
@@ -157,6 +159,7 @@ pub fn run_spec(r: &RawRun) -> V<RunSpec> {
         duration: duration.map(SimTime::from_secs_f64),
         max_messages: r.messages,
         warmup: SimTime::from_secs_f64(warmup),
+        warmup_auto: r.warmup_s == Some(crate::scenario::raw::RawWarmup::Auto),
         seed: r.seed.unwrap_or(1),
         replications,
         load_scale,
