@@ -246,7 +246,7 @@ fn studies(c: &mut Criterion) {
         "inbound_to_onprem.p99<=5s".to_string(),
         "outbound_from_cloud.p99<=5s".to_string(),
     ];
-    let spec = capacity::spec_from_args(&slos, None, None, 0.02).expect("valid SLOs");
+    let spec = capacity::spec_from_args(&slos, None, None, 0.02, None).expect("valid SLOs");
     let axes: Vec<sweep::Axis> = [
         "hops.hub2007.servers=1..8",
         "load.scale=0.5..3:0.25",
