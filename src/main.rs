@@ -325,7 +325,7 @@ fn main() -> ExitCode {
     // report.html shows the command that made it; "mailflow" rather than argv[0], so the page
     // is the same whether the program ran from PATH, target/release or `cargo run`.
     report::html::set_command(
-        std::iter::once("mailflow".to_string()).chain(std::env::args().skip(1)),
+        std::iter::once("mailflow".to_string()).chain(result_args(std::env::args().skip(1))),
     );
     match run(cli) {
         Ok(code) => code,
@@ -337,6 +337,26 @@ fn main() -> ExitCode {
             ExitCode::from(exit_code(&err))
         }
     }
+}
+
+/// The arguments that decide the results: `--quiet` and `--threads` change neither a figure nor
+/// a byte of output (as threads and wall time go to `timing.json`, not the manifest), so the
+/// command report.html records leaves them out and a committed report is reproduced by the
+/// same command with or without them.
+fn result_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut args = args.peekable();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quiet" | "-q" => {}
+            "--threads" => {
+                args.next();
+            }
+            _ if a.starts_with("--threads=") => {}
+            _ => out.push(a),
+        }
+    }
+    out
 }
 
 /// The error and its causes on one line, `: `-separated, each cause said once: library errors
@@ -849,6 +869,25 @@ fn cmd_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn recorded_command_leaves_out_what_does_not_change_results() {
+        let args = [
+            "run",
+            "s.toml",
+            "--quiet",
+            "--threads",
+            "2",
+            "-q",
+            "--threads=4",
+            "--out",
+            "d",
+        ];
+        assert_eq!(
+            super::result_args(args.iter().map(|a| a.to_string())),
+            ["run", "s.toml", "--out", "d"]
+        );
+    }
+
     #[test]
     fn cli_is_well_formed() {
         use clap::CommandFactory;
