@@ -14,9 +14,14 @@ use super::classify::{ClassifyReport, FLOWS, Source, measured_to};
 use super::estimate::Estimate;
 use super::record::{LogFormat, ReadReport};
 use super::tally::{Calibration, HopMethodUsed, RoutingEvidence};
-use crate::hybrid::{self, Mx, Variant};
+use crate::hybrid::defaults::default_work;
+use crate::hybrid::work::Role;
+use crate::hybrid::{self, Hop, Mx, Side, Variant};
 use crate::load::arrivals::BUSINESS_DAY;
+use crate::model::dist::Dist;
 use crate::scenario::Scenario;
+use crate::scenario::raw::RawDist;
+use crate::scenario::validate::dist;
 
 /// Why calibration's outputs could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +40,12 @@ pub enum OutputError {
         "--current `{found}`: expected mx=eop or mx=onprem and cmt=on or cmt=off, e.g. --current mx=eop,cmt=off"
     )]
     BadCurrent { found: String },
+    #[error("{file}: `{field}` {message}")]
+    BaseField {
+        file: String,
+        field: String,
+        message: String,
+    },
 }
 
 impl OutputError {
@@ -949,6 +960,7 @@ pub fn calibrated_toml(
             }
         }
     }
+    calibrated_work(&mut doc, c, base_file)?;
     let header = format!(
         "# Calibrated by `mailflow calibrate` from {inputs}: {} messages over {} hours from {}.\n\
          # Values marked `calibrated:` come from the logs (with their sample size n and 95% interval);\n\
@@ -990,6 +1002,213 @@ pub fn calibrated_toml(
         Err(e) => return Err(OutputError::Invalid(e)),
     }
     Ok((text, warnings))
+}
+
+/// The base's `[hybrid.work.<hop>].<key>` (or `hybrid.<key>` when `hop` is None) as a
+/// distribution in milliseconds, if the base gives it.
+fn base_work_dist(
+    doc: &DocumentMut,
+    base_file: &str,
+    hop: Option<&str>,
+    key: &str,
+) -> Result<Option<Dist>, OutputError> {
+    let hybrid = doc.get("hybrid").and_then(Item::as_table_like);
+    let table = match hop {
+        None => hybrid,
+        Some(h) => hybrid
+            .and_then(|t| t.get("work"))
+            .and_then(Item::as_table_like)
+            .and_then(|t| t.get(h))
+            .and_then(Item::as_table_like),
+    };
+    let Some(item) = table.and_then(|t| t.get(key)) else {
+        return Ok(None);
+    };
+    let field = match hop {
+        None => format!("hybrid.{key}"),
+        Some(h) => format!("hybrid.work.{h}.{key}"),
+    };
+    #[derive(serde::Deserialize)]
+    struct One {
+        d: RawDist,
+    }
+    let text = format!("d = {}", item.to_string().trim());
+    let invalid = |message: String| OutputError::BaseField {
+        file: base_file.to_string(),
+        field: field.clone(),
+        message,
+    };
+    let raw: One = toml::from_str(&text).map_err(|e| invalid(e.message().to_string()))?;
+    dist(&raw.d, &field, 1.0, true)
+        .map(Some)
+        .map_err(|b| invalid(b.message))
+}
+
+/// A log-normal with the mean and variance of `d` (ms): a stated approximation, used where a
+/// sum of two distributions must be written as one.
+fn moment_matched_lognormal(d: &Dist) -> Option<(f64, f64)> {
+    let m = d.mean();
+    let var = d.second_moment() - m * m;
+    (m > 0.0 && var.is_finite()).then(|| {
+        let s2 = (1.0 + var.max(0.0) / (m * m)).ln();
+        (m / (s2 / 2.0).exp(), s2.sqrt())
+    })
+}
+
+/// Per-visit work of the calibrated hops. A hop's logged processing time (TOTAL minus its
+/// queue waits) is its whole visit: agents, filtering and the categorizer's look-ups,
+/// global-catalog round trips included. So every role such a hop has in the base (or in
+/// mailflow's defaults, which apply where the base says nothing) costs the calibrated
+/// `service_ms`, its per-recipient look-up costs 0, and the global-catalog round trip is 0;
+/// hops not calibrated keep the base's look-up cost, their round trip folded into their
+/// `lookup_ms` (the round trip is one global figure, so it cannot stay for them alone).
+fn calibrated_work(
+    doc: &mut DocumentMut,
+    c: &Calibration,
+    base_file: &str,
+) -> Result<(), OutputError> {
+    let estimated: Vec<&str> = c.hops.iter().map(|h| h.hop.as_str()).collect();
+    if estimated.is_empty() {
+        return Ok(());
+    }
+    let defaults = default_work();
+    let gc = match base_work_dist(doc, base_file, None, "gc_round_trip_ms")? {
+        Some(d) => d,
+        None => defaults.gc_round_trip.scaled(1e-6),
+    };
+    // Non-calibrated on-premises hops with a per-recipient look-up: own work + round trip.
+    let mut folded: Vec<(String, Option<(f64, f64)>, f64)> = Vec::new();
+    for (hop, w) in &defaults.hops {
+        let name = hop.name();
+        if hop.side() != Side::Onprem || estimated.contains(&name) {
+            continue;
+        }
+        let own = match base_work_dist(doc, base_file, Some(name), "lookup_ms")? {
+            Some(d) => Some(d),
+            None => w.lookup.as_ref().map(|d| d.scaled(1e-6)),
+        };
+        if let Some(own) = own {
+            let sum = Dist::Sum(Box::new((own, gc.clone())));
+            folded.push((name.to_string(), moment_matched_lognormal(&sum), sum.mean()));
+        }
+    }
+    let roles_of = |doc: &DocumentMut, hop: &str| -> Vec<&'static str> {
+        let in_base = |key: &str| {
+            doc.get("hybrid")
+                .and_then(|t| t.get("work"))
+                .and_then(|t| t.get(hop))
+                .and_then(|t| t.get(key))
+                .is_some()
+        };
+        let dflt = Hop::from_name(hop).and_then(|h| defaults.of(h));
+        Role::ALL
+            .into_iter()
+            .filter(|r| in_base(r.key()) || dflt.is_some_and(|w| w.role(*r).is_some()))
+            .map(Role::key)
+            .collect()
+    };
+    let services: Vec<(String, Array, Vec<&'static str>)> = c
+        .hops
+        .iter()
+        .map(|h| {
+            (
+                h.hop.clone(),
+                number_array(&h.points_ms, 3),
+                roles_of(doc, &h.hop),
+            )
+        })
+        .collect();
+    let hybrid = doc["hybrid"]
+        .as_table_mut()
+        .ok_or_else(|| OutputError::BaseField {
+            file: base_file.to_string(),
+            field: "hybrid".into(),
+            message: "is not a table".into(),
+        })?;
+    if !hybrid.contains_key("work") {
+        let mut t = Table::new();
+        t.set_implicit(true);
+        hybrid["work"] = Item::Table(t);
+    }
+    let zero = || {
+        let mut z = InlineTable::new();
+        z.insert("dist", "deterministic".into());
+        z.insert("value", Value::from(0.0));
+        value(z)
+    };
+    hybrid["gc_round_trip_ms"] = zero();
+    prefix(
+        hybrid,
+        "gc_round_trip_ms",
+        &format!(
+            "calibrated: 0, the processing times logged at {} include the categorizer's global-catalog look-ups;\n\
+             the base's round trip ({:.2} ms mean) is folded into the look-up cost of the hops not calibrated (below)",
+            estimated.join(", "),
+            gc.mean()
+        ),
+    );
+    let work = hybrid["work"]
+        .as_table_mut()
+        .ok_or_else(|| OutputError::BaseField {
+            file: base_file.to_string(),
+            field: "hybrid.work".into(),
+            message: "is not a table".into(),
+        })?;
+    for (hop, samples, roles) in services {
+        let mut t = Table::new();
+        for key in &roles {
+            let mut st = InlineTable::new();
+            st.insert("dist", "empirical".into());
+            st.insert("samples", Value::Array(samples.clone()));
+            t[key] = value(st);
+        }
+        t["lookup_ms"] = zero();
+        prefix(
+            &mut t,
+            "lookup_ms",
+            "calibrated: 0, the logged processing time includes the look-ups",
+        );
+        t.decor_mut().set_prefix(format!(
+            "\n# calibrated: every visit to {hop} costs its logged processing time (the same quantiles as\n\
+             # [hops.{hop}].service_ms){}: the log times the whole visit, whatever its role\n",
+            if roles.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; its role times below ({}) repeat them, as the base or mailflow's defaults give those roles times of their own",
+                    roles.join(", ")
+                )
+            }
+        ));
+        work[&hop] = Item::Table(t);
+    }
+    for (hop, ln, mean) in folded {
+        let Some((median, sigma)) = ln else { continue };
+        if gc.mean() <= 0.0 {
+            continue;
+        }
+        let t = match work.get_mut(&hop).and_then(Item::as_table_mut) {
+            Some(t) => t,
+            None => {
+                work[&hop] = Item::Table(Table::new());
+                work[&hop].as_table_mut().expect("just inserted")
+            }
+        };
+        let mut d = InlineTable::new();
+        d.insert("dist", "lognormal".into());
+        d.insert("median", round_sig(median, 6).into());
+        d.insert("sigma", round_sig(sigma, 6).into());
+        t["lookup_ms"] = value(d);
+        prefix(
+            t,
+            "lookup_ms",
+            &format!(
+                "kept from the base scenario: its look-up work per recipient plus the global-catalog round trip \
+                 (a log-normal with their sum's mean {mean:.3} ms and variance)"
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// `v` rounded to `sig` significant digits (so the scenario reads as numbers, not noise).
@@ -1111,6 +1330,103 @@ mod tests {
                 .iter()
                 .any(|r| r.quantity == "busiest_hour_rate" && r.flow_or_hop == "cloud_internal")
         );
+    }
+
+    /// A calibrated hop's every visit costs its logged processing time, whatever its role and
+    /// however many recipients the copy has: mailflow's default role times (the Hub's 300 ms
+    /// anti-spam filtering on Internet mail) and look-ups must not come back for it; a hop not
+    /// calibrated keeps the base's per-recipient cost, the global-catalog round trip included.
+    #[test]
+    fn every_visit_to_a_calibrated_hop_costs_the_calibrated_time() {
+        let mut cal = calibration();
+        // Calibrate hub2007 too, with the cas2013 quantiles.
+        let mut hub = cal.hops[0].clone();
+        hub.hop = "hub2007".into();
+        cal.hops.push(hub);
+        let base = base();
+        let routing = Routing {
+            variant: parse_current("mx=onprem,cmt=on").unwrap(),
+            how: "given".into(),
+        };
+        let p = Plan {
+            cal: &cal,
+            routing: &routing,
+            format: LogFormat::TrackingLog,
+            base: &base,
+            model_sources: model_sources(),
+        };
+        let (text, _) = calibrated_toml(BASE, "hybrid-routing.toml", &p, "2 files").unwrap();
+        let scn = crate::scenario::from_text(&text, "c.toml", "c", Default::default()).unwrap();
+        let mean_s = cal.hops[0].mean_ms.value / 1e3;
+        let points_mean_s =
+            cal.hops[0].points_ms.iter().sum::<f64>() / cal.hops[0].points_ms.len() as f64 / 1e3;
+        assert!((mean_s - points_mean_s).abs() < 0.01 * mean_s);
+        let base_scn = &base.variants;
+        for (v, bv) in scn.variants.iter().zip(base_scn) {
+            let net = &v.network;
+            let at = |name: &str| net.stations.iter().position(|s| s.name == name).unwrap();
+            let (hub, cas) = (at("hub2007"), at("cas2013"));
+            // Outbound from on-premises visits the Hub once (relay, then the look-up); MX
+            // on-premises, inbound mail visits it once (filter, then the look-up).
+            let mut sources = vec!["outbound_from_onprem"];
+            if v.name.starts_with("mx-onprem") {
+                sources.push("inbound");
+            }
+            for src in sources {
+                let entry = net.route_entry(src).unwrap();
+                for rcpt in [1.0, 10.0] {
+                    let w = net.expected_work_s(entry, &[1.0, 0.0], 75.0, rcpt, false);
+                    assert!(
+                        (w[hub] - points_mean_s).abs() < 1e-9 * points_mean_s.max(1.0),
+                        "{} {src} with {rcpt} recipients: {} s at hub2007, calibrated {points_mean_s}",
+                        v.name,
+                        w[hub]
+                    );
+                }
+            }
+            // Inbound with MX at EOP and CMT on looks recipients up at cas2013 (calibrated too):
+            // no per-recipient cost there either.
+            if v.name == "mx-eop_cmt-on" {
+                let entry = net.route_entry("inbound").unwrap();
+                let w1 = net.expected_work_s(entry, &[1.0, 0.0], 75.0, 1.0, false);
+                let w10 = net.expected_work_s(entry, &[1.0, 0.0], 75.0, 10.0, false);
+                assert!(
+                    (w1[cas] - w10[cas]).abs() < 1e-12,
+                    "{} {}",
+                    w1[cas],
+                    w10[cas]
+                );
+            }
+            // A hop not calibrated (Exchange Online's look-up) keeps the base's costs.
+            let exo = at("exo");
+            let entry = net.route_entry("cloud_internal").unwrap();
+            let bnet = &bv.network;
+            let bentry = bnet.route_entry("cloud_internal").unwrap();
+            let bexo = bnet.stations.iter().position(|s| s.name == "exo").unwrap();
+            let w = net.expected_work_s(entry, &[0.0, 1.0], 75.0, 3.0, false)[exo];
+            let bw = bnet.expected_work_s(bentry, &[0.0, 1.0], 75.0, 3.0, false)[bexo];
+            assert!((w - bw).abs() < 1e-12, "{w} {bw}");
+        }
+        // With only cas2013 calibrated, the Hub keeps its per-recipient cost: its own work plus
+        // the global-catalog round trip, folded into one log-normal with their sum's mean.
+        let cal = calibration();
+        let p = Plan { cal: &cal, ..p };
+        let (text, _) = calibrated_toml(BASE, "hybrid-routing.toml", &p, "2 files").unwrap();
+        let scn = crate::scenario::from_text(&text, "c.toml", "c", Default::default()).unwrap();
+        for (v, bv) in scn.variants.iter().zip(base_scn) {
+            let per_rcpt = |net: &crate::model::network::Network| {
+                let hub = net
+                    .stations
+                    .iter()
+                    .position(|s| s.name == "hub2007")
+                    .unwrap();
+                let e = net.route_entry("outbound_from_onprem").unwrap();
+                let w = |r| net.expected_work_s(e, &[1.0, 0.0], 75.0, r, false)[hub];
+                (w(10.0) - w(1.0)) / 9.0
+            };
+            let (now, was) = (per_rcpt(&v.network), per_rcpt(&bv.network));
+            assert!((now - was).abs() < 1e-6 * was, "{}: {now} vs {was}", v.name);
+        }
     }
 
     #[test]
