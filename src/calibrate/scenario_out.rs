@@ -1077,7 +1077,9 @@ fn calibrated_work(
         None => defaults.gc_round_trip.scaled(1e-6),
     };
     // Non-calibrated on-premises hops with a per-recipient look-up: own work + round trip.
-    let mut folded: Vec<(String, Option<(f64, f64)>, f64)> = Vec::new();
+    // (hop, the log-normal's median and sigma, the sum's mean), ms.
+    type Folded = (String, Option<(f64, f64)>, f64);
+    let mut folded: Vec<Folded> = Vec::new();
     for (hop, w) in &defaults.hops {
         let name = hop.name();
         if hop.side() != Side::Onprem || estimated.contains(&name) {
