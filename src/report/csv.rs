@@ -98,6 +98,9 @@ pub struct HopRow<'a> {
     /// Copies that expired waiting for the station.
     #[serde(rename = "expired_per_rep")]
     pub expired: Option<Sig>,
+    /// Copies refused for good (5xx) by a full hop that rejects.
+    #[serde(rename = "rejected_per_rep")]
+    pub rejected: Option<Sig>,
     pub replications: u32,
     #[serde(rename = "processed_per_rep_ci95_lo")]
     pub processed_ci95_lo: Option<Sig>,
@@ -329,6 +332,7 @@ pub fn hop_rows(study: &StudyOutcome) -> Vec<HopRow<'_>> {
                 offered_utilization: s.offered_utilization.map(Sig),
                 deferrals: val(m.refusals).map(Sig),
                 expired: val(m.expired).map(Sig),
+                rejected: val(m.rejections).map(Sig),
                 replications: study.replications,
                 processed_ci95_lo: lo(m.processed).map(Sig),
                 processed_ci95_hi: hi(m.processed).map(Sig),
