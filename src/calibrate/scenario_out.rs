@@ -191,7 +191,8 @@ pub struct Plan<'a> {
 pub fn scenario_rate(p: &Plan<'_>, s: Source) -> Option<(Estimate, String)> {
     let (_, peak, _) = p.cal.peak_rates.iter().find(|(x, _, _)| *x == s)?;
     let method = format!(
-        "messages in the busiest hour of day ({:02}:00) ÷ its logged hours; exact Poisson interval",
+        "all its logged messages ÷ the logged hours weighted by the hourly curve and weekend factor, \
+         i.e. the rate in the busiest hour of day ({:02}:00); interval by the delta method",
         p.cal.peak_hour_of_day
     );
     match visibility(s, p.routing.variant, p.format) {
@@ -662,7 +663,7 @@ pub fn calibrated_toml(
                     &mut rates,
                     s.name(),
                     &format!(
-                        "calibrated: busiest-hour rate {src}, n = {} messages in that hour{}\n({method})",
+                        "calibrated: busiest-hour rate {src}, n = {} messages{}\n({method})",
                         e.n,
                         ci_text(&e, 5)
                     ),
