@@ -934,10 +934,14 @@ pub fn calibrated_toml(
                 prefix(
                     t,
                     "servers",
-                    &format!(
-                        "kept from the base scenario: messages hardly queued here, so the logs show only that at least {} ran at once",
-                        h.max_concurrency
-                    ),
+                    &if h.max_concurrency == 0 {
+                        "kept from the base scenario: these logs time no processing intervals here (no latency components), so they show nothing of its concurrency".to_string()
+                    } else {
+                        format!(
+                            "kept from the base scenario: messages hardly queued here, so the logs show only that at least {} ran at once",
+                            h.max_concurrency
+                        )
+                    },
                 );
             }
             if t.contains_key("per_kb_ms") {

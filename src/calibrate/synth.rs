@@ -1105,25 +1105,7 @@ impl<'m> Gen<'m> {
                         directionality,
                     });
                     if bounce {
-                        self.push(Event {
-                            at: finish + 5_000_000,
-                            seq: 0,
-                            server,
-                            kind: Kind::Transport,
-                            event: "DSN",
-                            source: "DSN",
-                            connector: String::new(),
-                            source_context: String::new(),
-                            client_ip: String::new(),
-                            client_host: fqdn.clone(),
-                            msg: msg_index,
-                            recipients: vec![sender.clone()],
-                            status: vec!["550 5.1.1 RESOLVER.ADR.RecipNotFound".into()],
-                            message_info: String::new(),
-                            custom_data: String::new(),
-                            directionality: "Originating",
-                        });
-                        self.truth.dsns += 1;
+                        self.dsn_message(server, finish, &sender, &fqdn);
                     }
                 }
                 let remote: Vec<String> = match flow {
@@ -1626,25 +1608,7 @@ impl<'m> Gen<'m> {
                     directionality,
                 });
                 if bounce {
-                    self.push(Event {
-                        at: finish + 5_000_000,
-                        seq: 0,
-                        server,
-                        kind: Kind::Transport,
-                        event: "DSN",
-                        source: "DSN",
-                        connector: String::new(),
-                        source_context: String::new(),
-                        client_ip: String::new(),
-                        client_host: fqdn.clone(),
-                        msg: msg_index,
-                        recipients: vec![sender.clone()],
-                        status: vec!["550 5.1.1 RESOLVER.ADR.RecipNotFound".into()],
-                        message_info: String::new(),
-                        custom_data: String::new(),
-                        directionality: "Originating",
-                    });
-                    self.truth.dsns += 1;
+                    self.dsn_message(server, finish, &sender, &fqdn);
                 }
             }
             let last = i + 1 == stops.len();
@@ -1728,6 +1692,60 @@ impl<'m> Gen<'m> {
             prev_fqdn = fqdn;
         }
         Ok((true, cloud_arrival))
+    }
+
+    /// The DSN (NDR) a bounced recipient causes: a message of its own (its own message-id,
+    /// the null sender, source DSN, its reference the original), delivered to the sender's
+    /// mailbox; calibration leaves it out and counts it.
+    fn dsn_message(&mut self, server: usize, at: i64, sender: &str, fqdn: &str) {
+        let idx = self.next_msg;
+        self.next_msg += 1;
+        let message_id = format!("<{}@{fqdn}>", self.hex(24));
+        let network_id = self.guid();
+        self.msgs.insert(
+            idx,
+            (
+                Msg {
+                    message_id,
+                    network_id,
+                    internal_id: 1_000_000 + idx as u64,
+                    sender: String::new(),
+                    subject: "Undeliverable: report".into(),
+                    bytes: 9_216,
+                    recipient_count: 1,
+                },
+                0,
+            ),
+        );
+        for (dt, event, source, kind) in [
+            (5_000_000, "DSN", "DSN", Kind::Transport),
+            (6_000_000, "RECEIVE", "DSN", Kind::Transport),
+            (40_000_000, "DELIVER", "STOREDRIVER", Kind::Delivery),
+        ] {
+            self.push(Event {
+                at: at + dt,
+                seq: 0,
+                server,
+                kind,
+                event,
+                source,
+                connector: String::new(),
+                source_context: String::new(),
+                client_ip: String::new(),
+                client_host: fqdn.to_string(),
+                msg: idx,
+                recipients: vec![sender.to_string()],
+                status: if event == "DELIVER" {
+                    vec!["250 2.1.5 Recipient OK".into()]
+                } else {
+                    Vec::new()
+                },
+                message_info: String::new(),
+                custom_data: String::new(),
+                directionality: "Originating",
+            });
+        }
+        self.truth.dsns += 1;
     }
 
     fn release_if_unused(&mut self, msg: usize) {
@@ -2311,10 +2329,15 @@ mod tests {
         let recs = read_all(dir.path());
         let receives = recs
             .iter()
-            .filter(|r| r.event == Some(EventId::Receive))
+            .filter(|r| r.event == Some(EventId::Receive) && r.source.as_deref() != Some("DSN"))
             .count() as u64;
-        // One RECEIVE per message a Hub processed.
+        // One RECEIVE per message a Hub processed (and one per DSN, its own message).
         assert_eq!(receives, truth.hub_messages);
+        let dsn_receives = recs
+            .iter()
+            .filter(|r| r.event == Some(EventId::Receive) && r.source.as_deref() == Some("DSN"))
+            .count() as u64;
+        assert_eq!(dsn_receives, truth.dsns);
         // Every DELIVER/SEND carries a breakdown whose TOTAL-HUB is the queue wait plus the
         // processing time, and whose local server wrote the record.
         let mut n = 0;
@@ -2323,8 +2346,9 @@ mod tests {
             matches!(
                 r.event,
                 Some(EventId::Deliver | EventId::Send | EventId::SendExternal)
-            )
+            ) && !r.sender.as_deref().unwrap_or("").is_empty()
         }) {
+            // (A DSN's delivery, from the null sender, has no breakdown.)
             let l = r
                 .latency
                 .as_ref()
