@@ -232,8 +232,8 @@ pub struct Network {
     pub extras: Vec<VisitWork>,
     /// (spam detection, false-positive) probabilities referenced by filter nodes.
     pub filters: Vec<(f64, f64)>,
-    /// Per node and recipient group: the flow such a copy ends in (`u16::MAX`: none).
-    pub flow_of: Vec<[u16; MAX_GROUPS]>,
+    /// Per node and recipient group: the flow such a copy ends in, if any.
+    pub flow_of: Vec<[Option<u16>; MAX_GROUPS]>,
 }
 
 impl Network {
