@@ -4,6 +4,7 @@ mod browser;
 mod compare;
 mod deploy;
 mod outputs;
+mod precision;
 mod reliability;
 mod run;
 mod shard;
