@@ -96,6 +96,23 @@ fn a_precision_run_equals_the_fixed_run_it_chose_whatever_the_threads() {
     let pc = std::fs::read_to_string(a.join("precision.csv")).unwrap();
     assert_eq!(pc.lines().count(), 1 + 7, "{pc}");
     assert!(pc.lines().skip(1).all(|l| l.contains(",true,")), "{pc}");
+    // The number rule: value columns in the row's figure's unit, percentages as ratios.
+    let mut r = csv::Reader::from_path(a.join("precision.csv")).unwrap();
+    let head: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        for (col, cell) in head.iter().zip(rec.iter()) {
+            let unit = if col.starts_with("value") {
+                &rec[2]
+            } else {
+                col.as_str()
+            };
+            assert!(
+                mailflow::report::num::obeys_rule(unit, cell),
+                "{col} = {cell}"
+            );
+        }
+    }
 
     let b = tmp.path().join("b");
     let o = mailflow()
