@@ -531,8 +531,8 @@ impl<'a> MailSim<'a> {
         }
         let flows_here = self.net.flow_of[node.0 as usize];
         for (g, &count) in c.groups.iter().enumerate() {
-            let f = flows_here[g];
-            if count == 0 || f == u16::MAX {
+            let Some(f) = flows_here[g] else { continue };
+            if count == 0 {
                 continue;
             }
             let fs = &mut self.flows[usize::from(f)];
