@@ -10,6 +10,8 @@ pub mod budget;
 pub mod limits;
 pub mod lines;
 pub mod messages;
+#[cfg(test)]
+mod mutation_tests;
 pub mod overrides;
 pub mod raw;
 pub mod validate;
