@@ -213,13 +213,18 @@ struct StudyArgs {
 }
 
 impl StudyArgs {
+    /// The worker threads a study will use.
+    fn threads(&self) -> usize {
+        self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |t| t as usize,
+        )
+    }
+
     /// Refuses a study of `scns` beyond the run-size budget (unless --allow-long); `share` is
     /// the fraction of its units this process runs (1 / shards).
     fn check_budget(&self, scns: &[&Scenario], share: f64, what: &str) -> anyhow::Result<()> {
-        let threads = self.threads.map_or_else(
-            || std::thread::available_parallelism().map_or(1, |n| n.get()),
-            |t| t as usize,
-        );
+        let threads = self.threads();
         let mut total: Option<scenario::budget::Estimate> = None;
         for scn in scns {
             let reps = self.replications.unwrap_or(scn.run.replications);
@@ -755,11 +760,28 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| default_out(&scn.name, "-capacity", None));
-    // A search runs several rounds; this checks its first (every variant at the start scale).
-    args.study
-        .check_budget(&[&scn], 1.0, "one round of this capacity search")?;
+    // Before anything is written: a search that can end, within the budget over every round
+    // it may take (for a shard, its variants only).
+    capacity::bounds::check_searchable(&scn, &spec)?;
     let shard_args = ShardArgs { shard: args.shard };
-    if let Some(sh) = shard_args.resolve(args.study.quiet)? {
+    let sh = shard_args.resolve(args.study.quiet)?;
+    let which: Vec<usize> = match sh {
+        Some(sh) => sh.select(scn.variants.len()),
+        None => (0..scn.variants.len()).collect(),
+    };
+    let worst = capacity::bounds::worst_case(
+        &scn,
+        &spec,
+        &which,
+        args.study.replications.unwrap_or(scn.run.replications),
+        args.study.threads(),
+    );
+    scenario::budget::check(
+        &worst,
+        args.study.allow_long,
+        "this capacity search, over every round it may take,",
+    )?;
+    if let Some(sh) = sh {
         return capacity_shard(&args, &scn, &spec, sh);
     }
     let output = report::output::prepare(&out_dir)?;

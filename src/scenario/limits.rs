@@ -279,9 +279,45 @@ fn unfinite(field: String, what: &str, v: f64) -> Bad {
     }
 }
 
-/// Checks every variant of the validated model ([`check_variant`]).
+/// Checks every variant of the validated model ([`check_variant`], [`check_peaks`]).
 pub fn check_model(scn: &Scenario) -> V<()> {
-    scn.variants.iter().try_for_each(check_variant)
+    scn.variants
+        .iter()
+        .try_for_each(|v| check_variant(v).and_then(|()| check_peaks(v)))
+}
+
+/// Checks every shaped source's rate at the busiest moment of the run, once the thinning
+/// envelope has been limited to the simulated period (so a weekend factor outside a
+/// weekday run does not count).
+pub fn check_peaks(v: &super::VariantModel) -> V<()> {
+    for s in &v.sources {
+        let field = format!("sources.{}", s.name);
+        if let crate::load::ArrivalSpec::Shaped(shape) = &s.arrivals {
+            // Thinning draws candidates at the busiest rate within the run: a burst of
+            // 1e300 would draw them faster than the clock ticks and never finish.
+            let peak = s.rate_per_s * shape.max_factor();
+            if !(peak <= MAX_RATE_PER_S) {
+                return Err(Bad {
+                    field: if v.costs.is_some() {
+                        "load.shape".into()
+                    } else {
+                        format!("{field}.shape")
+                    },
+                    message: format!(
+                        "makes source `{}` send {} messages per second at its busiest (its \
+                         busiest-hour rate {} × the day's factor × every burst then); \
+                         accepted: at most {}",
+                        s.name,
+                        figure(peak),
+                        figure(s.rate_per_s),
+                        figure(MAX_RATE_PER_S)
+                    ),
+                    unstable: false,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks a built variant before its stability: every source's rate, every station's mean
@@ -314,30 +350,6 @@ pub fn check_variant(v: &super::VariantModel) -> V<()> {
                     ),
                     unstable: false,
                 });
-            }
-            if let crate::load::ArrivalSpec::Shaped(shape) = &s.arrivals {
-                // Thinning draws candidates at the busiest rate within the run: a burst of
-                // 1e300 would draw them faster than the clock ticks and never finish.
-                let peak = s.rate_per_s * shape.max_factor();
-                if !(peak <= MAX_RATE_PER_S) {
-                    return Err(Bad {
-                        field: if v.costs.is_some() {
-                            "load.shape".into()
-                        } else {
-                            format!("{field}.shape")
-                        },
-                        message: format!(
-                            "makes source `{}` send {} messages per second at its busiest (its \
-                             busiest-hour rate {} × the day's factor × every burst then); \
-                             accepted: at most {}",
-                            s.name,
-                            figure(peak),
-                            figure(s.rate_per_s),
-                            figure(MAX_RATE_PER_S)
-                        ),
-                        unstable: false,
-                    });
-                }
             }
             let size = s.size_kb.mean();
             if size.is_nan() || size > MAX_SIZE_KB {
