@@ -118,7 +118,7 @@ pub fn worst_case(
         memory_bytes: 0.0,
         units: 0.0,
     };
-    let bisections = (1.0 / spec.precision).log2().ceil().max(0.0) + 1.0;
+    let bisections = (1.0 / spec.bracket).log2().ceil().max(0.0) + 1.0;
     for &vi in which {
         let at_base = scn.one_variant_at_load_scale(vi, base);
         let v = &at_base.variants[0];

@@ -1,9 +1,11 @@
 //! Command-line tests: each runs the real `mailflow` binary in a fresh temporary directory.
 
 mod browser;
+mod calibrate;
 mod compare;
 mod deploy;
 mod outputs;
+mod precision;
 mod reliability;
 mod run;
 mod shard;
