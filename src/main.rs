@@ -947,13 +947,8 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         Some(p) => p.max_replications,
         None => args.study.replications.unwrap_or(scn.run.replications),
     };
-    let worst = capacity::bounds::worst_case(
-        &scn,
-        &spec,
-        &which,
-        replications,
-        args.study.threads(),
-    );
+    let worst =
+        capacity::bounds::worst_case(&scn, &spec, &which, replications, args.study.threads());
     let what = match spec.replicate {
         Some(p) => format!(
             "this capacity search, over every round it may take with up to {} replications \

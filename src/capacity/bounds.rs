@@ -74,7 +74,7 @@ pub fn check_searchable(scn: &Scenario, spec: &SearchSpec) -> Result<(), Capacit
             }
             Knob::LoadScale => {
                 let rho = v.max_offered_utilization();
-                if !(rho > 0.0) {
+                if rho.is_nan() || rho <= 0.0 {
                     return Err(CapacityError::Bounds {
                         message: format!(
                             "variant `{}` has no hop or link with a server limit that its load \

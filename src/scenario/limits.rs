@@ -296,7 +296,7 @@ pub fn check_peaks(v: &super::VariantModel) -> V<()> {
             // Thinning draws candidates at the busiest rate within the run: a burst of
             // 1e300 would draw them faster than the clock ticks and never finish.
             let peak = s.rate_per_s * shape.max_factor();
-            if !(peak <= MAX_RATE_PER_S) {
+            if peak.is_nan() || peak > MAX_RATE_PER_S {
                 return Err(Bad {
                     field: if v.costs.is_some() {
                         "load.shape".into()

@@ -50,7 +50,7 @@ enum Seg {
 
 /// Every key, table, array element and table-array element of the document, depth first.
 fn paths(item: &Item, prefix: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>) {
-    let mut visit = |seg: Seg, child: &Item, prefix: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>| {
+    let visit = |seg: Seg, child: &Item, prefix: &mut Vec<Seg>, out: &mut Vec<Vec<Seg>>| {
         prefix.push(seg);
         out.push(prefix.clone());
         paths(child, prefix, out);
