@@ -308,7 +308,7 @@ impl<'a> MailSim<'a> {
         let mut queue = EventQueue::with_capacity(1024);
         for i in 0..self.source_state.len() {
             if let Some(t) = self.next_arrival(SimTime::ZERO, i) {
-                queue.schedule(t, Event::Arrival(i as u32));
+                schedule_arrival(&mut queue, t, i);
             }
         }
         for (i, st) in self.net.stations.iter().enumerate() {
@@ -434,7 +434,7 @@ impl<'a> MailSim<'a> {
         self.accounting.messages += 1;
         self.accounting.generated += u64::from(recipients);
         if let Some(t) = self.next_arrival(now, i) {
-            queue.schedule(t, Event::Arrival(i as u32));
+            schedule_arrival(queue, t, i);
         }
         let id = self.copies.insert(MsgCopy {
             born: now,
@@ -930,6 +930,19 @@ impl<'a> MailSim<'a> {
             self.outages[o].drained = Some(now);
             self.stations[si].outage = None;
         }
+    }
+}
+
+/// Schedules source `i`'s next arrival. A source has one arrival pending at a time (the next
+/// is drawn when it is handled), so the first source's go in the queue's lane, outside the
+/// pending set, which then holds the service completions and the other sources' arrivals:
+/// one insert and one reordering fewer per message of that source, and the same pop order.
+#[inline(always)]
+fn schedule_arrival(queue: &mut EventQueue<Event>, t: SimTime, i: usize) {
+    if i == 0 {
+        queue.schedule_lane(t, Event::Arrival(0));
+    } else {
+        queue.schedule(t, Event::Arrival(i as u32));
     }
 }
 
