@@ -17,6 +17,15 @@ pub fn code_of(err: &(dyn Error + 'static)) -> Option<u8> {
     if let Some(e) = err.downcast_ref::<calibrate::CalibrateError>() {
         return Some(e.exit_code());
     }
+    if let Some(e) = err.downcast_ref::<calibrate::pipeline::PipelineError>() {
+        return Some(e.exit_code());
+    }
+    if let Some(e) = err.downcast_ref::<calibrate::scenario_out::OutputError>() {
+        return Some(e.exit_code());
+    }
+    if let Some(e) = err.downcast_ref::<calibrate::backtest::BacktestError>() {
+        return Some(e.exit_code());
+    }
     if let Some(e) = err.downcast_ref::<scenario::ScenarioError>() {
         return Some(e.exit_code());
     }

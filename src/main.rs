@@ -60,6 +60,84 @@ enum Command {
     /// into the files a single-machine run writes
     #[command(long_about = MERGE_ABOUT)]
     Merge(MergeArgs),
+    /// Build a scenario from the organization's message tracking logs or message traces, and
+    /// with --check back-test it against them
+    #[command(long_about = CALIBRATE_ABOUT, after_help = CALIBRATE_AFTER)]
+    Calibrate(CalibrateArgs),
+}
+
+const CALIBRATE_ABOUT: &str = "Build a scenario from the organization's own logs, and back-test it.\n\n\
+    Reads message tracking logs (MSGTRK*.LOG files or folders of them, from several servers), \
+    Get-MessageTrackingLog | Export-Csv files, or Exchange Online message trace exports (one \
+    kind per run; the format is detected from the content). Every message (grouped by \
+    message-id across servers) becomes one flow of the base scenario; health-mailbox probes, \
+    NDRs/DSNs and system messages are left out and counted. It estimates the busiest-hour \
+    arrival rate per source, the hourly curve and weekend factor, recipients per message, the \
+    inbound recipients' split, message sizes, spam share (where filtered mail is logged), each \
+    on-premises hop's processing time (from Exchange's latency components, else RECEIVE to \
+    SEND at low load) and the observed latency per flow — each with its sample size and 95% \
+    interval.\n\n\
+    Writes into --out, as a whole: calibrated.toml (the base scenario with the estimates, each \
+    commented with its source, n and interval; what the logs cannot show is kept from the base \
+    and marked), calibration.csv, observed.csv, skipped.csv, manifest.json, and with --check \
+    backtest.csv and backtest.toml.\n\n\
+    Exit status: 0 calibrated (and, with --check, the back-test passed); 1 the back-test ran but \
+    the model does not reproduce the logs; 2 bad input (nothing is written).";
+
+const CALIBRATE_AFTER: &str = "Examples:\n  \
+    mailflow calibrate 'C:\\Logs\\MessageTracking' --accepted-domain contoso.com --out calib\n  \
+    mailflow calibrate logs/ --server 'EX*=cas2013' --server 'HUB*=hub2007' --check --current mx=eop,cmt=off\n  \
+    mailflow calibrate trace-*.csv --timezone Europe/Berlin --date-format '%d.%m.%Y %H:%M:%S'";
+
+#[derive(Args)]
+struct CalibrateArgs {
+    /// Log files or folders of them (read recursively): MSGTRK*.LOG tracking logs,
+    /// Get-MessageTrackingLog exports, or Exchange Online message trace CSVs
+    #[arg(value_name = "LOG-OR-DIR", required = true)]
+    inputs: Vec<PathBuf>,
+    /// Scenario whose topology, variants and unlogged values the calibrated scenario keeps
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "scenarios/hybrid-routing.toml"
+    )]
+    base: PathBuf,
+    /// Output directory [default: results/<base name>-calibrated]; replaced as a whole
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Also run calibrated.toml over the logged period and compare it with the logs
+    /// (backtest.csv and a verdict)
+    #[arg(long)]
+    check: bool,
+    /// The routing when the logs were written, for the back-test and for what the logs can
+    /// show; inferred from the logs (and printed) when not given
+    #[arg(long, value_name = "mx=eop|onprem,cmt=on|off")]
+    current: Option<String>,
+    /// Map servers to hops of the base scenario (NAME may use * wildcards; repeatable); by
+    /// default Exchange 2013 servers (15.00) map to cas2013 and 2007 servers (8.x) to hub2007
+    #[arg(long = "server", value_name = "NAME=HOP")]
+    servers: Vec<String>,
+    /// A domain of the organization (repeatable); without one, the domains of on-premises
+    /// senders are used (and printed)
+    #[arg(long = "accepted-domain", value_name = "DOMAIN")]
+    accepted_domains: Vec<String>,
+    /// IANA time zone of local-time timestamps (PowerShell exports), and of the hours of day
+    /// in the diurnal curve [default: UTC]
+    #[arg(long, value_name = "TZ")]
+    timezone: Option<String>,
+    /// strftime format of timestamps that are not ISO 8601, e.g. '%m/%d/%Y %I:%M:%S %p'
+    /// [default: the common export formats are tried]
+    #[arg(long, value_name = "FORMAT")]
+    date_format: Option<String>,
+    /// Largest share of unreadable lines that is reported rather than refused (1% or 0.01)
+    #[arg(long, value_name = "SHARE", default_value = "1%")]
+    bad_lines: String,
+    /// Replications of the back-test (with --check)
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    replications: u32,
+    /// Print nothing but errors and warnings
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 const MERGE_ABOUT: &str = "Combine shard directories into the files a single-machine run writes.\n\n\
@@ -409,6 +487,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sweep(args) => cmd_sweep(args),
         Command::Capacity(args) => cmd_capacity(args),
         Command::Merge(args) => cmd_merge(args),
+        Command::Calibrate(args) => cmd_calibrate(args),
     }
 }
 
@@ -865,6 +944,245 @@ fn cmd_explain(args: ExplainArgs) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     write!(out, "{}", mailflow::report::explain::explain(&scn))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bytes under `paths` (files, and files in folders recursively), for the progress bar.
+fn input_bytes(paths: &[PathBuf]) -> u64 {
+    fn walk(p: &std::path::Path, depth: u32) -> u64 {
+        match std::fs::metadata(p) {
+            Ok(m) if m.is_file() => m.len(),
+            Ok(m) if m.is_dir() && depth < 64 => std::fs::read_dir(p)
+                .map(|d| d.flatten().map(|e| walk(&e.path(), depth + 1)).sum())
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+    paths.iter().map(|p| walk(p, 0)).sum()
+}
+
+fn cmd_calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
+    use mailflow::calibrate::{backtest, pipeline, scenario_out};
+    let current = args
+        .current
+        .as_deref()
+        .map(scenario_out::parse_current)
+        .transpose()?;
+    let servers = args
+        .servers
+        .iter()
+        .map(|s| pipeline::parse_server(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bad_lines = pipeline::parse_share(&args.bad_lines)?;
+    if args.check && args.replications < 2 {
+        anyhow::bail!(pipeline::PipelineError::TooFewReplications(
+            args.replications
+        ));
+    }
+    let base_name = args
+        .base
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("scenario")
+        .to_string();
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| default_out(&base_name, "-calibrated", None));
+    let output = report::output::prepare(&out_dir)?;
+    let total = input_bytes(&args.inputs);
+    let bar = if args.quiet || !std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "reading logs [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}), ETA {eta}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        b
+    };
+    let progress_bar = bar.clone();
+    let settings = pipeline::Settings {
+        inputs: args.inputs.clone(),
+        base: args.base.clone(),
+        current,
+        servers,
+        accepted_domains: args.accepted_domains.clone(),
+        timezone: args.timezone.clone(),
+        date_format: args.date_format.clone(),
+        bad_lines,
+        progress: Some(Box::new(move |b| progress_bar.set_position(b))),
+    };
+    let c = pipeline::calibrate(settings)?;
+    bar.finish_and_clear();
+    for w in c.read.warnings.iter().chain(&c.warnings) {
+        eprintln!("warning: {w}");
+    }
+    let bt = if args.check {
+        let bar = progress(
+            u64::from(args.replications),
+            format!("back-test over {} h", c.cal.period_hours),
+            args.quiet,
+        );
+        let b = backtest::run(&c, args.replications, &|| bar.inc(1))?;
+        bar.finish_and_clear();
+        Some(b)
+    } else {
+        None
+    };
+    let extra = match &bt {
+        Some(b) => vec![
+            (
+                "backtest.csv".to_string(),
+                pipeline::csv_bytes(&b.rows, &backtest::HEADER),
+            ),
+            (
+                "backtest.toml".to_string(),
+                b.scenario_text.clone().into_bytes(),
+            ),
+        ],
+        None => Vec::new(),
+    };
+    let files = pipeline::files(&c, &args.base, extra);
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+    let written = output.publish(|d| report::write_shard(d, &refs))?;
+    if !args.quiet {
+        let mut out = std::io::stdout().lock();
+        write!(out, "{}", calibrate_summary(&c))?;
+        if let Some(b) = &bt {
+            writeln!(
+                out,
+                "back-test: calibrated.toml, routing {}, {} replications over the logged {} h:",
+                c.routing.variant.name(),
+                b.replications,
+                c.cal.period_hours
+            )?;
+            for v in &b.verdict {
+                writeln!(out, "  {v}")?;
+            }
+            writeln!(
+                out,
+                "  {} ({} flows compared; backtest.csv has every figure)",
+                if b.passed {
+                    "PASS: every compared figure's interval overlaps the simulation's"
+                } else {
+                    "FAIL: some figures lie outside the simulation's interval"
+                },
+                b.compared
+            )?;
+        }
+        writeln!(out, "{} files in {}", written.len(), out_dir.display())?;
+    }
+    Ok(match &bt {
+        Some(b) if !b.passed => ExitCode::from(1),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+/// What calibration read and estimated, for the terminal.
+fn calibrate_summary(c: &mailflow::calibrate::pipeline::Calibrated) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let r = &c.read;
+    let k = &c.classify;
+    let _ = writeln!(
+        s,
+        "read {}: {} records, {} unreadable lines",
+        c.inputs, r.records, r.bad_lines
+    );
+    let skipped: Vec<String> = k
+        .skipped
+        .iter()
+        .map(|(why, n)| format!("{n} {}", why.name()))
+        .collect();
+    let _ = writeln!(
+        s,
+        "classified {} messages over {} hours from {} (hours of day in {}); skipped: {}",
+        c.cal.messages,
+        c.cal.period_hours,
+        c.cal.period_start,
+        c.timezone,
+        if skipped.is_empty() {
+            "none".to_string()
+        } else {
+            skipped.join(", ")
+        }
+    );
+    let _ = writeln!(
+        s,
+        "accepted domains: {}{}",
+        if k.accepted_domains.is_empty() {
+            "none".to_string()
+        } else {
+            k.accepted_domains.join(", ")
+        },
+        if k.domains_inferred {
+            " (inferred from on-premises senders; set them with --accepted-domain)"
+        } else {
+            ""
+        }
+    );
+    for (server, (hop, how)) in &k.server_hops {
+        let _ = writeln!(s, "server {server} → hop {hop} (by {how})");
+    }
+    for (server, n) in &k.unmapped_servers {
+        let _ = writeln!(
+            s,
+            "server {server} maps to no hop ({n} records; its times are not used): give --server {server}=HOP"
+        );
+    }
+    let _ = writeln!(
+        s,
+        "routing: {} ({})",
+        c.routing.variant.name(),
+        c.routing.how
+    );
+    let _ = writeln!(
+        s,
+        "estimated (calibration.csv has every figure with n and interval):"
+    );
+    for row in &c.calibration {
+        let show = matches!(
+            row.quantity.as_str(),
+            "busiest_hour_rate"
+                | "weekend_factor"
+                | "recipients_mean"
+                | "onprem_recipient_share"
+                | "spam_share"
+                | "size_mean"
+                | "processing_mean"
+                | "latency_p99"
+        );
+        if !show {
+            continue;
+        }
+        let ci = match (row.ci95_lo, row.ci95_hi) {
+            (Some(a), Some(b)) => format!(" [{}, {}]", sig(a), sig(b)),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "  {:<24} {:<22} {} {}{} (n = {})",
+            row.quantity,
+            row.flow_or_hop,
+            sig(row.value),
+            row.unit,
+            ci,
+            row.n
+        );
+    }
+    s
+}
+
+/// Four significant digits for the terminal (the CSVs keep full precision).
+fn sig(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.digits$}")
 }
 
 #[cfg(test)]

@@ -13,6 +13,14 @@ pub mod synth;
 mod trace;
 mod tracking;
 
+// Classification, estimation, outputs and the back-test (issue 11b).
+pub mod backtest;
+pub mod classify;
+pub mod estimate;
+pub mod pipeline;
+pub mod scenario_out;
+pub mod tally;
+
 pub use fields::parse_message_info;
 pub use read::{check_date_format, input_files, read_bytes, read_inputs, timezone};
 pub use record::{
@@ -22,3 +30,6 @@ pub use record::{
 
 #[cfg(test)]
 mod read_tests;
+
+#[cfg(test)]
+mod recovery_tests;

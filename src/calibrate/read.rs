@@ -132,7 +132,22 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CalibrateError> {
             out.push(p.clone());
         }
     }
+    // Tracking logs in time order across servers and kinds (MSGTRK, MSGTRKMD, MSGTRKMS of the
+    // same hour together), so a message's records from several files arrive close together
+    // and calibration can close each message a short horizon after its last record. Other
+    // files keep their place in path order, ahead of the tracking logs.
+    out.sort_by_cached_key(|p| (msgtrk_hour(p), p.clone()));
     Ok(out)
+}
+
+/// The `<yyyymmddhh>` and `-<n>` of a tracking log's name (`MSGTRK[MS|MD|MA]2026030209-1.LOG`).
+fn msgtrk_hour(p: &Path) -> Option<(u64, u64)> {
+    let name = p.file_name()?.to_str()?.to_ascii_uppercase();
+    let rest = name.strip_prefix("MSGTRK")?;
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let (hour, tail) = rest.split_once('-')?;
+    let n: String = tail.chars().take_while(char::is_ascii_digit).collect();
+    Some((hour.parse().ok()?, n.parse().unwrap_or(0)))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), CalibrateError> {

@@ -179,8 +179,10 @@ pub fn default_hops() -> Vec<HopSpec> {
 
 /// The hybrid link's two directions (full duplex: a TLS SMTP connection pair, one each way).
 pub fn hybrid_directions() -> Vec<String> {
-    use super::routes::{HYBRID_TO_CLOUD, HYBRID_TO_ONPREM};
-    vec![HYBRID_TO_CLOUD.into(), HYBRID_TO_ONPREM.into()]
+    super::Direction::ALL
+        .iter()
+        .map(|d| d.name().into())
+        .collect()
 }
 
 /// Default links. Latencies are assumptions built on ~8 round trips per SMTP+TLS delivery

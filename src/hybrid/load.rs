@@ -10,7 +10,7 @@ use crate::scenario::validate::{
     V, bad, non_negative, positive, recipients, shape, share, size, traced,
 };
 
-use super::{INTERNAL_SOURCES, SOURCES};
+use super::names::{SOURCES, Source as HybridSource};
 
 /// Mailbox counts and a message profile, from which the hybrid sources' rates follow.
 #[derive(Clone, Debug)]
@@ -149,7 +149,7 @@ pub fn profile(l: &RawLoad, default_peak: Option<f64>) -> V<MailProfile> {
 /// One hybrid source: inbound mail splits its recipients between on-premises and the cloud and
 /// may be spam; the other sources are internal or outbound and are neither.
 fn hybrid_source(
-    name: &str,
+    source: HybridSource,
     rate_per_s: f64,
     arrivals: ArrivalSpec,
     recipients: &Recipients,
@@ -157,12 +157,12 @@ fn hybrid_source(
     onprem_share: f64,
     spam_share: f64,
 ) -> Source {
-    let inbound = name == "inbound";
+    let inbound = source == HybridSource::Inbound;
     Source {
-        name: name.to_string(),
+        name: source.name().to_string(),
         rate_per_s,
         arrivals,
-        route: name.to_string(),
+        route: source.name().to_string(),
         recipients: recipients.clone(),
         group_shares: if inbound {
             vec![onprem_share, 1.0 - onprem_share]
@@ -207,12 +207,12 @@ pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source
             }
         };
         let mut out = Vec::new();
-        for name in SOURCES {
-            let Some((arrivals, rate_per_s)) = traced(t, &SOURCES, name, window_s) else {
+        for source in HybridSource::ALL {
+            let Some((arrivals, rate_per_s)) = traced(t, &SOURCES, source.name(), window_s) else {
                 continue;
             };
             out.push(hybrid_source(
-                name,
+                source,
                 rate_per_s,
                 arrivals,
                 &recipients,
@@ -225,7 +225,7 @@ pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source
     }
     let given = l.rates_per_s.clone().unwrap_or_default();
     for (k, v) in &given {
-        if !SOURCES.contains(&k.as_str()) {
+        if HybridSource::from_name(k).is_none() {
             return bad(
                 format!("load.rates_per_s.{k}"),
                 format!("is not a hybrid source; accepted: {}", SOURCES.join(", ")),
@@ -235,10 +235,10 @@ pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source
     }
     // Without a mailbox profile every boundary source needs its rate; the internal flows
     // (which older scenarios did not have) are then left out unless given.
-    let all_given = SOURCES
+    let all_given = HybridSource::ALL
         .iter()
-        .filter(|s| !INTERNAL_SOURCES.contains(*s))
-        .all(|s| given.contains_key(*s));
+        .filter(|s| !s.is_internal())
+        .all(|s| given.contains_key(s.name()));
     let prof = if all_given && l.mailboxes.is_none() {
         None
     } else {
@@ -256,20 +256,20 @@ pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source
         }
     };
     let mut out = Vec::new();
-    for name in SOURCES {
-        let rate = match (given.get(name), &derived) {
+    for source in HybridSource::ALL {
+        let rate = match (given.get(source.name()), &derived) {
             (Some(r), _) => *r,
-            (None, Some(d)) => match name {
+            (None, Some(d)) => match source {
                 // The profile counts legitimate mail; spam arrives on top of it.
-                "inbound" => d.inbound / (1.0 - spam_share.min(0.999)),
-                "outbound_from_onprem" => d.outbound_from_onprem,
-                "outbound_from_cloud" => d.outbound_from_cloud,
-                "onprem_to_cloud" => d.onprem_to_cloud,
-                "cloud_to_onprem" => d.cloud_to_onprem,
-                "onprem_internal" => d.onprem_internal,
-                _ => d.cloud_internal,
+                HybridSource::Inbound => d.inbound / (1.0 - spam_share.min(0.999)),
+                HybridSource::OutboundFromOnprem => d.outbound_from_onprem,
+                HybridSource::OutboundFromCloud => d.outbound_from_cloud,
+                HybridSource::OnpremToCloud => d.onprem_to_cloud,
+                HybridSource::CloudToOnprem => d.cloud_to_onprem,
+                HybridSource::OnpremInternal => d.onprem_internal,
+                HybridSource::CloudInternal => d.cloud_internal,
             },
-            (None, None) if INTERNAL_SOURCES.contains(&name) => 0.0,
+            (None, None) if source.is_internal() => 0.0,
             (None, None) => unreachable!("a profile exists unless every rate is given"),
         };
         if rate <= 0.0 {
@@ -280,7 +280,7 @@ pub fn hybrid_sources(l: &RawLoad, trace: Option<(&Trace, f64)>) -> V<Vec<Source
             None => ArrivalSpec::Poisson,
         };
         out.push(hybrid_source(
-            name,
+            source,
             rate,
             arrivals,
             &recipients,

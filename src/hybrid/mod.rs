@@ -6,6 +6,7 @@
 //! - [`routes`]: the seed's routes per [`Variant`] as typed steps, compiled to route specs;
 //! - [`work`]: what each visit does (its role) and costs, the per-recipient look-up;
 //! - [`defaults`]: default hops, links, retry, options;
+//! - [`names`]: sources, flows, recipient groups, copy routes and link directions as types;
 //! - [`load`]: the mailbox profile and the hybrid sources it drives;
 //! - [`costs`]: traffic meters and the cost basis of `costs.csv`;
 //! - [`build`]: a `[hybrid]` scenario's variants, from its raw tables.
@@ -18,11 +19,13 @@ pub mod costs;
 pub mod defaults;
 pub mod hops;
 pub mod load;
+pub mod names;
 pub mod routes;
 pub mod work;
 
 pub use costs::{CostBasis, Meter};
 pub use hops::{Hop, Link, Side};
+pub use names::{Direction, FLOWS, Flow, GROUPS, Group, RouteName, SOURCES, Source};
 
 use crate::model::dist::Dist;
 
@@ -76,32 +79,6 @@ impl Variant {
         format!("mx-{mx}_cmt-{cmt}")
     }
 }
-
-/// Recipient groups: where a recipient's mailbox is.
-pub const GROUPS: [&str; 2] = ["onprem", "cloud"];
-/// The sources of hybrid load and the routes they start on.
-pub const SOURCES: [&str; 7] = [
-    "inbound",
-    "outbound_from_onprem",
-    "outbound_from_cloud",
-    "onprem_to_cloud",
-    "cloud_to_onprem",
-    "onprem_internal",
-    "cloud_internal",
-];
-/// The sources of mail that stays on its own side (each is also its flow).
-pub const INTERNAL_SOURCES: [&str; 2] = ["onprem_internal", "cloud_internal"];
-/// Flows, in report order.
-pub const FLOWS: [&str; 8] = [
-    "inbound_to_onprem",
-    "inbound_to_cloud",
-    "outbound_from_onprem",
-    "outbound_from_cloud",
-    "onprem_to_cloud",
-    "cloud_to_onprem",
-    "onprem_internal",
-    "cloud_internal",
-];
 
 /// Spam filtering along the inbound routes (probabilities that a spam copy is caught).
 #[derive(Clone, Copy, Debug, PartialEq)]

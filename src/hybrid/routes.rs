@@ -10,15 +10,11 @@
 
 use super::costs::Meter;
 use super::hops::{Hop, Link, Side};
+use super::names::{Direction, Flow, Group, RouteName, Source};
 use super::work::Role;
-use super::{GROUPS, HybridOptions, Mx, Variant};
+use super::{HybridOptions, Mx, Variant};
 use crate::model::network::VisitWork;
 use crate::model::topology::{HopSpec, LinkSpec, RouteEnd, RouteSpec, Step, TopologySpec};
-
-/// The hybrid link's directions: each has its own bandwidth (a TLS SMTP connection pair is
-/// full duplex), `hybrid.bandwidth.to_cloud` and `hybrid.bandwidth.to_onprem`.
-pub const HYBRID_TO_CLOUD: &str = "to_cloud";
-pub const HYBRID_TO_ONPREM: &str = "to_onprem";
 
 /// One step of a seed route, before the options (Edge, rewriting device) are woven in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,15 +84,18 @@ fn visit(h: Hop, r: Role, look_up: bool, o: &HybridOptions) -> Step {
     }
 }
 
-fn deliver(flow: &str) -> RouteEnd {
-    RouteEnd::Deliver(flow.into())
+fn deliver(flow: Flow) -> RouteEnd {
+    RouteEnd::Deliver(flow.name().into())
 }
 
-fn split(onprem: &str, cloud: &str) -> RouteEnd {
-    RouteEnd::Split(vec![
-        (GROUPS[0].into(), onprem.into()),
-        (GROUPS[1].into(), cloud.into()),
-    ])
+/// The split after the look-up: each recipient group's copy continues on its own route.
+fn split() -> RouteEnd {
+    RouteEnd::Split(
+        Group::ALL
+            .into_iter()
+            .map(|g| (g.name().into(), RouteName::copy_for(g).name().into()))
+            .collect(),
+    )
 }
 
 /// Writes one route from the seed's steps, adding what the options ask for:
@@ -109,7 +108,7 @@ fn split(onprem: &str, cloud: &str) -> RouteEnd {
 /// - with an appliance, the station after every crossing of the hybrid link processes the copy
 ///   as external, whatever the flow (the device strips the attribution of everything it
 ///   passes): extra service, then a false-positive filter.
-fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteSpec {
+fn route(name: RouteName, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteSpec {
     let mut steps: Vec<Step> = Vec::new();
     let mut external_next = false;
     let mut prev: Option<Station> = None;
@@ -142,15 +141,15 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
                     around.push(visit(Hop::Appliance, Role::Relay, false, o));
                 }
                 let direction = if to_cloud {
-                    HYBRID_TO_CLOUD
+                    Direction::ToCloud
                 } else {
-                    HYBRID_TO_ONPREM
+                    Direction::ToOnprem
                 };
                 let link = Step::Station {
                     name: Link::Hybrid.name().into(),
                     work: VisitWork::default(),
                     meter: Some(meter.id()),
-                    direction: Some(direction.into()),
+                    direction: Some(direction.name().into()),
                 };
                 external_next = o.appliance.is_some();
                 if to_cloud {
@@ -217,13 +216,13 @@ fn route(name: &str, seeds: &[Seed], end: RouteEnd, o: &HybridOptions) -> RouteS
         }
     }
     RouteSpec {
-        name: name.into(),
+        name: name.name().into(),
         steps,
         end,
     }
 }
 
-/// The routes of `v`. Each source's route carries its name (see [`super::SOURCES`]). Where
+/// The routes of `v`. Each source's route carries its name (see [`Source`]). Where
 /// the split happens: at Exchange Online (MX at EOP, CMT off: the seed's steps 4–5), at the
 /// Exchange 2013 server (MX at EOP, CMT on: steps 4–5), at the 2007 Hub that receives the
 /// Internet mail (MX on-premises: steps 3–4); each time inside the visit that looks the
@@ -240,7 +239,7 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
             // Steps 2–5: EOP filters (spam first), then Exchange Online scans for viruses,
             // looks each recipient up and splits.
             r.push(route(
-                "inbound",
+                RouteName::Source(Source::Inbound),
                 &[
                     Over(InternetIn),
                     At(Eop, Filter),
@@ -248,13 +247,13 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
                     At(Exo, Scan),
                     LookUp,
                 ],
-                split("inbound_onprem_copy", "inbound_cloud_copy"),
+                split(),
                 o,
             ));
             // Steps 6–8: back to EOP (a relay pass), over TLS to the 2013 server, through the
             // RGC to 2007.
             r.push(route(
-                "inbound_onprem_copy",
+                RouteName::InboundOnpremCopy,
                 &[
                     At(Eop, Relay),
                     Over(Hybrid),
@@ -262,13 +261,13 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
                     Over(Rgc),
                     At(Mbx2007, Deliver),
                 ],
-                deliver("inbound_to_onprem"),
+                deliver(Flow::InboundToOnprem),
                 o,
             ));
             r.push(route(
-                "inbound_cloud_copy",
+                RouteName::InboundCloudCopy,
                 &[At(ExoMailbox, Deliver)],
-                deliver("inbound_to_cloud"),
+                deliver(Flow::InboundToCloud),
                 o,
             ));
         }
@@ -276,7 +275,7 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
             // Steps 2–5: EOP filters and scans, hands both to the 2013 server, which looks
             // each recipient up and splits.
             r.push(route(
-                "inbound",
+                RouteName::Source(Source::Inbound),
                 &[
                     Over(InternetIn),
                     At(Eop, Filter),
@@ -285,26 +284,26 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
                     At(Cas2013, Relay),
                     LookUp,
                 ],
-                split("inbound_onprem_copy", "inbound_cloud_copy"),
+                split(),
                 o,
             ));
             r.push(route(
-                "inbound_onprem_copy",
+                RouteName::InboundOnpremCopy,
                 &[Over(Rgc), At(Mbx2007, Deliver)],
-                deliver("inbound_to_onprem"),
+                deliver(Flow::InboundToOnprem),
                 o,
             ));
             // Steps 6–8: back to EOP over TLS (a relay pass), then Exchange Online delivers
             // the already scanned copy.
             r.push(route(
-                "inbound_cloud_copy",
+                RouteName::InboundCloudCopy,
                 &[
                     Over(Hybrid),
                     At(Eop, Relay),
                     At(Exo, Relay),
                     At(ExoMailbox, Deliver),
                 ],
-                deliver("inbound_to_cloud"),
+                deliver(Flow::InboundToCloud),
                 o,
             ));
         }
@@ -312,26 +311,26 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
             // Steps 2–4: a 2007 Hub receives all Internet mail, spam included, filters what it
             // can, looks each recipient up in the global catalog and splits.
             r.push(route(
-                "inbound",
+                RouteName::Source(Source::Inbound),
                 &[
                     Over(InternetIn),
                     At(Hub2007, Filter),
                     Spam(SpamPass::Onprem),
                     LookUp,
                 ],
-                split("inbound_onprem_copy", "inbound_cloud_copy"),
+                split(),
                 o,
             ));
             r.push(route(
-                "inbound_onprem_copy",
+                RouteName::InboundOnpremCopy,
                 &[At(Mbx2007, Deliver)],
-                deliver("inbound_to_onprem"),
+                deliver(Flow::InboundToOnprem),
                 o,
             ));
             // Steps 5–7: RGC to 2013, TLS send connector to EOP (a relay pass), Exchange Online
             // scans for viruses and content-based spam, delivers.
             r.push(route(
-                "inbound_cloud_copy",
+                RouteName::InboundCloudCopy,
                 &[
                     Over(Rgc),
                     At(Cas2013, Relay),
@@ -341,7 +340,7 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
                     Spam(SpamPass::EopBehindOnprem),
                     At(ExoMailbox, Deliver),
                 ],
-                deliver("inbound_to_cloud"),
+                deliver(Flow::InboundToCloud),
                 o,
             ));
         }
@@ -349,7 +348,7 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
     // Outbound from on-premises: always straight out through the 2007 Hub (whose categorizer
     // looks the recipients up) and DNS.
     r.push(route(
-        "outbound_from_onprem",
+        RouteName::Source(Source::OutboundFromOnprem),
         &[
             At(Mbx2007, Relay),
             At(Hub2007, Relay),
@@ -357,7 +356,7 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
             At(Dns, Relay),
             Over(InternetOut),
         ],
-        deliver("outbound_from_onprem"),
+        deliver(Flow::OutboundFromOnprem),
         o,
     ));
     // Outbound from Exchange Online (virus scan first): direct (CMT off) or hairpinned
@@ -384,16 +383,16 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
         ]
     };
     r.push(route(
-        "outbound_from_cloud",
+        RouteName::Source(Source::OutboundFromCloud),
         cloud_out,
-        deliver("outbound_from_cloud"),
+        deliver(Flow::OutboundFromCloud),
         o,
     ));
     // Cross-premises mail rides the hybrid connectors in every variant: on-premises mail for a
     // cloud mailbox leaves through the 2013 server's TLS send connector to EOP; Exchange
     // Online's outbound connector sends on-premises-bound mail through EOP to the 2013 server.
     r.push(route(
-        "onprem_to_cloud",
+        RouteName::Source(Source::OnpremToCloud),
         &[
             At(Mbx2007, Relay),
             At(Hub2007, Relay),
@@ -405,11 +404,11 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
             At(Exo, Scan),
             At(ExoMailbox, Deliver),
         ],
-        deliver("onprem_to_cloud"),
+        deliver(Flow::OnpremToCloud),
         o,
     ));
     r.push(route(
-        "cloud_to_onprem",
+        RouteName::Source(Source::CloudToOnprem),
         &[
             At(Exo, Scan),
             LookUp,
@@ -419,27 +418,27 @@ pub fn routes(v: Variant, o: &HybridOptions) -> Vec<RouteSpec> {
             Over(Rgc),
             At(Mbx2007, Deliver),
         ],
-        deliver("cloud_to_onprem"),
+        deliver(Flow::CloudToOnprem),
         o,
     ));
     // Mail that stays on its side. On-premises: the 2007 Mailbox server submits to the Hub,
     // whose categorizer looks the recipients up, and the Hub delivers back to the 2007
     // Mailbox server. Cloud: Exchange Online scans and looks up, then delivers.
     r.push(route(
-        "onprem_internal",
+        RouteName::Source(Source::OnpremInternal),
         &[
             At(Mbx2007, Relay),
             At(Hub2007, Relay),
             LookUp,
             At(Mbx2007, Deliver),
         ],
-        deliver("onprem_internal"),
+        deliver(Flow::OnpremInternal),
         o,
     ));
     r.push(route(
-        "cloud_internal",
+        RouteName::Source(Source::CloudInternal),
         &[At(Exo, Scan), LookUp, At(ExoMailbox, Deliver)],
-        deliver("cloud_internal"),
+        deliver(Flow::CloudInternal),
         o,
     ));
     r
@@ -466,7 +465,7 @@ pub fn topology(
         hops,
         links: links.to_vec(),
         routes: routes(v, o),
-        groups: GROUPS.iter().map(|g| g.to_string()).collect(),
+        groups: Group::ALL.iter().map(|g| g.name().to_string()).collect(),
     }
 }
 
@@ -745,7 +744,10 @@ mod tests {
                     .position(|st| st.name == format!("hybrid.bandwidth.{d}"))
                     .unwrap_or_else(|| panic!("{}: no {d} lane", v.name()))
             };
-            let (up, down) = (lane(HYBRID_TO_CLOUD), lane(HYBRID_TO_ONPREM));
+            let (up, down) = (
+                lane(Direction::ToCloud.name()),
+                lane(Direction::ToOnprem.name()),
+            );
             assert!(!net.stations.iter().any(|st| st.name == "hybrid.bandwidth"));
             let work = |src: &str| {
                 net.expected_work_s(net.route_entry(src).unwrap(), &[1.0, 0.0], 75.0, 1.0, false)

@@ -232,8 +232,8 @@ pub struct Network {
     pub extras: Vec<VisitWork>,
     /// (spam detection, false-positive) probabilities referenced by filter nodes.
     pub filters: Vec<(f64, f64)>,
-    /// Per node and recipient group: the flow such a copy ends in (`u16::MAX`: none).
-    pub flow_of: Vec<[u16; MAX_GROUPS]>,
+    /// Per node and recipient group: the flow such a copy ends in, if any.
+    pub flow_of: Vec<[Option<u16>; MAX_GROUPS]>,
 }
 
 impl Network {
@@ -463,5 +463,101 @@ impl RoutePath {
             .filter(|(k, _)| k == "hop")
             .map(|(_, n)| n.as_str())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{self, LoadOptions};
+
+    /// `front` (servers 2, 10 ms + 1 ms/KB) → a filter catching 90% of spam and 1% of the rest
+    /// → a branch: 30% back to `front` (a retry loop), 70% to `back` (20 ms) → split by group:
+    /// `x` delivers, `y` visits `back` again and delivers.
+    fn network() -> super::Network {
+        let text = r#"
+            groups = ["x", "y"]
+            [run]
+            duration_s = 10
+            [sources.a]
+            rate_per_s = 1
+            route = "r"
+            groups = { x = 0.5, y = 0.5 }
+            [hops.front]
+            servers = 2
+            service_ms = { dist = "deterministic", value = 10 }
+            per_kb_ms = 1
+            [hops.back]
+            servers = 1
+            service_ms = { dist = "deterministic", value = 20 }
+            [routes.r]
+            steps = ["front", { spam_detection = 0.9, false_positive = 0.01 }]
+            next = [{ p = 0.3, route = "r" }, { p = 0.7, route = "s" }]
+            [routes.s]
+            steps = ["back"]
+            split = { x = "dx", y = "dy" }
+            [routes.dx]
+            deliver = "fx"
+            [routes.dy]
+            steps = ["back"]
+            deliver = "fy"
+        "#;
+        let scn = scenario::from_text(text, "t.toml", "t", LoadOptions::default()).unwrap();
+        scn.variants[0].network.clone()
+    }
+
+    fn station(net: &super::Network, name: &str) -> usize {
+        net.stations.iter().position(|s| s.name == name).unwrap()
+    }
+
+    /// The traffic equations with a loop, a filter and a split, against the closed form: a
+    /// copy passing the filter with probability q goes round the loop a geometric number of
+    /// times, so `front` is visited 1 / (1 − 0.3 q) times; `back` gets the 0.7 q share of
+    /// those once, plus once more for a `y` recipient (present with probability 0.5).
+    #[test]
+    fn expected_work_solves_the_traffic_equations() {
+        let net = network();
+        let entry = net.route_entry("r").unwrap();
+        for (spam, q) in [(false, 0.99), (true, 0.1)] {
+            let front_visits = 1.0 / (1.0 - 0.3 * q);
+            let back_visits = front_visits * 0.7 * q * (1.0 + 0.5);
+            let w = net.expected_work_s(entry, &[1.0, 0.5], 4.0, 1.0, spam);
+            let (f, b) = (station(&net, "front"), station(&net, "back"));
+            // Work = visits × mean service: front 10 ms + 4 KB × 1 ms/KB, back 20 ms.
+            assert!((w[f] - front_visits * 0.014).abs() < 1e-9, "{w:?}");
+            assert!((w[b] - back_visits * 0.020).abs() < 1e-9, "{w:?}");
+        }
+    }
+
+    /// `paths` lists every way to a delivery once (the loop is cut, not unrolled), with the
+    /// branch probabilities and the split's groups.
+    #[test]
+    fn paths_list_each_delivery_and_cut_loops() {
+        let net = network();
+        let paths = net.paths(net.route_entry("r").unwrap());
+        let flows: Vec<&str> = paths.iter().map(|p| p.flow.as_str()).collect();
+        assert_eq!(flows, ["(loop)", "fx", "fy"]);
+        assert!((paths[0].probability - 0.3).abs() < 1e-12);
+        assert!((paths[1].probability - 0.7).abs() < 1e-12);
+        assert_eq!(paths[1].hops(), ["front", "back"]);
+        assert_eq!(paths[2].hops(), ["front", "back", "back"]);
+        assert!(paths[2].steps.contains(&("split".into(), "y".into())));
+        assert!(paths[0].steps.iter().any(|(k, _)| k == "filter"));
+        assert_eq!(net.route_entry("nowhere"), None);
+    }
+
+    /// `successors` skips a branch of probability zero (the compile-time exit check relies
+    /// on it) and a delivery has none.
+    #[test]
+    fn successors_follow_positive_branches_only() {
+        let net = network();
+        for (i, node) in net.nodes.iter().enumerate() {
+            let id = super::NodeId(i as u32);
+            match node {
+                super::Node::Deliver { .. } => assert!(net.successors(id).is_empty()),
+                super::Node::Branch { .. } => assert_eq!(net.successors(id).len(), 2),
+                super::Node::Split { .. } => assert_eq!(net.successors(id).len(), 2),
+                _ => assert_eq!(net.successors(id).len(), 1),
+            }
+        }
     }
 }

@@ -562,8 +562,8 @@ impl<'a> MailSim<'a> {
         }
         let flows_here = self.net.flow_of[node.0 as usize];
         for (g, &count) in c.groups.iter().enumerate() {
-            let f = flows_here[g];
-            if count == 0 || f == u16::MAX {
+            let Some(f) = flows_here[g] else { continue };
+            if count == 0 {
                 continue;
             }
             let fs = &mut self.flows[usize::from(f)];
@@ -650,7 +650,7 @@ impl<'a> MailSim<'a> {
         let full = !has_server && limit.is_some_and(|l| st.queue.len() >= l as usize);
         if full && st.down == 0 && spec.when_full == WhenFull::Reject {
             // A loss system: the copy is refused for good (5xx) and ends here.
-            st.stats.refusals += 1;
+            st.stats.rejections += 1;
             let node = c.node;
             self.end_copy(id, node, EndState::Rejected, None);
             return;
@@ -1077,5 +1077,12 @@ mod tests {
         assert_eq!(a.generated, a.ended(), "{a:?}");
         let share = v.flows[0].1.rejected_share.mean;
         assert!((share - 2.0 / 3.0).abs() < 0.025, "{share}");
+        // The hop counts them as rejections, not as deferrals (no one retries a 5xx), and
+        // rejections ÷ offered copies at the hop is the same Erlang B share (same tolerance).
+        let hop = &v.stations.iter().find(|st| st.name == "s").unwrap().summary;
+        assert_eq!(hop.refusals.mean, 0.0, "no deferrals at a rejecting hop");
+        let (rejected, admitted) = (hop.rejections.mean, hop.processed.mean);
+        let blocked = rejected / (rejected + admitted);
+        assert!((blocked - 2.0 / 3.0).abs() < 0.025, "{blocked}");
     }
 }

@@ -536,10 +536,10 @@ fn check_termination(net: &Network) -> Result<(), TopologyError> {
 
 /// For each node and recipient group, the flow a copy of that group at that node ends in: the
 /// first delivery reachable (following a split's branch for the group). Used to attribute end
-/// states other than delivery (expired, quarantined, filtered) to flows. `u16::MAX` if none.
-fn flow_of(net: &Network) -> Vec<[u16; MAX_GROUPS]> {
+/// states other than delivery (expired, quarantined, filtered) to flows. None if none.
+fn flow_of(net: &Network) -> Vec<[Option<u16>; MAX_GROUPS]> {
     let n = net.nodes.len();
-    let mut out = vec![[u16::MAX; MAX_GROUPS]; n];
+    let mut out = vec![[None; MAX_GROUPS]; n];
     for (start, row) in out.iter_mut().enumerate() {
         for (g, slot) in row.iter_mut().enumerate() {
             let mut id = NodeId(start as u32);
@@ -548,7 +548,7 @@ fn flow_of(net: &Network) -> Vec<[u16; MAX_GROUPS]> {
                 match net.node(id) {
                     Node::Visit { next, .. } | Node::Filter { next, .. } => id = next,
                     Node::Deliver { flow } => {
-                        *slot = flow;
+                        *slot = Some(flow);
                         break;
                     }
                     Node::Branch { start, end } => {

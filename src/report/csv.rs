@@ -98,6 +98,9 @@ pub struct HopRow<'a> {
     /// Copies that expired waiting for the station.
     #[serde(rename = "expired_per_rep")]
     pub expired: Option<Sig>,
+    /// Copies refused for good (5xx) by a full hop that rejects.
+    #[serde(rename = "rejected_per_rep")]
+    pub rejected: Option<Sig>,
     pub replications: u32,
     #[serde(rename = "processed_per_rep_ci95_lo")]
     pub processed_ci95_lo: Option<Sig>,
@@ -329,6 +332,7 @@ pub fn hop_rows(study: &StudyOutcome) -> Vec<HopRow<'_>> {
                 offered_utilization: s.offered_utilization.map(Sig),
                 deferrals: val(m.refusals).map(Sig),
                 expired: val(m.expired).map(Sig),
+                rejected: val(m.rejections).map(Sig),
                 replications: study.replications,
                 processed_ci95_lo: lo(m.processed).map(Sig),
                 processed_ci95_hi: hi(m.processed).map(Sig),
@@ -675,4 +679,121 @@ pub fn capacity_step_rows(c: &CapacityOutcome) -> Vec<CapacityStepRow<'_>> {
         }
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{self, RunOptions};
+    use crate::scenario::{self, LoadOptions};
+
+    /// The bundled hybrid scenario with only the variants in `variants` (a TOML array body),
+    /// 600 s of statistics after its 300 s warm-up, and 3 replications.
+    fn bundled(variants: &str) -> StudyOutcome {
+        let text = include_str!("../../scenarios/hybrid-routing.toml");
+        let start = text.find("variants = [").unwrap();
+        let end = start + text[start..].find("\n]\n").unwrap() + 3;
+        let text = format!(
+            "{}variants = [{variants}]\n{}",
+            &text[..start],
+            &text[end..]
+        )
+        .replace("duration_s = 3600", "duration_s = 900")
+        .replace("replications = 5", "replications = 3");
+        let scn =
+            scenario::from_text(&text, "hybrid-routing.toml", "t", LoadOptions::default()).unwrap();
+        runner::run(&scn, RunOptions::default(), &|| {}).unwrap()
+    }
+
+    /// MX at EOP, CMT off: only cross-premises mail rides the hybrid link to the cloud, one
+    /// copy per message, so `to_cloud_messages_per_day` is the profile's on-premises → cloud
+    /// mail: 12 000 mailboxes × 30 sent × (1 − 0.3 to the Internet) × 18 000/30 000 of the
+    /// internal mail to cloud mailboxes = 151 200 a day. Its GB are that × the 75 KB mean size
+    /// (log-normal, median 45.49, σ = 1). Tolerances: 4 standard errors of a Poisson count of
+    /// N ≈ 5.25/s × 600 s × 3 ≈ 9450 messages (1/√N = 1.03%), and for bytes of the compound
+    /// sum √(1 + CV²)/√N with the log-normal's CV² = e − 1 (1.70%).
+    #[test]
+    fn costs_count_the_profiles_cross_premises_mail() {
+        let study = bundled(r#"{ mx = "eop", centralized_mail_transport = false }"#);
+        let rows = cost_rows(&study);
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.variant, "mx-eop_cmt-off");
+        assert_eq!(r.eop_licences.map(|s| s.0), Some(12_000.0));
+        let per_day = 12_000.0 * 30.0 * 0.7 * 0.6;
+        let n = per_day * 3.0 / 86_400.0 * 600.0 * 3.0;
+        let msgs = r.to_cloud_messages_per_day.unwrap().0;
+        assert!(
+            (msgs / per_day - 1.0).abs() < 4.0 / n.sqrt(),
+            "{msgs} vs {per_day}"
+        );
+        let gb = r.to_cloud_gb_per_day.unwrap().0;
+        let want_gb = per_day * 45.49 * 0.5f64.exp() * 1024.0 / 1e9;
+        let rel_sd = (1.0 + (1f64.exp() - 1.0)).sqrt() / n.sqrt();
+        assert!(
+            (gb / want_gb - 1.0).abs() < 4.0 * rel_sd,
+            "{gb} vs {want_gb}"
+        );
+        // Mail toward on-premises crosses too (cloud → on-premises, inbound copies), and the
+        // on-premises Internet connection carries at least the hybrid link's peak minute.
+        assert!(r.to_onprem_messages_per_day.unwrap().0 > 0.0);
+        assert!(r.onprem_internet_peak_mbps.unwrap().0 > 0.0);
+    }
+
+    /// With MX on-premises no inbound mail goes through EOP first, so no EOP licence is
+    /// counted; the file has one row per variant, in order.
+    #[test]
+    fn mx_onprem_needs_no_eop_licences_and_rows_follow_the_variants() {
+        let study = bundled(
+            r#"{ mx = "onprem", centralized_mail_transport = false }, { mx = "eop", centralized_mail_transport = true }"#,
+        );
+        let rows = cost_rows(&study);
+        let names: Vec<&str> = rows.iter().map(|r| r.variant).collect();
+        assert_eq!(names, ["mx-onprem_cmt-off", "mx-eop_cmt-on"]);
+        assert_eq!(rows[0].eop_licences.map(|s| s.0), Some(0.0));
+        assert_eq!(rows[1].eop_licences.map(|s| s.0), Some(12_000.0));
+        // CMT on hairpins cloud outbound mail through on-premises: more copies toward
+        // on-premises than with the same MX and CMT off would carry.
+        assert!(rows[1].to_onprem_messages_per_day.unwrap().0 > 0.0);
+    }
+
+    /// The CSV contract: the hop and summary files carry every figure's interval columns,
+    /// an undefined figure (no copy waited at a link) is an empty cell, never `NaN`, and the
+    /// accounting rows add up.
+    #[test]
+    fn rows_serialize_with_intervals_empty_cells_and_accounting_that_adds_up() {
+        let study = bundled(r#"{ mx = "eop", centralized_mail_transport = false }"#);
+        let hops = to_bytes(&hop_rows(&study), Path::new("hops.csv")).unwrap();
+        let hops = String::from_utf8(hops).unwrap();
+        let header: Vec<&str> = hops.lines().next().unwrap().split(',').collect();
+        for col in [
+            "utilization",
+            "mean_wait_ms",
+            "p99_wait_ms",
+            "mean_sojourn_ms",
+        ] {
+            assert!(header.contains(&col), "{col}");
+            assert!(header.contains(&format!("{col}_ci95_lo").as_str()), "{col}");
+            assert!(header.contains(&format!("{col}_ci95_hi").as_str()), "{col}");
+        }
+        assert!(header.contains(&"rejected_per_rep"));
+        assert!(!hops.contains("NaN") && !hops.contains("inf"), "{hops}");
+        let summary = to_bytes(&summary_rows(&study), Path::new("summary.csv")).unwrap();
+        let summary = String::from_utf8(summary).unwrap();
+        assert_eq!(summary.lines().count(), 1 + study.variants[0].flows.len());
+        assert!(!summary.contains("NaN"));
+        for a in accounting_rows(&study) {
+            assert_eq!(
+                a.generated,
+                a.delivered
+                    + a.expired
+                    + a.quarantined
+                    + a.rejected
+                    + a.filtered_spam
+                    + a.in_flight,
+                "{} does not add up",
+                a.variant
+            );
+        }
+    }
 }

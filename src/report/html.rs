@@ -449,7 +449,7 @@ const SUMMARY_COLUMNS: [&str; 12] = [
     "expired_per_rep",
 ];
 
-const HOP_COLUMNS: [&str; 12] = [
+const HOP_COLUMNS: [&str; 13] = [
     "variant",
     "hop",
     "kind",
@@ -462,6 +462,7 @@ const HOP_COLUMNS: [&str; 12] = [
     "p99_wait_ms",
     "deferrals_per_rep",
     "expired_per_rep",
+    "rejected_per_rep",
 ];
 
 /// Warnings of a run: recipients left in flight or expired, stations whose Little's law check

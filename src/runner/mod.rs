@@ -633,3 +633,134 @@ pub fn run_many(
     let (results, threads) = simulate_units(scns, &plan, &all, opts, on_unit_done)?;
     Ok(assemble(scns, &plan, &results, threads, start.elapsed()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{self, LoadOptions};
+
+    /// Two M/M/1 hops in series, rate λ, 100 s after a 10 s warm-up.
+    fn tandem(rate_per_s: f64, replications: u32) -> Scenario {
+        let text = format!(
+            r#"
+            [run]
+            duration_s = 110
+            warmup_s = 10
+            seed = 7
+            replications = {replications}
+            [sources.a]
+            rate_per_s = {rate_per_s}
+            route = "r"
+            [hops.s1]
+            servers = 1
+            service_ms = {{ dist = "exponential", rate_per_s = 100 }}
+            [hops.s2]
+            servers = 1
+            service_ms = {{ dist = "exponential", rate_per_s = 100 }}
+            [routes.r]
+            steps = ["s1", "s2"]
+            deliver = "d"
+            "#
+        );
+        scenario::from_text(&text, "t.toml", "t", LoadOptions::default()).unwrap()
+    }
+
+    /// A unit's measurements, as they would travel in a shard file, plus its histograms.
+    fn fingerprint(r: &RunResult) -> (String, Vec<Histogram>) {
+        (
+            serde_json::to_string(r).unwrap(),
+            r.flows.iter().map(|f| f.latency.clone()).collect(),
+        )
+    }
+    type Histogram = hdrhistogram::Histogram<u64>;
+
+    /// The unit order is the shard format: scenario, then variant, then replication; the
+    /// command line's seed and replications win over the file's.
+    #[test]
+    fn the_plan_lists_units_scenario_then_variant_then_replication() {
+        let (a, b) = (tandem(10.0, 2), tandem(20.0, 3));
+        let plan = Plan::new(&[&a, &b], RunOptions::default());
+        assert_eq!(plan.runs, [(7, 2), (7, 3)]);
+        let units: Vec<(usize, u32)> = plan
+            .units
+            .iter()
+            .map(|(i, u)| (*i, u.replication))
+            .collect();
+        assert_eq!(units, [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]);
+        let opts = RunOptions {
+            seed: Some(9),
+            replications: Some(1),
+            threads: None,
+        };
+        let plan = Plan::new(&[&a, &b], opts);
+        assert_eq!(plan.runs, [(9, 1), (9, 1)]);
+        assert_eq!(plan.units.len(), 2);
+    }
+
+    /// What makes sharding and `--threads` safe: a unit's result depends on the scenario, the
+    /// seed and the unit only — not on the thread count, the other units in the batch, or
+    /// the order they ran in — and two replications differ.
+    #[test]
+    fn a_units_result_depends_on_its_seed_and_index_only() {
+        let scn = tandem(50.0, 4);
+        let plan = Plan::new(&[&scn], RunOptions::default());
+        let all: Vec<usize> = (0..plan.units.len()).collect();
+        let one = |threads, which: &[usize]| {
+            let opts = RunOptions {
+                threads: Some(threads),
+                ..RunOptions::default()
+            };
+            let (r, used) = simulate_units(&[&scn], &plan, which, opts, &|| {}).unwrap();
+            assert_eq!(used, threads);
+            r.iter().map(fingerprint).collect::<Vec<_>>()
+        };
+        let serial = one(1, &all);
+        assert_eq!(serial, one(2, &all), "thread count changed a result");
+        assert_eq!(one(2, &[3, 1]), [serial[3].clone(), serial[1].clone()]);
+        assert_ne!(serial[0], serial[1], "replications share a stream");
+    }
+
+    /// The scheduling estimate follows the traffic equations: per message, one arrival and a
+    /// visit to each of the two hops, over the 110 s the unit simulates.
+    #[test]
+    fn unit_cost_is_arrivals_plus_visits_over_the_run() {
+        for rate in [10.0, 40.0] {
+            let scn = tandem(rate, 1);
+            let cost = unit_cost(&scn, &scn.variants[0]);
+            let want = rate * 110.0 * 3.0;
+            assert!((cost - want).abs() < 1e-9 * want, "{cost} vs {want}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_baseline_is_bad_input_and_lists_the_variants() {
+        let names = ["mx-eop_cmt-off", "mx-eop_cmt-on"];
+        assert_eq!(
+            baseline_index(names.iter().copied(), "mx-eop_cmt-on").unwrap(),
+            1
+        );
+        let e = baseline_index(names.iter().copied(), "mx-onprem").unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::BAD_INPUT);
+        assert_eq!(
+            e.to_string(),
+            "`--baseline mx-onprem` is not a variant of the scenario; variants: mx-eop_cmt-off, mx-eop_cmt-on"
+        );
+    }
+
+    /// The summary a study prints keeps every generated message: conservation holds per
+    /// variant, and a run's outcome names its replications and seed.
+    #[test]
+    fn a_run_conserves_messages_and_reports_its_settings() {
+        let scn = tandem(50.0, 3);
+        let out = run(&scn, RunOptions::default(), &|| {}).unwrap();
+        assert_eq!((out.seed, out.replications, out.baseline), (7, 3, 0));
+        let a = &out.variants[0].accounting;
+        assert_eq!(a.generated, a.ended(), "{a:?}");
+        assert!(a.delivered > 0);
+        // 2 M/M/1 hops at ρ = 0.5 (a Jackson network): the expected sojourn is
+        // 2 × 1/(μ − λ) = 40 ms; it lies inside the replications' 95% interval.
+        let m = out.variants[0].flows[0].1.mean_ms;
+        let (lo, hi) = m.ci95.unwrap();
+        assert!(lo <= 40.0 && 40.0 <= hi, "{m:?}");
+    }
+}

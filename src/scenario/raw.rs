@@ -31,6 +31,22 @@ pub struct RawScenario {
     pub groups: Vec<String>,
     /// Replay recorded arrivals instead of generating them.
     pub trace: Option<RawTrace>,
+    /// How `mailflow calibrate` reads this organization's logs; `run` ignores it.
+    pub calibrate: Option<RawCalibrate>,
+}
+
+/// `[calibrate]`: server → hop, connector → role, accepted domains.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalibrate {
+    /// Server name pattern (`*` wildcards) → hop of the scenario.
+    #[serde(default)]
+    pub servers: IndexMap<String, String>,
+    /// Connector name pattern → role (`to_cloud`, `frontend`, `internet`, …).
+    #[serde(default)]
+    pub connectors: IndexMap<String, String>,
+    #[serde(default)]
+    pub accepted_domains: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

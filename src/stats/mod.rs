@@ -107,6 +107,10 @@ pub struct StationStats {
     pub refusals: u64,
     /// Copies that expired while waiting for this station.
     pub expired: u64,
+    /// Copies refused for good (5xx) by a full hop that rejects (`when_full = "reject"`):
+    /// not deferrals, since no one retries them. Default 0 for shard files written before.
+    #[serde(default)]
+    pub rejections: u64,
 }
 
 impl Default for StationStats {
@@ -126,6 +130,7 @@ impl Default for StationStats {
             unflushed_zero_waits: 0,
             refusals: 0,
             expired: 0,
+            rejections: 0,
         }
     }
 }
@@ -172,6 +177,7 @@ impl StationStats {
         self.sojourn_sum_ns = 0;
         self.refusals = 0;
         self.expired = 0;
+        self.rejections = 0;
     }
 }
 

@@ -187,6 +187,8 @@ pub struct StationSummary {
     /// Transient refusals answered (full queue or outage), and copies that expired waiting.
     pub refusals: MeanCi,
     pub expired: MeanCi,
+    /// Copies refused for good by a full hop that rejects.
+    pub rejections: MeanCi,
 }
 
 /// The waiting time at `quantile` in milliseconds; NaN when no copy started service.
@@ -259,5 +261,6 @@ pub fn summarize_station(
         littles_law_rel_err,
         refusals: per_rep(reps.iter().map(|r| r.refusals as f64)),
         expired: per_rep(reps.iter().map(|r| r.expired as f64)),
+        rejections: per_rep(reps.iter().map(|r| r.rejections as f64)),
     }
 }

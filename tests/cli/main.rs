@@ -1,6 +1,7 @@
 //! Command-line tests: each runs the real `mailflow` binary in a fresh temporary directory.
 
 mod browser;
+mod calibrate;
 mod compare;
 mod deploy;
 mod outputs;

@@ -704,3 +704,94 @@ pub fn variants(
     }
     Ok(variants)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::raw::RawRun;
+
+    fn run(text: &str) -> V<RunSpec> {
+        run_spec(&toml::from_str::<RawRun>(text).unwrap())
+    }
+
+    /// The number checks accept their whole range, refuse what is outside it and NaN, and
+    /// name the field they were given.
+    #[test]
+    fn number_checks_refuse_out_of_range_and_nan_with_the_field() {
+        assert_eq!(positive(1e-9, "a").unwrap(), 1e-9);
+        assert_eq!(non_negative(0.0, "a").unwrap(), 0.0);
+        assert_eq!(share(1.0, "a").unwrap(), 1.0);
+        for (r, field) in [
+            (positive(0.0, "hops.x.servers"), "hops.x.servers"),
+            (positive(f64::NAN, "p"), "p"),
+            (positive(f64::INFINITY, "p"), "p"),
+            (non_negative(-1e-12, "n"), "n"),
+            (share(1.000_001, "load.spam_share"), "load.spam_share"),
+            (share(f64::NAN, "s"), "s"),
+        ] {
+            assert_eq!(r.unwrap_err().field, field);
+        }
+        assert_eq!(count(20, "hops.x.servers").unwrap(), 20);
+        assert!(count(0, "hops.x.servers").is_err());
+        assert!(count(-3, "hops.x.servers").is_err());
+        assert_eq!(queue_room(0, "hops.x.queue_limit").unwrap(), 0);
+        assert!(queue_room(-1, "hops.x.queue_limit").is_err());
+    }
+
+    /// A `rate_per_s` is converted into the field's unit: 50 per second is a mean of 20 ms,
+    /// 2 × 10⁷ ns; and it only applies where the value is a duration.
+    #[test]
+    fn a_rate_becomes_a_mean_duration_in_nanoseconds() {
+        let raw: RawDist = toml::from_str(
+            r#"dist = "exponential"
+rate_per_s = 50"#,
+        )
+        .unwrap();
+        let d = dist(&raw, "hops.s.service_ms", 1e6, true).unwrap();
+        assert!((d.mean() - 2e7).abs() < 1e-3, "{}", d.mean());
+        let e = dist(&raw, "load.size_kb", 1.0, false).unwrap_err();
+        assert_eq!(e.field, "load.size_kb.rate_per_s");
+        let both: RawDist =
+            toml::from_str("dist = \"exponential\"\nmean = 3\nrate_per_s = 5").unwrap();
+        assert_eq!(dist(&both, "f", 1e6, true).unwrap_err().field, "f");
+        let lognormal: RawDist =
+            toml::from_str("dist = \"lognormal\"\nmedian = 0\nsigma = 1").unwrap();
+        assert_eq!(
+            dist(&lognormal, "hops.s.service_ms", 1e6, true)
+                .unwrap_err()
+                .field,
+            "hops.s.service_ms.median"
+        );
+    }
+
+    /// The run block: a default warm-up of a tenth of the duration, none for a message-bound
+    /// run; a warm-up as long as the run, no length at all, zero messages or zero
+    /// replications are refused with the field to fix.
+    #[test]
+    fn the_run_block_defaults_and_refusals() {
+        let r = run("duration_s = 600").unwrap();
+        assert_eq!(r.warmup, SimTime::from_secs_f64(60.0));
+        assert_eq!((r.replications, r.seed), (1, 1));
+        let r = run("messages = 1000").unwrap();
+        assert_eq!(
+            (r.warmup, r.duration, r.max_messages),
+            (SimTime::ZERO, None, Some(1000))
+        );
+        assert!(
+            run(r#"duration_s = 600
+warmup_s = "auto""#)
+            .unwrap()
+            .warmup_auto
+        );
+        for (text, field) in [
+            ("duration_s = 60\nwarmup_s = 60", "run.warmup_s"),
+            ("seed = 3", "run"),
+            ("messages = 0", "run.messages"),
+            ("duration_s = 60\nreplications = 0", "run.replications"),
+            ("duration_s = -1", "run.duration_s"),
+            ("duration_s = 60\nload_scale = 0", "run.load_scale"),
+        ] {
+            assert_eq!(run(text).unwrap_err().field, field, "{text}");
+        }
+    }
+}

@@ -89,3 +89,74 @@ pub(super) fn check_stability(variant: &VariantModel, allow_unstable: bool) -> V
 pub fn stability(variant: &VariantModel) -> V<()> {
     check_stability(variant, false)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::{self, LoadOptions, Scenario};
+
+    fn tandem(rate: f64, servers2: u32, when_full: &str) -> Result<Scenario, String> {
+        let text = format!(
+            r#"
+            [run]
+            duration_s = 100
+            [sources.a]
+            rate_per_s = {rate}
+            route = "r"
+            [hops.s1]
+            servers = 4
+            service_ms = {{ dist = "exponential", rate_per_s = 30 }}
+            [hops.s2]
+            servers = {servers2}
+            {when_full}
+            service_ms = {{ dist = "deterministic", value = 50 }}
+            [hops.resolver]
+            servers = "unlimited"
+            service_ms = {{ dist = "deterministic", value = 5 }}
+            [routes.r]
+            steps = ["s1", "s2", "resolver"]
+            deliver = "d"
+            "#
+        );
+        scenario::from_text(&text, "t.toml", "t", LoadOptions::default()).map_err(|e| e.to_string())
+    }
+
+    /// Offered utilization is λ × E[S] ÷ c per station (exact: the traffic equations of a
+    /// series of hops), and None where servers are unlimited.
+    #[test]
+    fn offered_utilization_is_the_traffic_equations() {
+        let scn = tandem(60.0, 4, "").unwrap();
+        let v = &scn.variants[0];
+        let u = v.offered_utilization();
+        let at = |name: &str| {
+            let i = v.network.stations.iter().position(|st| st.name == name);
+            u[i.unwrap_or_else(|| panic!("no station {name}"))]
+        };
+        let near = |x: Option<f64>, want: f64| (x.unwrap() - want).abs() < 1e-12;
+        assert!(near(at("s1"), 60.0 / 30.0 / 4.0), "{u:?}");
+        assert!(near(at("s2"), 60.0 * 0.050 / 4.0), "{u:?}");
+        assert_eq!(
+            at("resolver"),
+            None,
+            "unlimited servers have no utilization"
+        );
+    }
+
+    /// A hop offered more than it can do is refused with the field to change and the
+    /// utilization; a loss hop (rejects when full) is stable at any load.
+    #[test]
+    fn an_overloaded_hop_is_refused_unless_it_rejects() {
+        let e = tandem(60.0, 2, "").unwrap_err();
+        assert!(e.contains("hops.s2.servers"), "{e}");
+        assert!(e.contains("utilization 1.5"), "{e}");
+        assert!(e.contains("--allow-unstable"), "{e}");
+        tandem(
+            60.0,
+            2,
+            "queue_limit = 5\n            when_full = \"reject\"",
+        )
+        .unwrap();
+        // Exactly at capacity is unstable too (ρ = 1 has no steady state).
+        let e = tandem(40.0, 2, "").unwrap_err();
+        assert!(e.contains("utilization 1"), "{e}");
+    }
+}

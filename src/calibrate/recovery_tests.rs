@@ -1,0 +1,204 @@
+//! Calibration against logs from the generator's known model ([`super::synth`]): every
+//! parameter the logs can show is recovered within its sampling error, and the back-test of
+//! the calibrated scenario passes.
+//!
+//! One model, small enough to run in a second or two: a week (weekdays and a weekend) of
+//! three flows through one on-premises Hub with one worker and slow processing (median 12 s),
+//! so that about 6000 messages make the Hub busy (peak utilization about 0.5) and queue.
+//! Tolerances are 3.3 standard errors of each estimate (a two-sided 0.1% band): with the 30
+//! or so checks below, a correct estimator fails one of them with probability about 3% for a
+//! random seed; the seed is fixed, so the test is deterministic.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::pipeline::{self, Calibrated, Settings};
+use super::synth::{self, Flow, LogNormalSpec, Mx, SynthModel, SynthOutput, SynthTruth};
+use super::{backtest, scenario_out};
+
+const SE: f64 = 3.3;
+
+fn model() -> SynthModel {
+    let mut m = SynthModel::example(7);
+    m.peak_per_s = BTreeMap::from([
+        (Flow::Inbound, 0.016),
+        (Flow::OutboundFromOnprem, 0.012),
+        (Flow::OnpremToCloud, 0.008),
+    ]);
+    m.mx = Mx::OnPrem;
+    m.centralized = true;
+    m.spam_share = 0.0;
+    m.servers = vec!["HUB01".into()];
+    m.hub_workers = 1;
+    m.hub_ms = LogNormalSpec {
+        median: 12_000.0,
+        sigma: 0.5,
+    };
+    m.probes_per_server_hour = 1.0;
+    m
+}
+
+fn calibrated(dir: &std::path::Path) -> (SynthTruth, Calibrated) {
+    let m = model();
+    let out = SynthOutput {
+        trace_rows_per_file: None,
+        ..SynthOutput::default()
+    };
+    let truth = synth::generate(&m, &out, dir).unwrap();
+    let c = pipeline::calibrate(Settings {
+        inputs: vec![dir.join("HUB01")],
+        base: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/hybrid-routing.toml"),
+        current: Some(scenario_out::parse_current("mx=onprem,cmt=on").unwrap()),
+        servers: vec![("HUB*".into(), "hub2007".into())],
+        accepted_domains: vec![m.domain.clone()],
+        timezone: None,
+        date_format: None,
+        bad_lines: 0.01,
+        progress: None,
+    })
+    .unwrap();
+    (truth, c)
+}
+
+fn near(what: &str, est: f64, truth: f64, se: f64) {
+    assert!(
+        (est - truth).abs() <= SE * se,
+        "{what}: estimated {est}, true {truth}, tolerance {SE} × {se}"
+    );
+}
+
+#[test]
+fn calibration_recovers_the_generators_parameters_and_the_backtest_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (truth, c) = calibrated(tmp.path());
+    let m = model();
+    let cal = &c.cal;
+    // Probes are left out and counted; every mail message is classified.
+    assert_eq!(
+        cal.messages,
+        truth.messages.values().sum::<u64>(),
+        "{:?}",
+        c.classify.skipped
+    );
+    assert!(c.classify.skipped.values().sum::<u64>() >= truth.probes);
+    // The busiest hour is the model's (09:00) and each source's rate there is the model's
+    // peak rate: a Poisson count over 5 weekday hours, se = √(rate·T)/T.
+    assert_eq!(cal.peak_hour_of_day, 9);
+    let t = 5.0 * 3600.0;
+    for (flow, src) in [
+        (Flow::Inbound, super::classify::Source::Inbound),
+        (
+            Flow::OutboundFromOnprem,
+            super::classify::Source::OutboundFromOnprem,
+        ),
+        (Flow::OnpremToCloud, super::classify::Source::OnpremToCloud),
+    ] {
+        let r = m.peak_per_s[&flow];
+        let (_, e, total) = cal.peak_rates.iter().find(|(s, _, _)| *s == src).unwrap();
+        assert_eq!(*total, truth.messages[&flow], "{flow:?}");
+        near(flow.name(), e.value, r, (r * t).sqrt() / t);
+    }
+    // Hourly weights: hour h's pooled weekday count over the busiest hour's; se from the
+    // count's Poisson variance (the busiest hour's own error is the smaller term, ignored).
+    let top = m.hourly_weights.iter().copied().fold(0.0, f64::max);
+    let peak_total: f64 = m.peak_per_s.values().sum();
+    for (h, w) in cal.hourly_weights.iter().enumerate() {
+        let w = w.unwrap();
+        let truth_w = m.hourly_weights[h] / top;
+        let n = (truth_w * peak_total * t).max(1.0);
+        near(
+            &format!("weight of hour {h}"),
+            w.value,
+            truth_w,
+            truth_w.max(1.0 / n) / n.sqrt() * 1.2,
+        );
+    }
+    // Weekend factor: its delta-method standard error is half the 95% interval's log width.
+    let wf = cal.weekend_factor.unwrap();
+    let (lo, hi) = wf.ci95.unwrap();
+    near(
+        "weekend factor",
+        wf.value,
+        m.weekend_factor,
+        wf.value * (hi / lo).ln() / 2.0 / 1.96,
+    );
+    // Recipients per message: each weight a binomial share.
+    let n = cal.mean_recipients.n as f64;
+    let total_w: f64 = m.recipients.iter().map(|(_, w)| w).sum();
+    for (k, w) in &m.recipients {
+        let p = w / total_w;
+        let est = cal
+            .recipients
+            .iter()
+            .find(|(c, _)| c == k)
+            .map_or(0.0, |(_, e)| e.value);
+        near(
+            &format!("share of {k}-recipient messages"),
+            est,
+            p,
+            (p * (1.0 - p) / n).sqrt(),
+        );
+    }
+    // Inbound recipients' split (MX on-premises shows every inbound message).
+    let s = cal.onprem_share.unwrap();
+    let p = m.inbound_onprem_share;
+    near(
+        "on-premises share",
+        s.value,
+        p,
+        (p * (1.0 - p) / s.n as f64).sqrt(),
+    );
+    // Sizes: a log-normal, accepted by the test; ln median ± σ/√n, σ ± σ/√(2n).
+    let size = cal.size.as_ref().unwrap();
+    let f = size.fit.unwrap();
+    assert!(f.accepted(), "{f:?}");
+    let sn = f.n as f64;
+    near(
+        "ln size median",
+        f.median.ln(),
+        m.size_kb.median.ln(),
+        m.size_kb.sigma / sn.sqrt(),
+    );
+    near(
+        "size sigma",
+        f.sigma,
+        m.size_kb.sigma,
+        m.size_kb.sigma / (2.0 * sn).sqrt(),
+    );
+    // The Hub: processing from the latency components is the generator's own draws (the log
+    // rounds to 1 ms, the histogram to 0.1%) without the probes', which calibration leaves
+    // out: the generator's mean includes them (2.5% of the messages, cv 0.53, so the means
+    // differ by 0.025 × 0.53/√180 ≈ 0.1% sd: 0.5% is 5 sd); its median is the model's within
+    // the order-statistic interval; one worker, and it queued.
+    let hub = cal.hops.iter().find(|h| h.hop == "hub2007").unwrap();
+    assert_eq!(hub.n, truth.hub_messages - truth.probes);
+    let mean_s = hub.mean_ms.value / 1e3;
+    assert!(
+        (mean_s - truth.hub_mean_processing_s).abs() < 5e-3 * truth.hub_mean_processing_s,
+        "{mean_s} {}",
+        truth.hub_mean_processing_s
+    );
+    let (lo, hi) = hub.p50_ms.ci95.unwrap();
+    near(
+        "hub median",
+        hub.p50_ms.value,
+        m.hub_ms.median,
+        (hi - lo) / 2.0 / 1.96,
+    );
+    assert_eq!(hub.max_concurrency, 1);
+    // Waits: the same messages less the probes; waits are autocorrelated, so 3% (the probes'
+    // share of the mean wait varies more than their share of the processing).
+    let wait = hub.wait_mean_ms.unwrap().value / 1e3;
+    assert!(
+        (wait - truth.hub_mean_wait_s).abs() < 0.03 * truth.hub_mean_wait_s,
+        "{wait} {}",
+        truth.hub_mean_wait_s
+    );
+    assert!(c.toml.contains("servers = 1"), "servers not calibrated");
+
+    // The back-test: hourly volumes of the compared flows and the Hub's volume and queue
+    // waits agree with the simulation within their intervals.
+    let bt = backtest::run(&c, 5, &|| {}).unwrap();
+    assert!(bt.compared >= 3, "{:#?}", bt.rows);
+    assert!(bt.passed, "{}\n{:#?}", bt.verdict.join("\n"), bt.rows);
+}
