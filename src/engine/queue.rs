@@ -613,7 +613,10 @@ mod tests {
         }
         assert!(q.is_empty());
         assert!(lane_pops > 10_000, "the lane took part ({lane_pops} pops)");
-        assert!(heap_steps > 10_000, "the heap shape took part ({heap_steps} steps)");
+        assert!(
+            heap_steps > 10_000,
+            "the heap shape took part ({heap_steps} steps)"
+        );
     }
 
     /// The hold model at a fixed size keeps the size, pops in nondecreasing time and never
