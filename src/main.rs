@@ -288,9 +288,33 @@ struct StudyArgs {
     /// Print nothing but errors; no progress bar
     #[arg(long, short)]
     quiet: bool,
+    /// Add replications in rounds until every reported figure's 95% half-width (for
+    /// `capacity`: every SLO figure's, per configuration tried) is within this share of its
+    /// value, e.g. 2% (or 0.02); the first round runs --replications. The replications chosen
+    /// are the fewest that meet it, the same whatever --threads; not with --shard
+    #[arg(long, value_name = "X%", value_parser = parse_precision)]
+    precision: Option<f64>,
+    /// With --precision: stop at N replications even if some figure is still wider (they are
+    /// named in the terminal, precision.csv and the manifest) [default: 100]
+    #[arg(long, value_name = "N", requires = "precision", value_parser = clap::value_parser!(u32).range(2..))]
+    max_replications: Option<u32>,
+}
+
+fn parse_precision(s: &str) -> Result<f64, String> {
+    runner::precision::parse_share(s)
 }
 
 impl StudyArgs {
+    /// `--precision` and `--max-replications`, when given.
+    fn precision(&self) -> Option<runner::precision::Precision> {
+        self.precision.map(|share| runner::precision::Precision {
+            share,
+            max_replications: self
+                .max_replications
+                .unwrap_or(runner::precision::DEFAULT_MAX_REPLICATIONS),
+        })
+    }
+
     /// Refuses a study of `scns` beyond the run-size budget (unless --allow-long); `share` is
     /// the fraction of its units this process runs (1 / shards).
     fn check_budget(&self, scns: &[&Scenario], share: f64, what: &str) -> anyhow::Result<()> {
@@ -537,7 +561,14 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(b) = &args.baseline {
         runner::baseline_index(scn.variants.iter().map(|v| v.name.as_str()), b)?;
     }
+    let precision = args.study.precision();
+    if let Some(p) = precision {
+        p.first_round(&scn, opts)?;
+    }
     if let Some(sh) = args.shard.resolve(args.study.quiet)? {
+        if precision.is_some() {
+            return Err(runner::RunError::PrecisionSharded.into());
+        }
         let out_dir = args
             .out
             .clone()
@@ -559,9 +590,38 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
     let output = report::output::prepare(&out_dir)?;
     let units =
         scn.variants.len() as u64 * u64::from(opts.replications.unwrap_or(scn.run.replications));
-    let bar = progress(units, format!("simulating {}", scn.name), args.study.quiet);
-    let mut study = runner::run(&scn, opts, &|| bar.inc(1)).context("simulation failed")?;
-    bar.finish_and_clear();
+    let mut study = match precision {
+        None => {
+            let bar = progress(units, format!("simulating {}", scn.name), args.study.quiet);
+            let study = runner::run(&scn, opts, &|| bar.inc(1)).context("simulation failed")?;
+            bar.finish_and_clear();
+            study
+        }
+        Some(p) => {
+            let bar = progress(
+                0,
+                format!(
+                    "simulating {} to {} precision",
+                    scn.name,
+                    report::terminal::pct(p.share)
+                ),
+                args.study.quiet,
+            );
+            let study = runner::precision::run_many_precise(
+                &[&scn],
+                opts,
+                p,
+                &|_, v| runner::precision::every_flow_figure(v),
+                &|n| bar.inc_length(n),
+                &|| bar.inc(1),
+            )
+            .context("simulation failed")?
+            .pop()
+            .expect("one scenario in, one outcome out");
+            bar.finish_and_clear();
+            study
+        }
+    };
     if let Some(b) = &args.baseline {
         study.set_baseline(b)?;
     }
@@ -581,6 +641,7 @@ fn cmd_run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::table(&study))?;
         write!(out, "{}", report::compare::vs_baseline(&study))?;
+        write!(out, "{}", report::terminal::precision_text(&study))?;
         eprint!("{}", report::warmup::warnings(&study));
         writeln!(
             out,
@@ -763,7 +824,16 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| default_out(&name, "-sweep", None));
     let opts = args.study.run_options();
+    let precision = args.study.precision();
+    if let Some(p) = precision {
+        for (_, scn) in &points {
+            p.first_round(scn, opts)?;
+        }
+    }
     if let Some(sh) = args.shard.resolve(args.study.quiet)? {
+        if precision.is_some() {
+            return Err(runner::RunError::PrecisionSharded.into());
+        }
         let out_dir = args
             .out
             .clone()
@@ -790,19 +860,36 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let units = sweep::unit_count(&points, opts, args.study.allow_unstable);
     let n_points = points.len();
     let bar = progress(
-        units,
+        if precision.is_some() { 0 } else { units },
         format!("sweeping {name} ({n_points} points)"),
         args.study.quiet,
     );
-    let outcome = sweep::run(points, &axes, opts, args.study.allow_unstable, &|| {
-        bar.inc(1)
-    })
+    let outcome = match precision {
+        None => sweep::run(points, &axes, opts, args.study.allow_unstable, &|| {
+            bar.inc(1)
+        }),
+        Some(p) => sweep::run_precise(
+            points,
+            &axes,
+            opts,
+            args.study.allow_unstable,
+            p,
+            &|n| bar.inc_length(n),
+            &|| bar.inc(1),
+        ),
+    }
     .context("simulation failed")?;
     bar.finish_and_clear();
+    let units: u64 = outcome
+        .points
+        .iter()
+        .map(|p| p.outcome.variants.len() as u64 * u64::from(p.outcome.replications))
+        .sum();
     let written = output.publish(|d| report::write_sweep(d, &outcome, &slos))?;
     if !args.study.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", report::terminal::sweep_table(&outcome))?;
+        write!(out, "{}", report::terminal::sweep_precision_text(&outcome))?;
         writeln!(
             out,
             "{n_points} points, {units} runs in {:.2} s wall; {} files in {}",
@@ -815,13 +902,14 @@ fn cmd_sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
-    let spec = capacity::spec_from_args(
+    let mut spec = capacity::spec_from_args(
         &args.slo,
         args.hop.as_deref(),
         args.scale,
         args.bracket,
         args.headroom,
     )?;
+    spec.replicate = args.study.precision();
     let overrides = sweep::single_overrides(&args.set)?;
     // Unstable configurations are part of the search (they fail without simulation).
     let scn = ScenarioFile::read(&args.scenario)?.build(
@@ -838,7 +926,13 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
     args.study
         .check_budget(&[&scn], 1.0, "one round of this capacity search")?;
     let shard_args = ShardArgs { shard: args.shard };
+    if let Some(p) = spec.replicate {
+        p.first_round(&scn, args.study.run_options())?;
+    }
     if let Some(sh) = shard_args.resolve(args.study.quiet)? {
+        if spec.replicate.is_some() {
+            return Err(runner::RunError::PrecisionSharded.into());
+        }
         return capacity_shard(&args, &scn, &spec, sh);
     }
     let output = report::output::prepare(&out_dir)?;

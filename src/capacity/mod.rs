@@ -63,6 +63,19 @@ impl Metric {
         }
     }
 
+    /// The flow figure this metric is.
+    pub fn figure(self) -> crate::stats::summary::FlowFigure {
+        use crate::stats::summary::FlowFigure;
+        match self {
+            Metric::P50 => FlowFigure::P50Ms,
+            Metric::P90 => FlowFigure::P90Ms,
+            Metric::P99 => FlowFigure::P99Ms,
+            Metric::P999 => FlowFigure::P999Ms,
+            Metric::Mean => FlowFigure::MeanMs,
+            Metric::Max => FlowFigure::MaxMs,
+        }
+    }
+
     fn of(self, f: &crate::stats::summary::FlowSummary) -> MeanCi {
         match self {
             Metric::P50 => f.p50_ms,
@@ -191,6 +204,19 @@ pub fn parse_slo(text: &str) -> Result<Slo, CapacityError> {
     })
 }
 
+/// The figures the SLOs bound in variant `v`: (flow index, figure), for `--precision`.
+fn slo_figures(
+    v: &crate::scenario::VariantModel,
+    slos: &[Slo],
+) -> crate::runner::precision::Watched {
+    slos.iter()
+        .filter_map(|s| {
+            let flow = v.network.flows.iter().position(|f| *f == s.flow)?;
+            Some((flow, s.metric.figure()))
+        })
+        .collect()
+}
+
 /// Checks that every SLO names a flow of every variant.
 pub fn check_slos(scn: &Scenario, slos: &[Slo]) -> Result<(), CapacityError> {
     for s in slos {
@@ -227,8 +253,9 @@ pub struct SearchSpec {
     pub knob: Knob,
     /// Load search: the first scale tried (default: the scenario's).
     pub start: Option<f64>,
-    /// Load search: stop when (first failing − last passing) ≤ this × last passing.
-    pub precision: f64,
+    /// Load search: stop when (first failing − last passing) ≤ this × last passing
+    /// (`--bracket`).
+    pub bracket: f64,
     /// Load search: give up below this scale.
     pub min_scale: f64,
     /// Servers search: give up above this count.
@@ -236,6 +263,10 @@ pub struct SearchSpec {
     /// `--headroom`: a configuration whose busiest station's utilization is not shown to be
     /// within this share of its capacity fails, whatever its latency.
     pub headroom: Option<f64>,
+    /// `--precision`: each configuration tried gets replications in rounds until every SLO
+    /// figure's 95% half-width is within the share of its value (per candidate, see
+    /// [`crate::runner::precision`]); None runs the fixed replications.
+    pub replicate: Option<crate::runner::precision::Precision>,
 }
 
 /// An answer whose bottleneck is busier than this is `fragile`: a little more load, or a
@@ -343,6 +374,12 @@ pub struct Step {
     /// The statistics window of one replication, seconds.
     #[serde(default)]
     pub window_s: Option<f64>,
+    /// Replications simulated for it (0: not simulated).
+    #[serde(default)]
+    pub replications: u32,
+    /// With `--precision`: whether every SLO figure met it (None without, or not simulated).
+    #[serde(default)]
+    pub precision_met: Option<bool>,
     /// The summaries, when simulated (for pictures); not kept in a capacity shard.
     #[serde(skip)]
     pub outcome: Option<VariantOutcome>,
@@ -542,7 +579,7 @@ pub fn spec_from_args(
     slos: &[String],
     hop: Option<&str>,
     scale: Option<f64>,
-    precision: f64,
+    bracket: f64,
     headroom: Option<f64>,
 ) -> Result<SearchSpec, CapacityError> {
     if let Some(h) = headroom
@@ -566,10 +603,11 @@ pub fn spec_from_args(
             None => Knob::LoadScale,
         },
         start: scale,
-        precision,
+        bracket,
         min_scale: 1e-3,
         max_servers: 100_000,
         headroom,
+        replicate: None,
     })
 }
 
@@ -603,8 +641,11 @@ pub fn search_variants(
     if replications < 2 {
         return Err(CapacityError::OneReplication);
     }
-    if !(spec.precision > 0.0 && spec.precision < 1.0) {
-        return Err(CapacityError::Precision(spec.precision));
+    if !(spec.bracket > 0.0 && spec.bracket < 1.0) {
+        return Err(CapacityError::Precision(spec.bracket));
+    }
+    if let Some(p) = spec.replicate {
+        p.first_round(scn, opts)?;
     }
     let base = spec.start.unwrap_or(scn.run.load_scale);
     let base_scn = scn.at_load_scale(base);
@@ -706,6 +747,8 @@ pub fn search_variants(
                         bottleneck_ci95: None,
                         relaxation_s: None,
                         window_s: None,
+                        replications: 0,
+                        precision_met: None,
                         outcome: None,
                     });
                     record(st, &mut answers[ai], scale, servers);
@@ -718,9 +761,21 @@ pub fn search_variants(
         if round.is_empty() {
             break;
         }
-        planned(round.len() as u64 * u64::from(replications));
         let refs: Vec<&Scenario> = round.iter().map(|r| &r.1).collect();
-        let outcomes = runner::run_many(&refs, opts, done)?;
+        let outcomes = match spec.replicate {
+            None => {
+                planned(round.len() as u64 * u64::from(replications));
+                runner::run_many(&refs, opts, done)?
+            }
+            Some(p) => runner::precision::run_many_precise(
+                &refs,
+                opts,
+                p,
+                &|_, v| slo_figures(v, &spec.slos),
+                planned,
+                done,
+            )?,
+        };
         for ((ai, _, scale, servers), out) in round.into_iter().zip(outcomes) {
             simulated += 1;
             events += out.events();
@@ -731,6 +786,8 @@ pub fn search_variants(
                 .next()
                 .expect("one variant per run");
             let (verdict, figures) = judge(&v, spec);
+            let precision_met = out.precision.as_ref().map(|p| p.met());
+            let reps_used = out.replications;
             let reps = f64::from(out.replications.max(1));
             let window_s =
                 (v.simulated.as_secs_f64() / reps - base_scn.run.warmup.as_secs_f64()).max(0.0);
@@ -751,6 +808,8 @@ pub fn search_variants(
                     )
                 }),
                 window_s: Some(window_s),
+                replications: reps_used,
+                precision_met,
                 outcome: Some(v),
             });
             record(&mut states[which[ai]], &mut answers[ai], scale, servers);
@@ -788,7 +847,7 @@ fn next_candidate(st: &State, spec: &SearchSpec) -> Next<(f64, Option<u32>)> {
                     s
                 }
                 (Some((l, _)), Some((h, _))) => {
-                    if h - l <= spec.precision * l {
+                    if h - l <= spec.bracket * l {
                         return Next::Done;
                     }
                     0.5 * (l + h)
@@ -982,10 +1041,11 @@ mod tests {
             slos: vec![parse_slo("f.p99<=1s").unwrap()],
             knob: Knob::LoadScale,
             start: None,
-            precision: 0.01,
+            bracket: 0.01,
             min_scale: 1e-3,
             max_servers: 1000,
             headroom: None,
+            replicate: None,
         };
         let out = search(&scn, &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
         let a = &out.answers[0];
@@ -1033,10 +1093,11 @@ mod tests {
             slos: vec![parse_slo(&format!("f.p99<={}ms", slo_s * 1e3)).unwrap()],
             knob: Knob::Servers("q".into()),
             start: None,
-            precision: 0.01,
+            bracket: 0.01,
             min_scale: 1e-3,
             max_servers: 1000,
             headroom: None,
+            replicate: None,
         };
         let out = search(&scn, &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
         let a = &out.answers[0];
@@ -1079,6 +1140,8 @@ mod tests {
             bottleneck_ci95: None,
             relaxation_s: Some(relax_s),
             window_s: Some(window_s),
+            replications: 3,
+            precision_met: None,
             outcome: None,
         }
     }

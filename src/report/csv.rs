@@ -521,9 +521,13 @@ pub struct CapacityRow<'a> {
     pub headroom: Option<Sig>,
     /// Lower bound on the probability that every SLO holds at the answer (Bonferroni).
     pub confidence: Sig,
-    /// Load search's stopping rule: (first failing − last passing) ≤ precision × last passing.
-    pub precision: Option<Sig>,
+    /// Load search's stopping rule: (first failing − last passing) ≤ bracket × last passing.
+    pub bracket: Option<Sig>,
+    /// Replications at the answer (with `--precision`, the fewest that met it there).
     pub replications: u32,
+    /// `--precision` in percent, when given, and whether the answer's SLO figures met it.
+    pub precision_pct: Option<Sig>,
+    pub precision_met: Option<bool>,
     pub steps: usize,
 }
 
@@ -544,6 +548,10 @@ pub struct CapacityStepRow<'a> {
     pub bottleneck_utilization: Option<Sig>,
     pub bottleneck_utilization_ci95_lo: Option<Sig>,
     pub bottleneck_utilization_ci95_hi: Option<Sig>,
+    /// Replications simulated for the step (0: judged unstable, not simulated).
+    pub replications: u32,
+    /// With `--precision`: whether every SLO figure met it at this step.
+    pub precision_met: Option<bool>,
 }
 
 fn failing_reason(c: &CapacityOutcome, v: &Verdict) -> Option<String> {
@@ -642,11 +650,13 @@ pub fn capacity_rows(c: &CapacityOutcome) -> Vec<CapacityRow<'_>> {
                 }),
                 headroom: c.spec.headroom.map(Sig),
                 confidence: Sig(c.confidence()),
-                precision: servers_search
-                    .is_none()
-                    .then_some(c.spec.precision)
-                    .map(Sig),
-                replications: c.replications,
+                bracket: servers_search.is_none().then_some(c.spec.bracket).map(Sig),
+                replications: pass
+                    .map(|p| p.replications)
+                    .filter(|&n| n > 0)
+                    .unwrap_or(c.replications),
+                precision_pct: c.spec.replicate.map(|p| Sig(p.share * 100.0)),
+                precision_met: pass.and_then(|p| p.precision_met),
                 steps: a.steps.len(),
             }
         })
@@ -674,6 +684,8 @@ pub fn capacity_step_rows(c: &CapacityOutcome) -> Vec<CapacityStepRow<'_>> {
                     bottleneck_utilization: st.bottleneck.as_ref().map(|b| b.1).map(Sig),
                     bottleneck_utilization_ci95_lo: st.bottleneck_ci95.map(|x| Sig(x.0)),
                     bottleneck_utilization_ci95_hi: st.bottleneck_ci95.map(|x| Sig(x.1)),
+                    replications: st.replications,
+                    precision_met: st.precision_met,
                 });
             }
         }

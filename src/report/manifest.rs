@@ -26,6 +26,9 @@ pub struct Manifest<'a> {
     /// Simulated seconds, summed over every variant × replication.
     pub simulated_s: f64,
     pub events: u64,
+    /// With `--precision`: the target, the rounds, the replications chosen and what fell short.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<super::precision::ManifestPrecision>,
     pub files: Vec<String>,
 }
 
@@ -74,6 +77,10 @@ pub fn build<'a>(scn: &'a Scenario, study: &'a StudyOutcome, files: Vec<String>)
             .map(|v| v.simulated.as_secs_f64())
             .sum(),
         events: study.events(),
+        precision: study
+            .precision
+            .as_ref()
+            .map(super::precision::ManifestPrecision::of),
         files,
     }
 }

@@ -16,6 +16,7 @@ pub mod html;
 pub mod manifest;
 pub mod num;
 pub mod output;
+pub mod precision;
 pub mod svg;
 pub mod terminal;
 pub mod validation;
@@ -253,6 +254,11 @@ pub fn write_all(
         csv::write(&p, &costs)?;
         written.push(p);
     }
+    if let Some(p) = &study.precision {
+        let path = dir.join("precision.csv");
+        write_atomic(&path, &precision::bytes(&[], &[(Vec::new(), p)], &path)?)?;
+        written.push(path);
+    }
     let outages = csv::outage_rows(study);
     if study
         .variants
@@ -305,6 +311,23 @@ pub fn write_sweep(
     let path = dir.join("sweep.csv");
     write_atomic(&path, &csv::sweep_bytes(sweep, &path)?)?;
     written.push(path);
+    let points: Vec<(Vec<String>, &crate::runner::precision::PrecisionRecord)> = sweep
+        .points
+        .iter()
+        .filter_map(|p| {
+            let values = p
+                .overrides
+                .iter()
+                .map(|o| crate::scenario::overrides::value_text(&o.value))
+                .collect();
+            p.outcome.precision.as_ref().map(|r| (values, r))
+        })
+        .collect();
+    if !points.is_empty() {
+        let path = dir.join("precision.csv");
+        write_atomic(&path, &precision::bytes(&sweep.axes, &points, &path)?)?;
+        written.push(path);
+    }
     write_sweep_pictures(dir, sweep, slos, &mut written)?;
     let first = &sweep.points[0].outcome;
     let mut m = manifest::StudyManifest::new("sweep", &sweep.first, first);

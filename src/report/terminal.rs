@@ -219,11 +219,19 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
         }
         Knob::Servers(h) => format!("the fewest `{h}` servers"),
     };
+    let reps = match c.spec.replicate {
+        None => format!("{} replications per point", c.replications),
+        Some(p) => format!(
+            "replications per point added until every SLO figure's 95% half-width is within {} of it, from {} up to {}",
+            pct(p.share),
+            c.replications,
+            p.max_replications
+        ),
+    };
     let _ = writeln!(
         o,
-        "Capacity of {scenario}: {what} that meets {} ({} replications per point, seed {}).",
+        "Capacity of {scenario}: {what} that meets {} ({reps}, seed {}).",
         slos.join(" and "),
-        c.replications,
         c.seed
     );
     for a in &c.answers {
@@ -330,7 +338,18 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
                     })
                     .unwrap_or_default();
                 let fragile = fragile_text(p);
-                format!("{head}{next}.{tight}{bottleneck}.{fragile}")
+                let precision = match (c.spec.replicate, p.precision_met) {
+                    (Some(_), Some(true)) => {
+                        format!(" The answer rests on {} replications.", p.replications)
+                    }
+                    (Some(r), Some(false)) => format!(
+                        " PRECISION NOT REACHED: at the answer an SLO figure's 95% half-width is still wider than {} after --max-replications {}.",
+                        pct(r.share),
+                        r.max_replications
+                    ),
+                    _ => String::new(),
+                };
+                format!("{head}{next}.{tight}{bottleneck}.{fragile}{precision}")
             }
         };
         let _ = writeln!(o, "{line}");
@@ -351,7 +370,7 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
         match &c.spec.knob {
             Knob::LoadScale => format!(
                 " Load scales are resolved to within {}% of the answer.",
-                c.spec.precision * 100.0
+                c.spec.bracket * 100.0
             ),
             Knob::Servers(_) => String::new(),
         }
@@ -365,4 +384,130 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
         );
     }
     o
+}
+
+/// A figure and its ± half-width for the terminal, in the figure's unit.
+fn figure_pm(figure: crate::stats::summary::FlowFigure, m: MeanCi) -> String {
+    let unit = if figure.name().ends_with("_ms") {
+        " ms"
+    } else {
+        " rcpt/s"
+    };
+    let half = m.ci95.map(|(lo, hi)| (hi - lo) / 2.0);
+    match half {
+        Some(h) => format!(
+            "{}{unit} ± {} ({:.1}%)",
+            sig4(m.mean),
+            sig4(h),
+            crate::runner::precision::relative_half_width(m) * 100.0
+        ),
+        None => format!("{}{unit} (no interval)", sig4(m.mean)),
+    }
+}
+
+/// Four significant digits, for figures of any size.
+fn sig4(x: f64) -> String {
+    if !x.is_finite() {
+        return "-".into();
+    }
+    let digits = if x == 0.0 {
+        0
+    } else {
+        (3 - x.abs().log10().floor() as i32).max(0) as usize
+    };
+    format!("{x:.digits$}")
+}
+
+/// A share as a percentage: `2%`, `0.5%`.
+pub fn pct(share: f64) -> String {
+    format!(
+        "{}%",
+        crate::report::num::sig6(share * 100.0).unwrap_or_default()
+    )
+}
+
+/// What `--precision` decided for one scenario: the replications chosen and, when the
+/// maximum was reached first, every figure still wider than asked. Empty without
+/// `--precision`. `label` names the sweep point (empty for a run).
+fn precision_lines(out: &mut String, label: &str, p: &crate::runner::precision::PrecisionRecord) {
+    let rounds: Vec<String> = p.rounds.iter().map(u32::to_string).collect();
+    let at = if label.is_empty() {
+        String::new()
+    } else {
+        format!(" at {label}")
+    };
+    if p.met() {
+        let _ = writeln!(
+            out,
+            "precision{at}: every figure's 95% half-width is within {} of it with {} replications, the fewest that reach it (simulated in rounds to {}).",
+            pct(p.share),
+            p.replications,
+            rounds.join(", ")
+        );
+    } else {
+        let short: Vec<_> = p.short().collect();
+        let _ = writeln!(
+            out,
+            "precision{at}: NOT reached: {} of {} figures are still wider than {} at --max-replications {}:",
+            short.len(),
+            p.checks.len(),
+            pct(p.share),
+            p.max_replications
+        );
+        for c in short {
+            let _ = writeln!(
+                out,
+                "  {} {} {}: {}",
+                c.variant,
+                c.flow,
+                c.figure.name(),
+                figure_pm(c.figure, c.value)
+            );
+        }
+    }
+}
+
+/// The `--precision` lines after a run's table (empty without `--precision`).
+pub fn precision_text(study: &StudyOutcome) -> String {
+    let mut out = String::new();
+    if let Some(p) = &study.precision {
+        precision_lines(&mut out, "", p);
+    }
+    out
+}
+
+/// The `--precision` lines after a sweep's table: one per point that fell short, and a
+/// summary of the replications the points chose (empty without `--precision`).
+pub fn sweep_precision_text(sweep: &crate::sweep::SweepOutcome) -> String {
+    let mut out = String::new();
+    let recs: Vec<(String, &crate::runner::precision::PrecisionRecord)> = sweep
+        .points
+        .iter()
+        .filter_map(|p| {
+            let label = sweep
+                .axes
+                .iter()
+                .zip(&p.overrides)
+                .map(|(a, o)| format!("{a}={}", crate::scenario::overrides::value_text(&o.value)))
+                .collect::<Vec<_>>()
+                .join(" ");
+            p.outcome.precision.as_ref().map(|r| (label, r))
+        })
+        .collect();
+    let Some(first) = recs.first().map(|r| r.1) else {
+        return out;
+    };
+    let met = recs.iter().filter(|r| r.1.met()).count();
+    let lo = recs.iter().map(|r| r.1.replications).min().unwrap_or(0);
+    let hi = recs.iter().map(|r| r.1.replications).max().unwrap_or(0);
+    let _ = writeln!(
+        out,
+        "precision {}: {met} of {} points reached it; {lo} to {hi} replications per point (precision.csv has every figure).",
+        pct(first.share),
+        recs.len()
+    );
+    for (label, r) in recs.iter().filter(|r| !r.1.met()) {
+        precision_lines(&mut out, label, r);
+    }
+    out
 }

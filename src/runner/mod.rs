@@ -11,6 +11,8 @@
 //! together. Worker pools are built once per thread count and reused by every later batch
 //! (the rounds of a capacity search, the points of a sweep).
 
+pub mod precision;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -42,6 +44,14 @@ pub enum RunError {
         "`warmup_s = \"auto\"` cannot be sharded: every shard would need the whole pilot run; run once without --shard, then set run.warmup_s to the warm-up its manifest records"
     )]
     AutoWarmupSharded,
+    #[error(
+        "--precision cannot be combined with --shard: how many replications it needs is known only as they run; run it unsharded, or run a pilot with --precision and shard the replications its manifest records with --replications N (README, \"Replications until precise\")"
+    )]
+    PrecisionSharded,
+    #[error(
+        "--max-replications {max} is below the first round's {first} replications; pass a larger --max-replications or fewer --replications"
+    )]
+    MaxReplications { max: u32, first: u32 },
     #[error("`--baseline {name}` is not a variant of the scenario; variants: {accepted}")]
     UnknownBaseline { name: String, accepted: String },
     #[error("variant `{variant}`, replication {replication}: {source}")]
@@ -58,7 +68,9 @@ impl RunError {
         match self {
             RunError::Threads { .. }
             | RunError::UnknownBaseline { .. }
-            | RunError::AutoWarmupSharded => crate::error::BAD_INPUT,
+            | RunError::AutoWarmupSharded
+            | RunError::PrecisionSharded
+            | RunError::MaxReplications { .. } => crate::error::BAD_INPUT,
             RunError::Conservation { .. } => crate::error::FAILED_CHECK,
         }
     }
@@ -190,6 +202,8 @@ pub struct StudyOutcome {
     /// Index in `variants` of the baseline the others are compared with (`compare.csv`);
     /// the first unless `--baseline` names another (see [`StudyOutcome::set_baseline`]).
     pub baseline: usize,
+    /// With `--precision`: how the replications were chosen and which figures fell short.
+    pub precision: Option<precision::PrecisionRecord>,
 }
 
 impl StudyOutcome {
@@ -560,6 +574,7 @@ pub fn assemble(
             wall,
             warmup: scn.run.warmup,
             baseline: 0,
+            precision: None,
         });
     }
     out

@@ -437,6 +437,30 @@ pub fn run(
     Ok(prepared.finish(axes, outcomes))
 }
 
+/// Simulates every point as [`run`] does, each point with replications added in rounds until
+/// every figure of its `summary.csv` rows is within `precision` (each point stops on its own;
+/// see [`runner::precision`]). `planned(n)` announces each round's runs.
+pub fn run_precise(
+    points: Vec<(Vec<Override>, Scenario)>,
+    axes: &[Axis],
+    opts: RunOptions,
+    allow_unstable: bool,
+    precision: runner::precision::Precision,
+    planned: &(dyn Fn(u64) + Sync),
+    on_unit_done: &(dyn Fn() + Sync),
+) -> Result<SweepOutcome, SweepError> {
+    let prepared = prepare(points, allow_unstable);
+    let outcomes = runner::precision::run_many_precise(
+        &prepared.scenarios(),
+        opts,
+        precision,
+        &|_, v| runner::precision::every_flow_figure(v),
+        planned,
+        on_unit_done,
+    )?;
+    Ok(prepared.finish(axes, outcomes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,7 @@ mod calibrate;
 mod compare;
 mod deploy;
 mod outputs;
+mod precision;
 mod reliability;
 mod run;
 mod shard;
