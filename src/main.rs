@@ -79,8 +79,8 @@ const CALIBRATE_ABOUT: &str = "Build a scenario from the organization's own logs
     interval.\n\n\
     Writes into --out, as a whole: calibrated.toml (the base scenario with the estimates, each \
     commented with its source, n and interval; what the logs cannot show is kept from the base \
-    and marked), calibration.csv, observed.csv, skipped.csv, manifest.json, and with --check \
-    backtest.csv and backtest.toml.\n\n\
+    and marked), calibration.csv, observed.csv, skipped.csv, manifest.json, report.html, and with \
+    --check backtest.csv and backtest.toml.\n\n\
     Exit status: 0 calibrated (and, with --check, the back-test passed); 1 the back-test ran but \
     the model does not reproduce the logs; 2 bad input (nothing is written).";
 
@@ -1141,7 +1141,12 @@ fn cmd_calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     };
     let files = pipeline::files(&c, &args.base, extra);
     let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
-    let written = output.publish(|d| report::write_shard(d, &refs))?;
+    let page = mailflow::calibrate::report::html_report(&c, bt.as_ref(), &calibrate_summary(&c));
+    let written = output.publish(|d| {
+        let mut w = report::write_shard(d, &refs)?;
+        w.push(report::html::write(d, &page)?);
+        Ok(w)
+    })?;
     if !args.quiet {
         let mut out = std::io::stdout().lock();
         write!(out, "{}", calibrate_summary(&c))?;

@@ -61,13 +61,20 @@ pub struct BacktestRow {
     pub flow: String,
     pub statistic: String,
     pub unit: String,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub observed: Option<f64>,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub observed_ci95_lo: Option<f64>,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub observed_ci95_hi: Option<f64>,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub simulated: Option<f64>,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub simulated_ci95_lo: Option<f64>,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub simulated_ci95_hi: Option<f64>,
     /// (simulated − observed) ÷ observed.
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub relative_error: Option<f64>,
     /// The observation lies inside the simulation's 95% interval.
     pub inside_simulated_ci95: Option<bool>,

@@ -154,10 +154,13 @@ pub fn infer_routing(e: &RoutingEvidence, format: LogFormat) -> Routing {
 pub struct CalibrationRow {
     pub quantity: String,
     pub flow_or_hop: String,
+    #[serde(serialize_with = "crate::report::num::serialize_sig")]
     pub value: f64,
     pub unit: String,
     pub n: u64,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub ci95_lo: Option<f64>,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub ci95_hi: Option<f64>,
     pub method: String,
 }
@@ -461,10 +464,13 @@ pub struct ObservedRow {
     pub statistic: String,
     /// ISO 8601 UTC start of the hour, for hourly counts.
     pub hour_start_utc: Option<String>,
+    #[serde(serialize_with = "crate::report::num::serialize_sig")]
     pub value: f64,
     pub unit: String,
     pub n: u64,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub ci95_lo: Option<f64>,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub ci95_hi: Option<f64>,
     pub measured_to: String,
 }
