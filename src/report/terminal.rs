@@ -20,14 +20,22 @@ fn ms_decimals(x: f64) -> usize {
     }
 }
 
-/// A figure and its 95% half-width, `151.1 ±0.2`, both at the mean's decimals (the mean
-/// alone without an interval).
+/// A figure and its 95% half-width, `151.1 ±0.2`, both at the mean's decimals, or more when
+/// the half-width would round to 0 (up to 3 more: `75.04 ±0.03`); the mean alone without an
+/// interval.
 fn pm(m: MeanCi, decimals: usize) -> String {
     if !m.mean.is_finite() {
         return "-".into();
     }
     match m.ci95 {
-        Some((lo, hi)) => format!("{:.decimals$} ±{:.decimals$}", m.mean, (hi - lo) / 2.0),
+        Some((lo, hi)) => {
+            let half = (hi - lo) / 2.0;
+            let mut d = decimals;
+            while d < decimals + 3 && half > 0.0 && half < 0.5 * 10f64.powi(-(d as i32)) {
+                d += 1;
+            }
+            format!("{:.d$} ±{:.d$}", m.mean, half)
+        }
         None => format!("{:.decimals$}", m.mean),
     }
 }
@@ -44,10 +52,7 @@ fn util_pm(m: MeanCi) -> String {
         ci95: m.ci95.map(|(l, h)| (l * 100.0, h * 100.0)),
     };
     match pct.ci95 {
-        Some(_) => {
-            let t = pm(pct, 1);
-            t.replacen(' ', "% ", 1)
-        }
+        Some(_) => pm(pct, 1).replacen(' ', "% ", 1),
         None => format!("{:.1}%", pct.mean),
     }
 }
