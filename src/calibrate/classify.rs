@@ -17,46 +17,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::record::{EventId, LogFormat, LogRecord, TraceStatus};
 
-/// The hybrid sources a message can belong to, with the scenario's names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Source {
-    Inbound,
-    OutboundFromOnprem,
-    OutboundFromCloud,
-    OnpremToCloud,
-    CloudToOnprem,
-    OnpremInternal,
-    CloudInternal,
-}
-
-impl Source {
-    pub const ALL: [Source; 7] = [
-        Source::Inbound,
-        Source::OutboundFromOnprem,
-        Source::OutboundFromCloud,
-        Source::OnpremToCloud,
-        Source::CloudToOnprem,
-        Source::OnpremInternal,
-        Source::CloudInternal,
-    ];
-
-    /// The scenario's source name (`load.rates_per_s.<name>`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Source::Inbound => "inbound",
-            Source::OutboundFromOnprem => "outbound_from_onprem",
-            Source::OutboundFromCloud => "outbound_from_cloud",
-            Source::OnpremToCloud => "onprem_to_cloud",
-            Source::CloudToOnprem => "cloud_to_onprem",
-            Source::OnpremInternal => "onprem_internal",
-            Source::CloudInternal => "cloud_internal",
-        }
-    }
-
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
+/// The hybrid sources a message can belong to: the Exchange layer's own, so a calibrated
+/// source is named as the scenario names it.
+pub use crate::hybrid::Source;
+use crate::hybrid::names::Flow;
 
 /// Where a mailbox (or sender) is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -67,29 +31,21 @@ pub enum Side {
 }
 
 /// The scenario's flows (latency is recorded per flow): inbound splits by recipient side.
-pub const FLOWS: [&str; 8] = [
-    "inbound_to_onprem",
-    "inbound_to_cloud",
-    "outbound_from_onprem",
-    "outbound_from_cloud",
-    "onprem_to_cloud",
-    "cloud_to_onprem",
-    "onprem_internal",
-    "cloud_internal",
-];
+pub use crate::hybrid::FLOWS;
 
 /// The flow of a recipient copy of a message of `source` whose mailbox is on `side`.
 pub fn flow_of(source: Source, side: Side) -> usize {
     match (source, side) {
-        (Source::Inbound, Side::Cloud) => 1,
-        (Source::Inbound, _) => 0,
-        (Source::OutboundFromOnprem, _) => 2,
-        (Source::OutboundFromCloud, _) => 3,
-        (Source::OnpremToCloud, _) => 4,
-        (Source::CloudToOnprem, _) => 5,
-        (Source::OnpremInternal, _) => 6,
-        (Source::CloudInternal, _) => 7,
+        (Source::Inbound, Side::Cloud) => Flow::InboundToCloud,
+        (Source::Inbound, _) => Flow::InboundToOnprem,
+        (Source::OutboundFromOnprem, _) => Flow::OutboundFromOnprem,
+        (Source::OutboundFromCloud, _) => Flow::OutboundFromCloud,
+        (Source::OnpremToCloud, _) => Flow::OnpremToCloud,
+        (Source::CloudToOnprem, _) => Flow::CloudToOnprem,
+        (Source::OnpremInternal, _) => Flow::OnpremInternal,
+        (Source::CloudInternal, _) => Flow::CloudInternal,
     }
+    .index()
 }
 
 /// Where a latency measurement ends, per flow, in what the logs show.

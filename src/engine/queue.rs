@@ -9,9 +9,10 @@
 //!
 //! - **Sorted** while few events are pending (up to [`SORTED_MAX`]; most models, e.g. a
 //!   tandem network, keep a few dozen): the entries in descending key order, so `pop` takes
-//!   the last one and `schedule` is a binary search plus one `memmove` of a few hundred bytes.
-//!   Under about a hundred entries this costs fewer instructions than any heap's sift, whose
-//!   per-level compare-and-move work it replaces.
+//!   the last one and `schedule` is one insertion-sort step from that end (the entries
+//!   earlier than the new one move up a slot), inlined at the call site. For the dozen events
+//!   such a model keeps pending this costs fewer instructions than any heap's sift, and than
+//!   a binary search plus `Vec::insert`'s `memmove` call.
 //! - **Heap** beyond that: a 4-ary min-heap. An ascending array is already a heap, so the
 //!   switch is a reversal; the queue goes back to sorted (one sort) when a pop leaves fewer
 //!   than [`SORTED_MIN`], so that a size hovering at the bound does not switch every event.
@@ -28,6 +29,11 @@
 //!   where it is in heap order, and the new event sifts down: one sift per hold operation
 //!   instead of a sift down plus a sift up. Any other call that needs the heap order first
 //!   finishes the pending sift.
+//!
+//! Beside the set, one **lane** holds the event of a stream that never has more than one
+//! pending (a source's next arrival; see [`EventQueue::schedule_lane`]): it takes its
+//! sequence number from the same counter and competes on the same key, so the pop order is
+//! the same as if it were in the set, and each pop compares it with the set's first entry.
 //!
 //! Keys are stored as one `u128` (time in the high half, sequence in the low half), so a
 //! comparison is branch-free and needs no arithmetic.
@@ -83,6 +89,8 @@ pub struct EventQueue<E> {
     /// Every other entry is in heap order, and the root's children are the minima of their
     /// subtrees.
     dirty: bool,
+    /// The lane's event, if any (see [`EventQueue::schedule_lane`]).
+    lane: Option<Entry<E>>,
     next_seq: u64,
 }
 
@@ -102,16 +110,60 @@ impl<E: Copy> EventQueue<E> {
             heap: Vec::with_capacity(capacity),
             sorted: true,
             dirty: false,
+            lane: None,
             next_seq: 0,
         }
     }
 
     /// Schedules `event` at `time`. Among events at the same time, earlier calls pop first.
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, time: SimTime, event: E) {
+        let entry = self.entry(time, event);
+        let n = self.heap.len();
+        if self.sorted && n < SORTED_MAX && n < self.heap.capacity() {
+            // One insertion-sort step from the earliest end: entries earlier than the new one
+            // move up one slot. Inline at the call site and without `Vec::insert`'s `memmove`
+            // call, this was half the instructions of a binary search plus `insert` for the
+            // dozen events a tandem network keeps pending.
+            let key = entry.key();
+            self.heap.push(entry);
+            let mut j = n;
+            while j > 0 && self.heap[j - 1].key() < key {
+                self.heap[j] = self.heap[j - 1];
+                j -= 1;
+            }
+            self.heap[j] = entry;
+            return;
+        }
+        self.schedule_slow(entry);
+    }
+
+    /// Schedules `event` at `time` in the lane: the one slot kept beside the pending set
+    /// for a stream of events that has at most one pending at a time (the next arrival of a
+    /// source: it is scheduled when the previous one is handled). The pop order is the same
+    /// as with [`EventQueue::schedule`] (the lane's entry takes its sequence number from the
+    /// same counter and competes on the same key); the event skips the pending set's insert
+    /// and its pop skips the set's reordering.
+    ///
+    /// # Panics
+    /// If the lane already holds an event (debug builds only).
+    #[inline(always)]
+    pub fn schedule_lane(&mut self, time: SimTime, event: E) {
+        debug_assert!(self.lane.is_none(), "the lane holds one event at a time");
+        self.lane = Some(self.entry(time, event));
+    }
+
+    #[inline(always)]
+    fn entry(&mut self, time: SimTime, event: E) -> Entry<E> {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let entry = Entry::new(time, seq, event);
+        Entry::new(time, seq, event)
+    }
+
+    /// The rest of [`EventQueue::schedule`]: a full sorted buffer (grown or turned into a
+    /// heap) and the heap shape.
+    #[inline(never)]
+    fn schedule_slow(&mut self, entry: Entry<E>) {
         if self.sorted {
             if self.heap.len() < SORTED_MAX {
                 let key = entry.key();
@@ -141,20 +193,53 @@ impl<E: Copy> EventQueue<E> {
     }
 
     /// Removes and returns the earliest event if it happens at or before `limit`; otherwise
-    /// leaves the queue as it is. The run loop's step: one look at the root instead of a
-    /// `peek_time` and a `pop`.
-    #[inline]
+    /// leaves the queue as it is. The run loop's step: one look at the earliest entry instead
+    /// of a `peek_time` and a `pop`.
+    #[inline(always)]
     pub fn pop_due(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         if self.sorted {
-            let top = *self.heap.last()?;
-            if top.time() > limit {
+            // The earlier of the set's last entry and the lane's (a missing one counts as
+            // latest; a real key is never u128::MAX, whose sequence number is never reached).
+            let set = self.heap.last().map_or(u128::MAX, Entry::key);
+            let lane = self.lane.as_ref().map_or(u128::MAX, Entry::key);
+            let first = if set < lane {
+                self.heap.last()
+            } else {
+                self.lane.as_ref()
+            };
+            let first = *first?;
+            if first.time() > limit {
                 return None;
             }
-            self.heap.pop();
-            return Some((top.time(), top.event));
+            if set < lane {
+                self.heap.pop();
+            } else {
+                self.lane = None;
+            }
+            return Some((first.time(), first.event));
         }
+        self.pop_due_slow(limit)
+    }
+
+    /// The rest of [`EventQueue::pop_due`]: the heap shape.
+    #[inline(never)]
+    fn pop_due_slow(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         self.settle();
-        let top = *self.heap.first()?;
+        let from_lane = match (&self.lane, self.heap.first()) {
+            (None, None) => return None,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(l), Some(root)) => l.key() < root.key(),
+        };
+        if from_lane {
+            let l = self.lane.expect("checked above");
+            if l.time() > limit {
+                return None;
+            }
+            self.lane = None;
+            return Some((l.time(), l.event));
+        }
+        let top = self.heap[0];
         if top.time() > limit {
             return None;
         }
@@ -191,33 +276,45 @@ impl<E: Copy> EventQueue<E> {
     /// the heap; the run loop uses [`EventQueue::pop_due`]).
     #[cfg(test)]
     pub fn peek_time(&self) -> Option<SimTime> {
-        if self.sorted {
-            return self.heap.last().map(Entry::time);
-        }
-        let root = self.heap.first()?;
-        if !self.dirty {
-            return Some(root.time());
-        }
-        // The minimum is the root or one of its children (each the minimum of its subtree).
-        let end = (1 + ARITY).min(self.heap.len());
-        let best = self.heap[1..end]
-            .iter()
-            .fold(root, |b, e| if e.key() < b.key() { e } else { b });
-        Some(best.time())
+        let set = if self.sorted {
+            self.heap.last()
+        } else {
+            self.heap.first().map(|root| {
+                if !self.dirty {
+                    return root;
+                }
+                // The minimum is the root or one of its children (each the minimum of its
+                // subtree).
+                let end = (1 + ARITY).min(self.heap.len());
+                self.heap[1..end]
+                    .iter()
+                    .fold(root, |b, e| if e.key() < b.key() { e } else { b })
+            })
+        };
+        [set, self.lane.as_ref()]
+            .into_iter()
+            .flatten()
+            .min_by_key(|e| e.key())
+            .map(Entry::time)
     }
 
+    /// Pending events, the lane's included.
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + usize::from(self.lane.is_some())
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.is_empty() && self.lane.is_none()
     }
 
-    /// Visits every pending event, in no particular order (the randomized test's check).
+    /// Visits every pending event, the lane's included, in no particular order (the
+    /// randomized test's check).
     #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = (SimTime, &E)> {
-        self.heap.iter().map(|e| (e.time(), &e.event))
+        self.heap
+            .iter()
+            .chain(self.lane.as_ref())
+            .map(|e| (e.time(), &e.event))
     }
 
     /// Finishes a pending sift of the root, if any.
@@ -442,6 +539,83 @@ mod tests {
         assert!(
             switches > 100,
             "the test crosses the bound ({switches} times)"
+        );
+    }
+
+    /// Randomized, with the lane: one stream of events (at most one pending, as a source's
+    /// next arrival) goes in the lane, the rest in the set, at sizes that cross between the
+    /// sorted and the heap shapes and over time ranges narrow enough for many ties between
+    /// the lane and the set. Pops, `pop_due`, `peek_time`, `len` and `iter` agree with one
+    /// BTreeMap keyed on (time, seq) holding both, so the lane changes no pop order.
+    #[test]
+    fn the_lane_keeps_the_order_of_one_queue() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(17);
+        let mut q = EventQueue::with_capacity(2);
+        let mut shadow = BTreeMap::new();
+        let (mut seq, mut now) = (0u64, 0u64);
+        // The lane's events carry odd values, the set's even ones.
+        let mut lane_pending = false;
+        let mut lane_pops = 0;
+        let mut heap_steps = 0;
+        for step in 0..200_000u32 {
+            let span = [4, 50, 1_000_000][(step / 7_000) as usize % 3];
+            // Grow toward a target that moves between 0 and 3 × SORTED_MAX.
+            let target = (step / 5_000) as usize * 37 % (3 * SORTED_MAX);
+            for lane in [true, false] {
+                if (lane && lane_pending) || (!lane && q.len() >= target && shadow.len() >= 2) {
+                    continue;
+                }
+                let t = SimTime::from_nanos(now + rng.random_range(0..span));
+                let v = 2 * seq + u64::from(lane);
+                if lane {
+                    q.schedule_lane(t, v);
+                    lane_pending = true;
+                } else {
+                    q.schedule(t, v);
+                }
+                shadow.insert((t, seq), v);
+                seq += 1;
+            }
+            heap_steps += usize::from(!q.sorted);
+            let want = shadow.first_key_value().map(|(&(t, _), _)| t);
+            assert_eq!(q.peek_time(), want);
+            if step % 11 == 0 {
+                let mut got: Vec<u64> = q.iter().map(|(_, &v)| v).collect();
+                got.sort_unstable();
+                let mut all: Vec<u64> = shadow.values().copied().collect();
+                all.sort_unstable();
+                assert_eq!(got, all);
+            }
+            let limit = SimTime::from_nanos(now + rng.random_range(0..span));
+            let want = match shadow.first_key_value() {
+                Some((&(t, _), _)) if step % 3 != 0 || t <= limit => {
+                    shadow.pop_first().map(|((t, _), v)| (t, v))
+                }
+                _ => None,
+            };
+            let got = if step % 3 == 0 {
+                q.pop_due(limit)
+            } else {
+                q.pop()
+            };
+            assert_eq!(got, want);
+            if let Some((t, v)) = got {
+                now = t.as_nanos();
+                if v % 2 == 1 {
+                    lane_pending = false;
+                    lane_pops += 1;
+                }
+            }
+            assert_eq!(q.len(), shadow.len());
+        }
+        while let Some(((t, _), v)) = shadow.pop_first() {
+            assert_eq!(q.pop(), Some((t, v)));
+        }
+        assert!(q.is_empty());
+        assert!(lane_pops > 10_000, "the lane took part ({lane_pops} pops)");
+        assert!(
+            heap_steps > 10_000,
+            "the heap shape took part ({heap_steps} steps)"
         );
     }
 

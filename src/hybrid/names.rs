@@ -8,7 +8,7 @@
 
 /// A source of hybrid load: where a message enters the organization. Each starts on the route
 /// of the same name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
     /// Internet mail to the organization (recipients split between the two sides).
     Inbound,
@@ -43,6 +43,11 @@ impl Source {
             Source::OnpremInternal => "onprem_internal",
             Source::CloudInternal => "cloud_internal",
         }
+    }
+
+    /// The position in [`Source::ALL`] (and [`SOURCES`]).
+    pub const fn index(self) -> usize {
+        self as usize
     }
 
     /// Mail that stays on its own side (older scenarios have no rate for it).
@@ -92,6 +97,11 @@ impl Flow {
             Flow::OnpremInternal => "onprem_internal",
             Flow::CloudInternal => "cloud_internal",
         }
+    }
+
+    /// The position in [`Flow::ALL`] (and [`FLOWS`]).
+    pub const fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -189,8 +199,12 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_are_distinct() {
-        for s in Source::ALL {
+        for (i, s) in Source::ALL.into_iter().enumerate() {
             assert_eq!(Source::from_name(s.name()), Some(s));
+            assert_eq!(s.index(), i);
+        }
+        for (i, f) in Flow::ALL.into_iter().enumerate() {
+            assert_eq!(f.index(), i);
         }
         assert_eq!(Source::from_name("inbound_to_onprem"), None);
         let mut all: Vec<&str> = SOURCES.iter().chain(&GROUPS).copied().collect();

@@ -308,7 +308,7 @@ impl<'a> MailSim<'a> {
         let mut queue = EventQueue::with_capacity(1024);
         for i in 0..self.source_state.len() {
             if let Some(t) = self.next_arrival(SimTime::ZERO, i) {
-                queue.schedule(t, Event::Arrival(i as u32));
+                schedule_arrival(&mut queue, t, i);
             }
         }
         for (i, st) in self.net.stations.iter().enumerate() {
@@ -434,7 +434,7 @@ impl<'a> MailSim<'a> {
         self.accounting.messages += 1;
         self.accounting.generated += u64::from(recipients);
         if let Some(t) = self.next_arrival(now, i) {
-            queue.schedule(t, Event::Arrival(i as u32));
+            schedule_arrival(queue, t, i);
         }
         let id = self.copies.insert(MsgCopy {
             born: now,
@@ -456,8 +456,46 @@ impl<'a> MailSim<'a> {
     }
 
     /// Moves copy `id` into `node` and onward through branch, filter, split and delivery
-    /// nodes until it reaches a station.
-    fn enter(&mut self, now: SimTime, id: usize, mut node: NodeId, queue: &mut EventQueue<Event>) {
+    /// nodes until it reaches a station. A visit or a delivery, the common next steps, are
+    /// handled inline at the call site (no call, no register spills: a fifth of the visit
+    /// path's instructions were the calls of `enter` and `arrive`); branches, filters and
+    /// splits go through [`Self::enter_graph`].
+    #[inline(always)]
+    fn enter(&mut self, now: SimTime, id: usize, node: NodeId, queue: &mut EventQueue<Event>) {
+        match self.net.node(node) {
+            Node::Visit { station, extra, .. } => {
+                self.copies[id].node = node;
+                self.arrive(now, id, station, extra, queue);
+            }
+            Node::Deliver { flow } => self.deliver(now, id, flow),
+            _ => self.enter_graph(now, id, node, queue),
+        }
+    }
+
+    /// Copy `id` is delivered: its latency recorded under `flow`.
+    #[inline(always)]
+    fn deliver(&mut self, now: SimTime, id: usize, flow: u16) {
+        let c = self.copies.remove(id);
+        self.accounting.delivered += u64::from(c.recipients);
+        self.series[usize::from(flow)].record(now, now - c.born);
+        if c.born >= self.limits.warmup {
+            let f = &mut self.flows[usize::from(flow)];
+            f.record(now - c.born, c.recipients);
+            f.deferrals += u64::from(c.deferrals);
+            f.deferred_sum_ns += u128::from(c.deferred_ns) * u128::from(c.recipients);
+        }
+    }
+
+    /// [`Self::enter`] for any node: walks branch and filter nodes until a visit, a split
+    /// or a delivery.
+    #[inline(never)]
+    fn enter_graph(
+        &mut self,
+        now: SimTime,
+        id: usize,
+        mut node: NodeId,
+        queue: &mut EventQueue<Event>,
+    ) {
         loop {
             match self.net.node(node) {
                 Node::Visit { station, extra, .. } => {
@@ -493,15 +531,7 @@ impl<'a> MailSim<'a> {
                     return;
                 }
                 Node::Deliver { flow } => {
-                    let c = self.copies.remove(id);
-                    self.accounting.delivered += u64::from(c.recipients);
-                    self.series[usize::from(flow)].record(now, now - c.born);
-                    if c.born >= self.limits.warmup {
-                        let f = &mut self.flows[usize::from(flow)];
-                        f.record(now - c.born, c.recipients);
-                        f.deferrals += u64::from(c.deferrals);
-                        f.deferred_sum_ns += u128::from(c.deferred_ns) * u128::from(c.recipients);
-                    }
+                    self.deliver(now, id, flow);
                     return;
                 }
             }
@@ -510,6 +540,7 @@ impl<'a> MailSim<'a> {
 
     /// Ends copy `id` at `node` in `state`, attributing its recipients to the flows they were
     /// heading for; `waiting_for` is the station it was waiting for, if any.
+    #[inline(never)]
     fn end_copy(&mut self, id: usize, node: NodeId, state: EndState, waiting_for: Option<usize>) {
         let c = self.copies.remove(id);
         let n = u64::from(c.recipients);
@@ -595,7 +626,7 @@ impl<'a> MailSim<'a> {
 
     /// Copy `id` arrives at station `s` (its node is a visit there with `extra` work): served
     /// at once, queued, or refused.
-    #[inline]
+    #[inline(always)]
     fn arrive(
         &mut self,
         now: SimTime,
@@ -646,6 +677,7 @@ impl<'a> MailSim<'a> {
 
     /// A transient (4xx) refusal: the copy's holder keeps it and retries on its schedule, after
     /// the tarpit if `tarpit`.
+    #[inline(never)]
     fn refuse(
         &mut self,
         now: SimTime,
@@ -930,6 +962,19 @@ impl<'a> MailSim<'a> {
             self.outages[o].drained = Some(now);
             self.stations[si].outage = None;
         }
+    }
+}
+
+/// Schedules source `i`'s next arrival. A source has one arrival pending at a time (the next
+/// is drawn when it is handled), so the first source's go in the queue's lane, outside the
+/// pending set, which then holds the service completions and the other sources' arrivals:
+/// one insert and one reordering fewer per message of that source, and the same pop order.
+#[inline(always)]
+fn schedule_arrival(queue: &mut EventQueue<Event>, t: SimTime, i: usize) {
+    if i == 0 {
+        queue.schedule_lane(t, Event::Arrival(0));
+    } else {
+        queue.schedule(t, Event::Arrival(i as u32));
     }
 }
 
