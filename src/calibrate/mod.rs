@@ -18,6 +18,7 @@ pub mod backtest;
 pub mod classify;
 pub mod estimate;
 pub mod pipeline;
+pub mod report;
 pub mod scenario_out;
 pub mod tally;
 

@@ -22,6 +22,8 @@
 //! it: [`search_variants`] searches a subset (a capacity shard) and finds exactly the steps the
 //! full search finds for those variants. This module computes; it writes and prints nothing.
 
+pub mod bounds;
+
 use crate::runner::{self, RunError, RunOptions, VariantOutcome};
 use crate::scenario::Scenario;
 use crate::stats::MeanCi;
@@ -120,6 +122,9 @@ pub enum CapacityError {
         "--headroom must be a share of capacity greater than 0 and at most 1 (e.g. 0.8), got {0}"
     )]
     Headroom(f64),
+    /// A search that could not end or has nothing to find (see [`bounds`]).
+    #[error("{message}")]
+    Bounds { message: String },
     #[error(transparent)]
     Run(#[from] RunError),
 }
@@ -655,6 +660,7 @@ pub fn search_variants(
 ) -> Result<CapacityOutcome, CapacityError> {
     let started = std::time::Instant::now();
     check_slos(scn, &spec.slos)?;
+    bounds::check_searchable(scn, spec)?;
     let replications = opts.replications.unwrap_or(scn.run.replications);
     if replications < 2 {
         return Err(CapacityError::OneReplication);

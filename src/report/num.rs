@@ -159,6 +159,17 @@ pub fn sig6(x: f64) -> Option<String> {
     sig(x, 6)
 }
 
+/// `#[serde(serialize_with = …)]` for an `f64` column of rows that name their unit in a cell
+/// of their own (calibration's CSVs): written as a [`Sig`].
+pub fn serialize_sig<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    put(s, sig6(*x))
+}
+
+/// As [`serialize_sig`], for an optional `f64` (None: an empty cell).
+pub fn serialize_sig_opt<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+    put(s, x.and_then(sig6))
+}
+
 /// Whether `cell` obeys the number rule for a column named `column`: empty, not a number, an
 /// integer, or a decimal at the column's resolution (`*_ms` ≤ 3 decimals, `*_s` ≤ 6, any other
 /// ≤ 6 significant digits), never with trailing zeros after the point. For tests of every

@@ -317,6 +317,23 @@ fn report_html_opens_cleanly_in_chromium_and_its_tables_are_the_csvs() {
         .assert()
         .success();
     check_report(&bin, &d.join("cap"), "capacity", 2);
+
+    // Calibration from a day of tracking logs: what was read, estimated, observed, skipped.
+    std::fs::create_dir(d.join("logs")).unwrap();
+    std::fs::write(
+        d.join("logs/MSGTRK2026030200-1.LOG"),
+        crate::calibrate::tracking_log(2000, 24),
+    )
+    .unwrap();
+    mailflow(d)
+        .args(["calibrate", "logs", "--accepted-domain", "contoso.com"])
+        .arg("--base")
+        .arg(repo("scenarios/hybrid-routing.toml"))
+        .args(["--quiet", "--out", "cal"])
+        .assert()
+        .success();
+    let dom = check_report(&bin, &d.join("cal"), "calibrate", 3);
+    assert!(dom.contains("What was estimated"), "calibration section");
 }
 
 /// The checks can fail: a page with a console error and a request to the network is caught.

@@ -34,7 +34,7 @@ fn stamp(ms: u64) -> String {
 /// A 2013 server's log of `n` messages over `hours` hours: alternately Internet mail
 /// delivered on-premises and on-premises mail sent to the Internet, each with a latency
 /// breakdown (processing 200–300 ms, queue 0–90 ms).
-fn tracking_log(n: u64, hours: u64) -> String {
+pub(crate) fn tracking_log(n: u64, hours: u64) -> String {
     let mut s = String::from(HEADER);
     let span_ms = hours * 3_600_000;
     for i in 0..n {
@@ -143,9 +143,24 @@ fn calibrates_a_tracking_log_into_a_scenario_that_runs() {
             "calibration.csv",
             "manifest.json",
             "observed.csv",
+            "report.html",
             "skipped.csv"
         ]
     );
+    // Calibration's CSVs follow the number rule of every CSV (report::num): no float noise.
+    for f in ["calibration.csv", "observed.csv", "skipped.csv"] {
+        let mut r = csv::Reader::from_path(tmp.path().join("cal").join(f)).unwrap();
+        let head: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            for (col, cell) in head.iter().zip(rec.iter()) {
+                assert!(
+                    mailflow::report::num::obeys_rule(col, cell),
+                    "{f}: {col} = {cell}"
+                );
+            }
+        }
+    }
     let csv = std::fs::read_to_string(tmp.path().join("cal/calibration.csv")).unwrap();
     assert!(csv.starts_with("quantity,flow_or_hop,value,unit,n,ci95_lo,ci95_hi,method\n"));
     // Processing is TOTAL − QDM: uniform on 200..299 ms in steps of 1 → mean 249.5 ms.
