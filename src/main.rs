@@ -305,6 +305,14 @@ fn parse_precision(s: &str) -> Result<f64, String> {
 }
 
 impl StudyArgs {
+    /// The worker threads a study will use.
+    fn threads(&self) -> usize {
+        self.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, |n| n.get()),
+            |t| t as usize,
+        )
+    }
+
     /// `--precision` and `--max-replications`, when given.
     fn precision(&self) -> Option<runner::precision::Precision> {
         self.precision.map(|share| runner::precision::Precision {
@@ -318,10 +326,7 @@ impl StudyArgs {
     /// Refuses a study of `scns` beyond the run-size budget (unless --allow-long); `share` is
     /// the fraction of its units this process runs (1 / shards).
     fn check_budget(&self, scns: &[&Scenario], share: f64, what: &str) -> anyhow::Result<()> {
-        let threads = self.threads.map_or_else(
-            || std::thread::available_parallelism().map_or(1, |n| n.get()),
-            |t| t as usize,
-        );
+        let threads = self.threads();
         let mut total: Option<scenario::budget::Estimate> = None;
         for scn in scns {
             let reps = self.replications.unwrap_or(scn.run.replications);
@@ -922,17 +927,38 @@ fn cmd_capacity(args: CapacityArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| default_out(&scn.name, "-capacity", None));
-    // A search runs several rounds; this checks its first (every variant at the start scale).
-    args.study
-        .check_budget(&[&scn], 1.0, "one round of this capacity search")?;
+    // Before anything is written: a search that can end, within the budget over every round
+    // it may take (for a shard, its variants only).
+    capacity::bounds::check_searchable(&scn, &spec)?;
     let shard_args = ShardArgs { shard: args.shard };
     if let Some(p) = spec.replicate {
         p.first_round(&scn, args.study.run_options())?;
     }
-    if let Some(sh) = shard_args.resolve(args.study.quiet)? {
-        if spec.replicate.is_some() {
-            return Err(runner::RunError::PrecisionSharded.into());
-        }
+    let sh = shard_args.resolve(args.study.quiet)?;
+    if sh.is_some() && spec.replicate.is_some() {
+        return Err(runner::RunError::PrecisionSharded.into());
+    }
+    let which: Vec<usize> = match sh {
+        Some(sh) => sh.select(scn.variants.len()),
+        None => (0..scn.variants.len()).collect(),
+    };
+    // With --precision a configuration may take up to --max-replications.
+    let replications = match spec.replicate {
+        Some(p) => p.max_replications,
+        None => args.study.replications.unwrap_or(scn.run.replications),
+    };
+    let worst =
+        capacity::bounds::worst_case(&scn, &spec, &which, replications, args.study.threads());
+    let what = match spec.replicate {
+        Some(p) => format!(
+            "this capacity search, over every round it may take with up to {} replications \
+             per configuration (--max-replications),",
+            p.max_replications
+        ),
+        None => "this capacity search, over every round it may take,".to_string(),
+    };
+    scenario::budget::check(&worst, args.study.allow_long, &what)?;
+    if let Some(sh) = sh {
         return capacity_shard(&args, &scn, &spec, sh);
     }
     let output = report::output::prepare(&out_dir)?;

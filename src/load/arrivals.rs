@@ -17,6 +17,7 @@ use rand_distr::{Distribution, Exp};
 
 use super::trace::TraceMsg;
 use crate::engine::{SimRng, SimTime};
+use crate::scenario::messages::figure;
 
 pub const HOUR_S: f64 = 3600.0;
 pub const DAY_S: f64 = 86_400.0;
@@ -66,15 +67,15 @@ pub enum ShapeError {
     HourCount(usize),
     #[error("hourly weights must be finite, 0 or more, and not all 0")]
     BadWeights,
-    #[error("must be a number of 0 or more, got {0}")]
+    #[error("must be a number of 0 or more, got {}", figure(*.0))]
     BadFactor(f64),
     #[error("weekday and weekend factors cannot both be 0: no mail would ever arrive")]
     NoDays,
     #[error("must be a day of the week: mon, tue, wed, thu, fri, sat or sun; got `{0}`")]
     BadDay(String),
-    #[error("must be an hour from 0 up to (not including) 24, got {0}")]
+    #[error("must be an hour from 0 up to (not including) 24, got {}", figure(*.0))]
     BadHour(f64),
-    #[error("must be a number greater than 0, got {0}")]
+    #[error("must be a number greater than 0, got {}", figure(*.0))]
     NotPositive(f64),
 }
 

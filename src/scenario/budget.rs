@@ -7,7 +7,9 @@
 //! bringing one arrival and two events per expected hop visit; the failure and repair events
 //! of stations with random failures; the copies in flight by Little's law (rate × expected
 //! time in the network, plus the backlog an overloaded station builds over the run, capped
-//! by its queue limit); and every unit's stored result until the reports are written.
+//! by its queue limit); the candidates thinning draws for a shaped source (its rate at the
+//! busiest moment of the run × the run's length, most rejected, each costing about an
+//! event); and every unit's stored result until the reports are written.
 
 use super::{Scenario, ScenarioError};
 use crate::load::ArrivalSpec;
@@ -54,7 +56,13 @@ pub fn estimate(scn: &Scenario, replications: u32, threads: usize) -> Estimate {
         // Events per message, weighted by each source's share of the messages.
         let (mut weight, mut weighted_events) = (0.0, 0.0);
         let mut in_flight = 0.0;
+        // Candidates per second that thinning draws for shaped sources (most are rejected,
+        // each costing about an event).
+        let mut candidates_per_s = 0.0;
         for s in &v.sources {
+            if let ArrivalSpec::Shaped(sh) = &s.arrivals {
+                candidates_per_s += s.rate_per_s * sh.max_factor();
+            }
             let m = match (&s.arrivals, duration_s) {
                 (ArrivalSpec::Trace { rows, .. }, _) => rows.len() as f64,
                 (ArrivalSpec::Shaped(sh), Some(d)) => s.rate_per_s * sh.mean_factor(0.0, d) * d,
@@ -92,6 +100,7 @@ pub fn estimate(scn: &Scenario, replications: u32, threads: usize) -> Estimate {
             let rate: f64 = v.sources.iter().map(|s| s.rate_per_s).sum();
             if rate > 0.0 { generated / rate } else { 0.0 }
         });
+        unit_events += candidates_per_s * run_s;
         for (st, u) in net.stations.iter().zip(v.offered_utilization()) {
             if let (Some(u), Some(c)) = (u, st.servers.count())
                 && u > 1.0
@@ -189,6 +198,29 @@ mod tests {
         let long = MM1.replace("duration_s = 1000", "duration_s = 1e9");
         let s = from_text(&long, "t.toml", "t", LoadOptions::default()).unwrap();
         assert!(check(&estimate(&s, 1, 1), false, "this run").is_err());
+    }
+
+    /// Thinning's rejected candidates cost time too: a burst of 1e8 for one second in a
+    /// day-long run adds little to the mean rate but draws 1e8 × rate candidates per second
+    /// over the whole day.
+    #[test]
+    fn thinning_candidates_count() {
+        let shaped = MM1.replace(
+            "route = \"r\"\n",
+            "route = \"r\"\nshape = { bursts = [{ start_s = 0, duration_s = 1, multiplier = 1e7 }] }\n",
+        );
+        let s = from_text(&shaped, "t.toml", "t", LoadOptions::default()).unwrap();
+        let e = estimate(&s, 1, 1);
+        let src = &s.variants[0].sources[0];
+        let ArrivalSpec::Shaped(sh) = &src.arrivals else {
+            panic!("a shaped source")
+        };
+        // Every candidate over the 1000 s run, at the burst's rate.
+        let candidates = src.rate_per_s * sh.max_factor() * 1000.0;
+        assert!(candidates >= 1e9, "{candidates}");
+        assert!(e.events >= candidates, "{e:?}");
+        let flat = from_text(MM1, "t.toml", "t", LoadOptions::default()).unwrap();
+        assert!(e.events > 100.0 * estimate(&flat, 1, 1).events, "{e:?}");
     }
 
     #[test]

@@ -279,9 +279,45 @@ fn unfinite(field: String, what: &str, v: f64) -> Bad {
     }
 }
 
-/// Checks every variant of the validated model ([`check_variant`]).
+/// Checks every variant of the validated model ([`check_variant`], [`check_peaks`]).
 pub fn check_model(scn: &Scenario) -> V<()> {
-    scn.variants.iter().try_for_each(check_variant)
+    scn.variants
+        .iter()
+        .try_for_each(|v| check_variant(v).and_then(|()| check_peaks(v)))
+}
+
+/// Checks every shaped source's rate at the busiest moment of the run, once the thinning
+/// envelope has been limited to the simulated period (so a weekend factor outside a
+/// weekday run does not count).
+pub fn check_peaks(v: &super::VariantModel) -> V<()> {
+    for s in &v.sources {
+        let field = format!("sources.{}", s.name);
+        if let crate::load::ArrivalSpec::Shaped(shape) = &s.arrivals {
+            // Thinning draws candidates at the busiest rate within the run: a burst of
+            // 1e300 would draw them faster than the clock ticks and never finish.
+            let peak = s.rate_per_s * shape.max_factor();
+            if peak.is_nan() || peak > MAX_RATE_PER_S {
+                return Err(Bad {
+                    field: if v.costs.is_some() {
+                        "load.shape".into()
+                    } else {
+                        format!("{field}.shape")
+                    },
+                    message: format!(
+                        "makes source `{}` send {} messages per second at its busiest (its \
+                         busiest-hour rate {} × the day's factor × every burst then); \
+                         accepted: at most {}",
+                        s.name,
+                        figure(peak),
+                        figure(s.rate_per_s),
+                        figure(MAX_RATE_PER_S)
+                    ),
+                    unstable: false,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks a built variant before its stability: every source's rate, every station's mean
@@ -390,6 +426,31 @@ mod tests {
         ] {
             assert!(!is_file_name(bad), "{bad}");
         }
+    }
+
+    const SHAPED: &str = "[run]\nduration_s = 3600\n[sources.a]\nrate_per_s = 10\nroute = \"r\"\n\
+        shape = { bursts = [{ start_s = 0, duration_s = 0.000001, multiplier = MULT }] }\n\
+        [hops.h]\nservers = 1\nservice_ms = { dist = \"exponential\", mean = 50 }\n\
+        [routes.r]\nsteps = [\"h\"]\ndeliver = \"f\"\n";
+
+    /// A burst of 1e15 for a microsecond barely moves the mean rate (so the run-size budget
+    /// passed it), but thinning drew candidates at the burst's rate all run long: a hang.
+    /// Found by the mutation property test (`multiplier = 3e300` in peak-day.toml).
+    #[test]
+    fn a_burst_beyond_the_highest_rate_is_refused() {
+        use crate::scenario::{LoadOptions, from_text};
+        let text = SHAPED.replace("MULT", "1e15");
+        let e = from_text(&text, "t.toml", "t", LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.toml:6: `sources.a.shape`: makes source `a` send")
+                && e.contains("at its busiest")
+                && e.contains("at most 1.000e9"),
+            "{e}"
+        );
+        let text = SHAPED.replace("MULT", "3");
+        assert!(from_text(&text, "t.toml", "t", LoadOptions::default()).is_ok());
     }
 
     #[test]

@@ -59,6 +59,10 @@ fn expected_words(e: &str) -> String {
              exponential, lognormal, gamma, deterministic, uniform or empirical)"
                 .into()
         }
+        // The tag of the schema's one internally tagged enum (`dist = …` of a distribution).
+        "variant identifier" => "a distribution name in quotes: exponential, lognormal, gamma, \
+                                 deterministic, uniform or empirical"
+            .into(),
         _ if e.starts_with("struct ") || e.starts_with("a table") => "a table".into(),
         _ if e.starts_with("enum ") => "one of the accepted words".into(),
         _ if e.starts_with("internally tagged enum") => "a table with a tag field".into(),
@@ -76,8 +80,14 @@ fn found_words(u: &str) -> String {
     if let Some(n) = ticked("integer ") {
         return format!("the whole number {n}");
     }
-    if let Some(n) = ticked("floating point ") {
-        return format!("the number {n}");
+    if let Some(raw) = u.strip_prefix("floating point ") {
+        let n = raw.trim().trim_matches('`');
+        return match n.parse::<f64>() {
+            Ok(x) if x.is_nan() => "nan (not a number)".into(),
+            Ok(x) if x.is_infinite() => format!("{n} ({})", figure(x)),
+            Ok(x) => format!("the number {}", figure(x)),
+            Err(_) => format!("the number {}", quote(n)),
+        };
     }
     if let Some(b) = ticked("boolean ") {
         return b;

@@ -10,6 +10,8 @@ pub mod budget;
 pub mod limits;
 pub mod lines;
 pub mod messages;
+#[cfg(test)]
+mod mutation_tests;
 pub mod overrides;
 pub mod raw;
 pub mod validate;
@@ -156,6 +158,14 @@ pub enum ScenarioError {
     },
     #[error("{file}: {message}")]
     Override { file: String, message: String },
+    /// A `--set` value of the wrong type: where it came from is the flag, not a file line.
+    #[error("`{flag}`: `{field}`: {message} (a --set for {file})")]
+    OverrideValue {
+        flag: String,
+        field: String,
+        message: String,
+        file: String,
+    },
     #[error("{trace}: {source} (the trace of {file})")]
     Trace {
         file: String,
@@ -282,12 +292,8 @@ pub fn from_text_with(
             overrides::apply(&mut table, o)
                 .map_err(|m| override_err(format!("cannot apply `{}`: {m}", o.flag())))?;
         }
-        raw::RawScenario::deserialize(table).map_err(|e| {
-            override_err(format!(
-                "{} (with {flags})",
-                messages::words(e.message(), None)
-            ))
-        })?
+        raw::RawScenario::deserialize(table.clone())
+            .map_err(|e| override_type_error(text, file, &table, overrides, &e, &flags))?
     };
     let name = raw.name.clone().unwrap_or_else(|| default_name.to_string());
     let to_error = |mut b: validate::Bad| {
@@ -383,6 +389,56 @@ pub fn from_text_with(
     };
     limits::check_model(&scenario).map_err(to_error)?;
     Ok(scenario)
+}
+
+/// A type error after `--set` overrides: the tree no longer has the file's spans, so it is
+/// written back to TOML and read again to find the field's dotted path. An error in a field
+/// an override set names that `--set` argument as where the value came from; an error
+/// elsewhere points at the field's line in the file.
+fn override_type_error(
+    text: &str,
+    file: &str,
+    table: &toml::Table,
+    overrides: &[Override],
+    e: &toml::de::Error,
+    flags: &str,
+) -> ScenarioError {
+    let words = messages::words(e.message(), None);
+    let fallback = || ScenarioError::Override {
+        file: file.to_string(),
+        message: format!("{words} (with {flags})"),
+    };
+    let Ok(written) = toml::to_string(table) else {
+        return fallback();
+    };
+    let Err(again) = toml::from_str::<raw::RawScenario>(&written) else {
+        return fallback();
+    };
+    let Some(field) = again
+        .span()
+        .and_then(|sp| lines::LineIndex::new(&written).path_at(sp.start))
+    else {
+        return fallback();
+    };
+    let message = messages::words(again.message(), None);
+    let set_by = overrides.iter().find(|o| {
+        let f = o.field();
+        field == f || field.starts_with(&format!("{f}.")) || f.starts_with(&format!("{field}."))
+    });
+    match set_by {
+        Some(o) => ScenarioError::OverrideValue {
+            flag: o.flag(),
+            field,
+            message,
+            file: file.to_string(),
+        },
+        None => ScenarioError::Invalid {
+            file: file.to_string(),
+            line: lines::LineIndex::new(text).line(&field),
+            field,
+            message: format!("{message} (with {flags})"),
+        },
+    }
 }
 
 /// A parse or type error of the file as one message: the line, the field's dotted path when

@@ -33,54 +33,83 @@ impl Shard {
         let number = |name: &'static str| -> Result<Option<u32>, ShardError> {
             match var(name) {
                 None => Ok(None),
+                Some(v) if v.trim().is_empty() => Err(ShardError::Env {
+                    var: name,
+                    value: v.clone(),
+                    message: "is empty; set it to a whole number or leave it unset".into(),
+                }),
                 Some(v) => v.trim().parse().map(Some).map_err(|_| ShardError::Env {
                     var: name,
                     value: v.clone(),
-                    message: "is not a whole number".into(),
+                    message: "is not a whole number from 0 to 4294967295".into(),
                 }),
             }
         };
         let explicit = number(COUNT_VAR)?;
-        let (source, index, count) = if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
+        // Which variable gave the count, for messages.
+        let (source, index, count, count_var) = if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
             let min = number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
-            let count = match explicit.or(number("SLURM_ARRAY_TASK_COUNT")?) {
-                Some(c) => c,
-                None => {
-                    return Err(ShardError::Env {
-                        var: "SLURM_ARRAY_TASK_ID",
-                        value: id.to_string(),
-                        message: format!(
-                            "neither SLURM_ARRAY_TASK_COUNT nor {COUNT_VAR} says how many shards there are; set {COUNT_VAR} or pass --shard K/N"
-                        ),
-                    });
-                }
+            let (count, count_var) = match explicit {
+                Some(c) => (c, COUNT_VAR),
+                None => match number("SLURM_ARRAY_TASK_COUNT")? {
+                    Some(c) => (c, "SLURM_ARRAY_TASK_COUNT"),
+                    None => {
+                        return Err(ShardError::Env {
+                            var: "SLURM_ARRAY_TASK_ID",
+                            value: id.to_string(),
+                            message: format!(
+                                "neither SLURM_ARRAY_TASK_COUNT nor {COUNT_VAR} says how many shards there are; set {COUNT_VAR} or pass --shard K/N"
+                            ),
+                        });
+                    }
+                },
             };
             let index = id.checked_sub(min).ok_or_else(|| ShardError::Env {
                 var: "SLURM_ARRAY_TASK_ID",
                 value: id.to_string(),
                 message: format!("is below SLURM_ARRAY_TASK_MIN={min}"),
             })?;
-            ("SLURM_ARRAY_TASK_ID", index, count)
+            ("SLURM_ARRAY_TASK_ID", index, count, count_var)
         } else if let Some(index) = number("JOB_COMPLETION_INDEX")? {
             let count = explicit.ok_or_else(|| ShardError::Env {
-                var: "JOB_COMPLETION_INDEX",
-                value: index.to_string(),
-                message: format!(
-                    "set {COUNT_VAR} to the Job's completions (the number of shards), or pass --shard K/N"
-                ),
-            })?;
-            ("JOB_COMPLETION_INDEX", index, count)
+                    var: "JOB_COMPLETION_INDEX",
+                    value: index.to_string(),
+                    message: format!(
+                        "this looks like a pod of a Kubernetes indexed Job, but {COUNT_VAR} (the number of shards) is not set; set it to the Job's `completions` in the pod's env (deploy/kubernetes/shards-job.yaml does), or pass --shard K/N"
+                    ),
+                })?;
+            ("JOB_COMPLETION_INDEX", index, count, COUNT_VAR)
         } else {
             return Ok(None);
         };
-        if count == 0 || index >= count {
+        if count == 0 {
+            let what = if source == "JOB_COMPLETION_INDEX" {
+                "the Job's `completions`"
+            } else {
+                "the job array's size"
+            };
+            return Err(ShardError::Env {
+                var: count_var,
+                value: "0".into(),
+                message: format!(
+                    "a study needs 1 or more shards; set {count_var} to {what}, or pass --shard K/N"
+                ),
+            });
+        }
+        if index >= count {
+            let last = count - 1;
+            let fix = if source == "JOB_COMPLETION_INDEX" {
+                format!(
+                    "set {count_var} to the Job's `completions` (indexes run 0 to completions − 1)"
+                )
+            } else {
+                format!("use a contiguous array such as --array=0-{last}")
+            };
             return Err(ShardError::Env {
                 var: source,
                 value: index.to_string(),
                 message: format!(
-                    "gives shard {index} of {count}; shards are numbered 0 to {} (use a contiguous array such as --array=0-{})",
-                    count.saturating_sub(1),
-                    count.saturating_sub(1)
+                    "gives shard {index} of {count} ({count_var}={count}); shards are numbered 0 to {last}: {fix}"
                 ),
             });
         }
@@ -173,5 +202,39 @@ mod tests {
         assert!(e.to_string().contains("--array=0-3"), "{e}");
         let e = Shard::from_env(env(&[("JOB_COMPLETION_INDEX", "x")])).unwrap_err();
         assert!(e.to_string().contains("whole number"), "{e}");
+    }
+
+    /// No count, a count of 0, an empty count: guidance, never "shard 0 of 0".
+    #[test]
+    fn a_missing_or_zero_shard_count_is_explained() {
+        for (vars, want) in [
+            (
+                &[("JOB_COMPLETION_INDEX", "0")][..],
+                "JOB_COMPLETION_INDEX=0: this looks like a pod of a Kubernetes indexed Job, but MAILFLOW_SHARD_COUNT",
+            ),
+            (
+                &[("JOB_COMPLETION_INDEX", "0"), (COUNT_VAR, "0")][..],
+                "MAILFLOW_SHARD_COUNT=0: a study needs 1 or more shards; set MAILFLOW_SHARD_COUNT to the Job's `completions`",
+            ),
+            (
+                &[("JOB_COMPLETION_INDEX", "0"), (COUNT_VAR, " ")][..],
+                "MAILFLOW_SHARD_COUNT= : is empty",
+            ),
+            (
+                &[
+                    ("SLURM_ARRAY_TASK_ID", "0"),
+                    ("SLURM_ARRAY_TASK_COUNT", "0"),
+                ][..],
+                "SLURM_ARRAY_TASK_COUNT=0: a study needs 1 or more shards",
+            ),
+            (
+                &[("JOB_COMPLETION_INDEX", "8"), (COUNT_VAR, "8")][..],
+                "JOB_COMPLETION_INDEX=8: gives shard 8 of 8 (MAILFLOW_SHARD_COUNT=8); shards are numbered 0 to 7: set MAILFLOW_SHARD_COUNT to the Job's `completions`",
+            ),
+        ] {
+            let e = Shard::from_env(env(vars)).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}\nwant: {want}");
+            assert!(!e.contains("of 0") && !e.contains("--array=0-0"), "{e}");
+        }
     }
 }

@@ -78,9 +78,34 @@ impl Study {
     /// stderr is one `error:` line containing every one of `wanted`, that `out/` is unchanged
     /// and that no `.mailflow-*` file is left.
     pub fn refuses(&self, args: &[&str], code: i32, wanted: &[&str]) -> String {
+        self.refuses_in(&[], args, code, wanted)
+    }
+
+    /// As [`Study::refuses`], with the environment variables `env` set (and the batch
+    /// systems' shard variables otherwise unset).
+    pub fn refuses_in(
+        &self,
+        env: &[(&str, &str)],
+        args: &[&str],
+        code: i32,
+        wanted: &[&str],
+    ) -> String {
         let before = snapshot(&self.path("out"));
         let top_before = snapshot(self.tmp.path()).len();
-        let o = mailflow()
+        let mut cmd = mailflow();
+        for v in [
+            "SLURM_ARRAY_TASK_ID",
+            "SLURM_ARRAY_TASK_COUNT",
+            "SLURM_ARRAY_TASK_MIN",
+            "JOB_COMPLETION_INDEX",
+            "MAILFLOW_SHARD_COUNT",
+        ] {
+            cmd.env_remove(v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let o = cmd
             .current_dir(self.tmp.path())
             .args(args)
             .timeout(Duration::from_secs(60))
@@ -575,5 +600,160 @@ fn merge_refuses_changed_shards_and_results_that_do_not_add_up() {
         &["merge", "s0", "s1", "--out", "out"],
         1,
         &["do not add up"],
+    );
+}
+
+// ── class 8: searches that cannot end, batch environments, --set values ─────────────────
+
+/// [`BASE`] with a second, unlimited hop `u` after `h`.
+fn with_unlimited_hop() -> String {
+    BASE.replace(
+        "[routes.r]\nsteps = [\"h\"]",
+        "[hops.u]\nservers = \"unlimited\"\nservice_ms = { dist = \"exponential\", mean = 5 }\n\
+         [routes.r]\nsteps = [\"h\", \"u\"]",
+    )
+}
+
+#[test]
+fn capacity_searches_that_cannot_end_are_refused() {
+    let s = Study::new(&with_unlimited_hop());
+    let slo = "f.p99<=5s";
+    // A hop with unlimited servers has no fewest count.
+    s.refuses(
+        &[
+            "capacity", "s.toml", "--slo", slo, "--hop", "u", "--out", "out",
+        ],
+        2,
+        &[
+            "`--hop u`: hop `u` has unlimited servers",
+            "accepted: a hop with a server count (h)",
+            "--set hops.u.servers=N",
+        ],
+    );
+    // The same with a shard: refused before anything is written.
+    s.refuses(
+        &[
+            "capacity", "s.toml", "--slo", slo, "--hop", "u", "--shard", "0/2", "--out", "out",
+        ],
+        2,
+        &["hop `u` has unlimited servers"],
+    );
+    // A load search where nothing saturates would double the load without end.
+    std::fs::write(
+        s.path("s.toml"),
+        with_unlimited_hop().replace("servers = 1\n", "servers = \"unlimited\"\n"),
+    )
+    .unwrap();
+    s.refuses(
+        &["capacity", "s.toml", "--slo", slo, "--out", "out"],
+        2,
+        &["no load saturates it", "hops.<name>.servers = N"],
+    );
+    // A start scale whose rates no scenario may have.
+    std::fs::write(s.path("s.toml"), with_unlimited_hop()).unwrap();
+    s.refuses(
+        &[
+            "capacity", "s.toml", "--slo", slo, "--hop", "h", "--scale", "1e300", "--out", "out",
+        ],
+        2,
+        &["at load scale 1.000e300", "choose a lower --scale"],
+    );
+}
+
+/// One round of this search is within the budget (50/s × 6.67e6 s × 3 events × 2
+/// replications = 2e9 events), its every round is not: at utilization 0.5 it may simulate up
+/// to the saturating scale (2×, 4e9 a round) in one doubling round and ⌈log2(1/0.02)⌉ + 1 = 7
+/// bisection rounds (8 × 4e9 = 3.2e10), plus the halving rounds below the start (at most one
+/// round's worth, 2e9): 3.4e10 in all.
+#[test]
+fn the_capacity_budget_covers_every_round() {
+    let text = BASE.replace(
+        "messages = 2000",
+        "duration_s = 6666666.666666667\nwarmup_s = 0",
+    );
+    let s = Study::new(&text);
+    s.refuses(
+        &["capacity", "s.toml", "--slo", "f.p99<=5s", "--out", "out"],
+        2,
+        &[
+            "this capacity search, over every round it may take, would simulate about 3.400e10 events",
+            "--allow-long",
+        ],
+    );
+}
+
+#[test]
+fn a_batch_environment_without_a_shard_count_is_explained() {
+    let s = Study::new(BASE);
+    let run = ["run", "base.toml", "--out", "out", "--quiet"];
+    let e = s.refuses_in(
+        &[("JOB_COMPLETION_INDEX", "0")],
+        &run,
+        2,
+        &[
+            "JOB_COMPLETION_INDEX=0",
+            "MAILFLOW_SHARD_COUNT (the number of shards) is not set",
+            "--shard K/N",
+        ],
+    );
+    assert!(!e.contains("0 of 0"), "{e}");
+    for count in ["0", ""] {
+        let e = s.refuses_in(
+            &[
+                ("JOB_COMPLETION_INDEX", "0"),
+                ("MAILFLOW_SHARD_COUNT", count),
+            ],
+            &run,
+            2,
+            &["MAILFLOW_SHARD_COUNT="],
+        );
+        assert!(!e.contains("0 of 0") && !e.contains("--array=0-0"), "{e}");
+    }
+    s.refuses_in(
+        &[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "0"),
+        ],
+        &run,
+        2,
+        &["SLURM_ARRAY_TASK_COUNT=0: a study needs 1 or more shards"],
+    );
+}
+
+#[test]
+fn set_values_of_the_wrong_type_name_the_flag_and_the_field() {
+    let s = Study::new(BASE);
+    for (set, wanted) in [
+        (
+            "hops.h.servers=abc",
+            "`--set hops.h.servers=abc`: `hops.h.servers`: found the text \"abc\"; expected a whole \
+             number of servers (1 or more) or \"unlimited\"",
+        ),
+        (
+            "run.seed=-1",
+            "`--set run.seed=-1`: `run.seed`: found the whole number -1; expected a whole number \
+             from 0 to 18446744073709551615",
+        ),
+        (
+            "hops.h.service_ms.dist=1",
+            "`--set hops.h.service_ms.dist=1`: `hops.h.service_ms.dist`: found the whole number 1; \
+             expected a distribution name in quotes",
+        ),
+    ] {
+        for cmd in ["run", "capacity"] {
+            let mut args = vec![cmd, "base.toml", "--set", set, "--out", "out"];
+            if cmd == "capacity" {
+                args.extend(["--slo", "f.p99<=5s"]);
+            }
+            let e = s.refuses(&args, 2, &[wanted]);
+            assert!(!e.contains("f64") && !e.contains("identifier"), "{e}");
+        }
+    }
+    // A type error in the file itself, with a --set elsewhere: the file's line.
+    std::fs::write(s.path("s.toml"), BASE.replace("seed = 3", "seed = \"x\"")).unwrap();
+    s.refuses(
+        &["run", "s.toml", "--set", "hops.h.servers=2", "--out", "out"],
+        2,
+        &["s.toml:4: `run.seed`: found the text \"x\"; expected a whole number"],
     );
 }

@@ -13,6 +13,7 @@ pub use traffic::{offered_utilization, stability};
 
 use indexmap::IndexMap;
 
+use super::messages::figure;
 use super::raw::*;
 use super::{RunSpec, VariantModel};
 use crate::engine::SimTime;
@@ -50,7 +51,10 @@ pub(crate) fn positive(v: f64, field: &str) -> V<f64> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
-        bad(field, format!("must be a number greater than 0, got {v}"))
+        bad(
+            field,
+            format!("must be a number greater than 0, got {}", figure(v)),
+        )
     }
 }
 
@@ -58,7 +62,10 @@ pub(crate) fn non_negative(v: f64, field: &str) -> V<f64> {
     if v.is_finite() && v >= 0.0 {
         Ok(v)
     } else {
-        bad(field, format!("must be a number of 0 or more, got {v}"))
+        bad(
+            field,
+            format!("must be a number of 0 or more, got {}", figure(v)),
+        )
     }
 }
 
@@ -66,7 +73,10 @@ pub(crate) fn share(v: f64, field: &str) -> V<f64> {
     if v.is_finite() && (0.0..=1.0).contains(&v) {
         Ok(v)
     } else {
-        bad(field, format!("must be a share from 0 to 1, got {v}"))
+        bad(
+            field,
+            format!("must be a share from 0 to 1, got {}", figure(v)),
+        )
     }
 }
 
@@ -146,7 +156,11 @@ pub fn run_spec(r: &RawRun) -> V<RunSpec> {
     {
         return bad(
             "run.warmup_s",
-            format!("must be shorter than `duration_s` ({d} s), got {warmup}"),
+            format!(
+                "must be shorter than `duration_s` ({} s), got {}",
+                figure(d),
+                figure(warmup)
+            ),
         );
     }
     let replications = r.replications.unwrap_or(1);
