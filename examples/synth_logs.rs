@@ -4,7 +4,13 @@
 //!
 //!     cargo run --release --example synth_logs -- OUT_DIR [--days N] [--seed S] [--scale X]
 //!         [--one-file] [--powershell ZONE] [--no-trace] [--exchange2013] [--bytes N]
+//!         [--seed-topology] [--mx eop|onprem] [--cmt on|off]
 //!
+//! `--seed-topology` writes the logs of the base scenario's organization
+//! (`scenarios/hybrid-routing.toml`: an Exchange 2013 hybrid server EX01 and an Exchange 2007
+//! Hub HUB01, each message through the servers the scenario's routes give it) instead of two
+//! Exchange 2016 servers that every on-premises message passes; `--mx` and `--cmt` set the
+//! routing the logs are written under (default: MX at EOP, CMT off).
 //! `--scale` multiplies every flow's rate; `--one-file` writes one tracking log per server and
 //! kind instead of one per hour; `--bytes` stops after about that many bytes (e.g. 1000000000).
 
@@ -35,6 +41,34 @@ fn main() -> ExitCode {
             "--one-file" => out.hourly_files = false,
             "--no-trace" => out.trace_rows_per_file = None,
             "--exchange2013" => model.tracking = TrackingVersion::Exchange2013,
+            "--seed-topology" => {
+                let m = SynthModel::seed_example(model.seed);
+                model.servers = m.servers;
+                model.tracking = m.tracking;
+                model.hub_workers = m.hub_workers;
+                model.hub_ms = m.hub_ms;
+                model.seed_topology = m.seed_topology;
+            }
+            "--mx" => {
+                model.mx = match val("--mx").as_str() {
+                    "eop" => synth::Mx::Eop,
+                    "onprem" => synth::Mx::OnPrem,
+                    other => {
+                        eprintln!("--mx `{other}`: expected eop or onprem");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
+            "--cmt" => {
+                model.centralized = match val("--cmt").as_str() {
+                    "on" => true,
+                    "off" => false,
+                    other => {
+                        eprintln!("--cmt `{other}`: expected on or off");
+                        return ExitCode::from(2);
+                    }
+                }
+            }
             "--powershell" => {
                 let zone = val("--powershell");
                 out.powershell = Some(PowerShellStyle {
@@ -52,7 +86,7 @@ fn main() -> ExitCode {
     }
     let Some(dir) = dir else {
         eprintln!(
-            "usage: synth_logs OUT_DIR [--days N] [--seed S] [--scale X] [--one-file] [--powershell ZONE] [--no-trace] [--exchange2013] [--bytes N]"
+            "usage: synth_logs OUT_DIR [--days N] [--seed S] [--scale X] [--one-file] [--powershell ZONE] [--no-trace] [--exchange2013] [--bytes N] [--seed-topology] [--mx eop|onprem] [--cmt on|off]"
         );
         return ExitCode::from(2);
     };
@@ -79,6 +113,12 @@ fn main() -> ExitCode {
             );
             for (flow, n) in &t.messages {
                 println!("  {:<22} {n} messages", flow.name());
+            }
+            for (hop, h) in &t.per_hop {
+                println!(
+                    "  {hop:<22} {} visits, mean wait {:.4} s, mean processing {:.4} s",
+                    h.visits, h.mean_wait_s, h.mean_processing_s
+                );
             }
             ExitCode::SUCCESS
         }

@@ -863,10 +863,13 @@ fn recipient(m: &mut Open, addr: &str, side: Option<Side>, end: Option<f64>) {
     match slot {
         Some(i) => {
             let r = &mut m.recipients[i];
-            if r.1.is_none() {
+            if r.1.is_none() && side.is_some() {
+                // The first record that says where the copy went: its end is the copy's.
                 r.1 = side;
-            }
-            if r.2.is_none() {
+                if end.is_some() {
+                    r.2 = end;
+                }
+            } else if r.2.is_none() {
                 r.2 = end;
             }
         }
@@ -924,9 +927,15 @@ fn on_server(
                 } else {
                     None
                 };
-                // An internal hop-to-hop send ends nothing.
+                // An internal hop-to-hop send ends nothing. A send whose direction neither
+                // the record nor the connector says (Exchange 2007 writes no ToEntity) ends
+                // the copy for now: the recipient's side is decided on close (an address
+                // outside the accepted domains is on the Internet), and a later record that
+                // says where it went replaces this end.
                 if side.is_some() {
                     recipient(m, a, side, Some(t));
+                } else if role != Some(ConnectorRole::Internal) {
+                    recipient(m, a, None, Some(t));
                 }
             }
             out(m, visit, r, t, mapped);

@@ -82,7 +82,9 @@ fn calibration_recovers_the_generators_parameters_and_the_backtest_passes() {
     );
     assert!(c.classify.skipped.values().sum::<u64>() >= truth.probes);
     // The busiest hour is the model's (09:00) and each source's rate there is the model's
-    // peak rate: a Poisson count over 5 weekday hours, se = √(rate·T)/T.
+    // peak rate, within the estimate's own delta-method standard error (its 95% interval's
+    // log half-width ÷ 1.96: the source's count over the week and the busiest hour's pooled
+    // count that the curve is relative to).
     assert_eq!(cal.peak_hour_of_day, 9);
     let t = 5.0 * 3600.0;
     for (flow, src) in [
@@ -96,7 +98,13 @@ fn calibration_recovers_the_generators_parameters_and_the_backtest_passes() {
         let r = m.peak_per_s[&flow];
         let (_, e, total) = cal.peak_rates.iter().find(|(s, _, _)| *s == src).unwrap();
         assert_eq!(*total, truth.messages[&flow], "{flow:?}");
-        near(flow.name(), e.value, r, (r * t).sqrt() / t);
+        let (lo, hi) = e.ci95.unwrap();
+        near(
+            flow.name(),
+            e.value,
+            r,
+            e.value * (hi / lo).ln() / 2.0 / 1.96,
+        );
     }
     // Hourly weights: hour h's pooled weekday count over the busiest hour's; se from the
     // count's Poisson variance (the busiest hour's own error is the smaller term, ignored).
@@ -200,5 +208,118 @@ fn calibration_recovers_the_generators_parameters_and_the_backtest_passes() {
     // waits agree with the simulation within their intervals.
     let bt = backtest::run(&c, 5, &|| {}).unwrap();
     assert!(bt.compared >= 3, "{:#?}", bt.rows);
+    assert!(bt.passed, "{}\n{:#?}", bt.verdict.join("\n"), bt.rows);
+}
+
+/// The README's worked example at a smaller scale: the base scenario's own topology (an
+/// Exchange 2013 hybrid server and a 2007 Hub, each mapped by its logged version), MX at EOP
+/// and CMT off, every source but cloud-only mail. Routing is inferred; the rates, recipients,
+/// both hops' processing times are recovered within their sampling error (3.3 standard
+/// errors, as above), and the back-test passes.
+#[test]
+fn the_seed_topology_calibrates_by_itself_and_its_backtest_passes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut m = SynthModel::seed_example(11);
+    for r in m.peak_per_s.values_mut() {
+        *r *= 0.02;
+    }
+    let out = SynthOutput {
+        trace_rows_per_file: None,
+        ..SynthOutput::default()
+    };
+    let truth = synth::generate(&m, &out, tmp.path()).unwrap();
+    let c = pipeline::calibrate(Settings {
+        inputs: vec![tmp.path().to_path_buf()],
+        base: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/hybrid-routing.toml"),
+        current: None,
+        servers: vec![],
+        accepted_domains: vec![],
+        timezone: None,
+        date_format: None,
+        bad_lines: 0.01,
+        progress: None,
+    })
+    .unwrap();
+    assert_eq!(
+        c.routing.variant.name(),
+        "mx-eop_cmt-off",
+        "{}",
+        c.routing.how
+    );
+    let cal = &c.cal;
+    use super::classify::Source as S;
+    // Sources the on-premises logs show whole: rate within its delta-method interval.
+    for (flow, src) in [
+        (Flow::OutboundFromOnprem, S::OutboundFromOnprem),
+        (Flow::OnpremToCloud, S::OnpremToCloud),
+        (Flow::CloudToOnprem, S::CloudToOnprem),
+        (Flow::InternalOnprem, S::OnpremInternal),
+    ] {
+        let (_, e, total) = cal.peak_rates.iter().find(|(s, _, _)| *s == src).unwrap();
+        assert_eq!(*total, truth.messages[&flow], "{flow:?}");
+        let (lo, hi) = e.ci95.unwrap();
+        near(
+            flow.name(),
+            e.value,
+            m.peak_per_s[&flow],
+            e.value * (hi / lo).ln() / 2.0 / 1.96,
+        );
+        // Written into calibrated.toml (internal mail included).
+        assert!(
+            c.toml
+                .lines()
+                .any(|l| l.starts_with(&format!("{} = ", src.name()))),
+            "{} not written",
+            src.name()
+        );
+    }
+    // Inbound: only messages with an on-premises recipient reach on-premises (EXO splits);
+    // the rate written is scaled up by the base's recipient split, which is the generator's.
+    let plan = scenario_out::Plan {
+        cal: &c.cal,
+        routing: &c.routing,
+        format: c.format,
+        base: &c.base,
+        model_sources: scenario_out::model_sources(),
+    };
+    let (inbound, _) = scenario_out::scenario_rate(&plan, S::Inbound).unwrap();
+    let (lo, hi) = inbound.ci95.unwrap();
+    let true_inbound = m.peak_per_s[&Flow::Inbound] * (1.0 - m.spam_share);
+    near(
+        "inbound",
+        inbound.value,
+        true_inbound,
+        inbound.value * (hi / lo).ln() / 2.0 / 1.96,
+    );
+    // Recipients per message from the sources shown whole: the model's mean, se = sd/√n.
+    let r = &cal.mean_recipients;
+    let (lo, hi) = r.ci95.unwrap();
+    near(
+        "recipients mean",
+        r.value,
+        m.mean_recipients(),
+        (hi - lo) / 2.0 / 1.96,
+    );
+    // Both hops, mapped by their logged versions; the Hub (no latency components) timed by
+    // RECEIVE to SEND at low load, where its 20 workers never queue.
+    for (hop, spec) in [
+        ("cas2013", m.hub_ms),
+        ("hub2007", m.seed_topology.as_ref().unwrap().hub_ms),
+    ] {
+        let h = cal.hops.iter().find(|h| h.hop == hop).unwrap();
+        let (lo, hi) = h.mean_ms.ci95.unwrap();
+        near(
+            &format!("{hop} processing mean"),
+            h.mean_ms.value,
+            spec.mean(),
+            (hi - lo) / 2.0 / 1.96,
+        );
+        assert_eq!(
+            h.visits,
+            truth.per_hop[hop].visits - if hop == "cas2013" { truth.probes } else { 0 }
+        );
+    }
+    let bt = backtest::run(&c, 3, &|| {}).unwrap();
+    assert!(bt.compared >= 6, "{:#?}", bt.rows);
     assert!(bt.passed, "{}\n{:#?}", bt.verdict.join("\n"), bt.rows);
 }

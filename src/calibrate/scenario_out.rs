@@ -194,7 +194,8 @@ pub struct Plan<'a> {
 pub fn scenario_rate(p: &Plan<'_>, s: Source) -> Option<(Estimate, String)> {
     let (_, peak, _) = p.cal.peak_rates.iter().find(|(x, _, _)| *x == s)?;
     let method = format!(
-        "messages in the busiest hour of day ({:02}:00) ÷ its logged hours; exact Poisson interval",
+        "all its logged messages ÷ the logged hours weighted by the hourly curve and weekend factor, \
+         i.e. the rate in the busiest hour of day ({:02}:00); interval by the delta method",
         p.cal.peak_hour_of_day
     );
     match visibility(s, p.routing.variant, p.format) {
@@ -668,7 +669,7 @@ pub fn calibrated_toml(
                     &mut rates,
                     s.name(),
                     &format!(
-                        "calibrated: busiest-hour rate {src}, n = {} messages in that hour{}\n({method})",
+                        "calibrated: busiest-hour rate {src}, n = {} messages{}\n({method})",
                         e.n,
                         ci_text(&e, 5)
                     ),
@@ -939,10 +940,14 @@ pub fn calibrated_toml(
                 prefix(
                     t,
                     "servers",
-                    &format!(
-                        "kept from the base scenario: messages hardly queued here, so the logs show only that at least {} ran at once",
-                        h.max_concurrency
-                    ),
+                    &if h.max_concurrency == 0 {
+                        "kept from the base scenario: these logs time no processing intervals here (no latency components), so they show nothing of its concurrency".to_string()
+                    } else {
+                        format!(
+                            "kept from the base scenario: messages hardly queued here, so the logs show only that at least {} ran at once",
+                            h.max_concurrency
+                        )
+                    },
                 );
             }
             if t.contains_key("per_kb_ms") {

@@ -45,6 +45,9 @@ pub enum TrackingVersion {
     Exchange2013,
     /// Exchange 2016 (`#Version: 15.01.…`): 30 fields.
     Exchange2016,
+    /// Exchange 2007 (`#Version: 08.03.…`): 21 fields, no network-message-id, directionality
+    /// or custom-data, no latency components; no mailbox submission or delivery files.
+    Exchange2007,
 }
 
 impl TrackingVersion {
@@ -52,6 +55,7 @@ impl TrackingVersion {
         match self {
             TrackingVersion::Exchange2013 => "15.00.1497.002",
             TrackingVersion::Exchange2016 => "15.01.2375.007",
+            TrackingVersion::Exchange2007 => "08.03.0083.006",
         }
     }
 
@@ -59,11 +63,22 @@ impl TrackingVersion {
         match self {
             TrackingVersion::Exchange2013 => FIELDS_27,
             TrackingVersion::Exchange2016 => FIELDS_30,
+            TrackingVersion::Exchange2007 => FIELDS_2007,
         }
+    }
+
+    /// Where each of this version's fields is in the 30-field list.
+    fn field_indices(self) -> Vec<usize> {
+        let all: Vec<&str> = FIELDS_30.split(',').collect();
+        self.fields()
+            .split(',')
+            .filter_map(|f| all.iter().position(|a| *a == f))
+            .collect()
     }
 }
 
 const FIELDS_27: &str = "date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data";
+const FIELDS_2007: &str = "date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info";
 const FIELDS_30: &str = "date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data,transport-traffic-type,log-id,schema-version";
 
 /// The flows the generator knows (the hybrid scenario's sources, with inbound split by where
@@ -124,6 +139,21 @@ impl LogNormalSpec {
     }
 }
 
+/// The base scenario's on-premises topology (`scenarios/hybrid-routing.toml`, the seed's):
+/// Exchange 2007 Hub Transport servers submit and deliver the 2007 mailboxes' mail and send it
+/// to the Internet; the Exchange 2013 hybrid servers ([`SynthModel::servers`]) take mail from
+/// and send mail to EOP, and hand cross-premises mail to and from the Hubs. Each message visits
+/// the servers the scenario's routes for the model's routing (MX, CMT) give it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedTopology {
+    /// The Exchange 2007 Hub servers (their logs: `#Version: 08.03`, 2007's fields).
+    pub hubs: Vec<String>,
+    /// Messages each Hub works on at once.
+    pub hub_workers: u32,
+    /// A Hub's processing time per message, milliseconds.
+    pub hub_ms: LogNormalSpec,
+}
+
 /// The known model the logs are generated from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SynthModel {
@@ -149,8 +179,12 @@ pub struct SynthModel {
     /// Share of inbound Internet messages that are spam; with the MX at EOP they are filtered
     /// there (message trace `FilteredAsSpam`) and never reach the on-premises servers.
     pub spam_share: f64,
-    /// The on-premises transport servers (each a front end and a Hub), e.g. `EX01`, `EX02`.
+    /// The on-premises transport servers (each a front end and a Hub), e.g. `EX01`, `EX02`;
+    /// with [`Self::seed_topology`], the Exchange 2013 hybrid servers.
     pub servers: Vec<String>,
+    /// None: every on-premises message passes one of [`Self::servers`] (a single-hop
+    /// organization). Some: the base scenario's topology, with 2007 Hubs besides.
+    pub seed_topology: Option<SeedTopology>,
     /// Messages each server's Hub works on at once.
     pub hub_workers: u32,
     /// The Hub's processing time per message, milliseconds (the TOTAL-HUB minus queue waits).
@@ -199,6 +233,7 @@ impl SynthModel {
             centralized: false,
             spam_share: 0.3,
             servers: vec!["EX01".into(), "EX02".into()],
+            seed_topology: None,
             hub_workers: 2,
             hub_ms: LogNormalSpec {
                 median: 250.0,
@@ -213,6 +248,33 @@ impl SynthModel {
             domain: "contoso.com".into(),
             tenant: "contoso".into(),
             tracking: TrackingVersion::Exchange2016,
+        }
+    }
+
+    /// [`Self::example`] on the base scenario's topology (`scenarios/hybrid-routing.toml`): one
+    /// Exchange 2013 hybrid server `EX01` (`#Version: 15.00`, so calibrate maps it to
+    /// `cas2013` by itself) and one Exchange 2007 Hub `HUB01` (`08.03` → `hub2007`), each with
+    /// 20 concurrent messages like the scenario's; processing times differ from the
+    /// scenario's assumptions (2013: median 180 ms, sigma 0.6; Hub: median 320 ms, sigma 0.5),
+    /// so a calibration that recovers them has changed the scenario.
+    pub fn seed_example(seed: u64) -> SynthModel {
+        SynthModel {
+            servers: vec!["EX01".into()],
+            tracking: TrackingVersion::Exchange2013,
+            hub_workers: 20,
+            hub_ms: LogNormalSpec {
+                median: 180.0,
+                sigma: 0.6,
+            },
+            seed_topology: Some(SeedTopology {
+                hubs: vec!["HUB01".into()],
+                hub_workers: 20,
+                hub_ms: LogNormalSpec {
+                    median: 320.0,
+                    sigma: 0.5,
+                },
+            }),
+            ..SynthModel::example(seed)
         }
     }
 
@@ -257,6 +319,16 @@ impl SynthModel {
         }
         if self.servers.is_empty() || self.hub_workers == 0 {
             return bad("give at least one server with at least one Hub worker");
+        }
+        if let Some(t) = &self.seed_topology {
+            if t.hubs.is_empty() || t.hub_workers == 0 || !ln_ok(t.hub_ms) {
+                return bad(
+                    "the seed topology needs at least one 2007 Hub with at least one worker and a valid processing time",
+                );
+            }
+            if self.tracking == TrackingVersion::Exchange2007 {
+                return bad("the hybrid servers of the seed topology run Exchange 2013 or later");
+            }
         }
         if self.recipients.is_empty()
             || self
@@ -334,11 +406,23 @@ pub struct SynthTruth {
     pub hub_messages: u64,
     pub hub_mean_wait_s: f64,
     pub hub_mean_processing_s: f64,
+    /// Per kind of server (`"hub"` for [`SynthModel::servers`] without the seed topology;
+    /// with it `"cas2013"` and `"hub2007"`, the hops calibrate maps them to): visits, and
+    /// their mean queue wait and processing time, seconds (probes included).
+    pub per_hop: BTreeMap<&'static str, HopTruth>,
     /// The files written, in path order.
     pub files: Vec<PathBuf>,
     pub bytes: u64,
     /// Hours generated (fewer than days × 24 when `stop_after_bytes` stopped it).
     pub hours: u64,
+}
+
+/// What one kind of server did; see [`SynthTruth::per_hop`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HopTruth {
+    pub visits: u64,
+    pub mean_wait_s: f64,
+    pub mean_processing_s: f64,
 }
 
 /// Generates the logs of `model` into `dir` (which must exist).
@@ -432,6 +516,33 @@ enum MsgKind {
     Probe(usize),
 }
 
+/// How a message reaches a server of the seed topology.
+#[derive(Clone, Copy, PartialEq)]
+enum Recv {
+    /// Submitted by a mailbox (STOREDRIVER).
+    Submit,
+    /// From EOP over the hybrid connector, with the sender's `FromEntity`.
+    FromEop(&'static str),
+    /// From an Internet sender (MX on-premises).
+    FromInternet,
+    /// From another server of the organization.
+    FromServer(usize),
+}
+
+/// One server visit of the seed topology: how the message arrives and what leaves.
+struct Stop {
+    server: usize,
+    recv: Recv,
+    /// Delivers the on-premises recipients' copies.
+    deliver: bool,
+    /// Sends (or, with `to_next`, carries) the cloud recipients' copies.
+    to_cloud: bool,
+    /// Sends (or carries) the Internet recipients' copies.
+    to_internet: bool,
+    /// Hands the copies it does not deliver to the next stop.
+    to_next: bool,
+}
+
 struct TraceRow {
     at: i64,
     seq: u64,
@@ -448,7 +559,8 @@ struct Gen<'m> {
     msg_rng: Xoshiro256PlusPlus,
     hub_rng: Xoshiro256PlusPlus,
     size: LogNormal<f64>,
-    hub: LogNormal<f64>,
+    /// Per server (the hybrid servers, then the seed topology's Hubs): processing time.
+    hub: Vec<LogNormal<f64>>,
     fe: LogNormal<f64>,
     rcpt_cum: Vec<(u32, f64)>,
     /// Per server, when each Hub worker is next free (ns from the start).
@@ -462,7 +574,37 @@ struct Gen<'m> {
     truth: SynthTruth,
     wait_sum: f64,
     proc_sum: f64,
+    /// Per hop name: (visits, wait sum, processing sum), seconds.
+    per_hop: BTreeMap<&'static str, (u64, f64, f64)>,
     writers: Writers,
+}
+
+/// The servers that write logs: the hybrid servers, then the seed topology's Hubs.
+fn n_servers(m: &SynthModel) -> usize {
+    m.servers.len() + m.seed_topology.as_ref().map_or(0, |t| t.hubs.len())
+}
+
+fn server_name(m: &SynthModel, i: usize) -> &str {
+    match &m.seed_topology {
+        Some(t) if i >= m.servers.len() => &t.hubs[i - m.servers.len()],
+        _ => &m.servers[i],
+    }
+}
+
+/// The hop calibrate should map server `i` to (the name [`SynthTruth::per_hop`] uses).
+fn hop_name(m: &SynthModel, i: usize) -> &'static str {
+    match &m.seed_topology {
+        None => "hub",
+        Some(_) if i >= m.servers.len() => "hub2007",
+        Some(_) => "cas2013",
+    }
+}
+
+fn server_version(m: &SynthModel, i: usize) -> TrackingVersion {
+    match &m.seed_topology {
+        Some(_) if i >= m.servers.len() => TrackingVersion::Exchange2007,
+        _ => m.tracking,
+    }
 }
 
 impl<'m> Gen<'m> {
@@ -486,10 +628,21 @@ impl<'m> Gen<'m> {
             msg_rng: stream(2),
             hub_rng: stream(3),
             size: m.size_kb.dist(),
-            hub: m.hub_ms.dist(),
+            hub: (0..n_servers(m))
+                .map(|i| match &m.seed_topology {
+                    Some(t) if i >= m.servers.len() => t.hub_ms.dist(),
+                    _ => m.hub_ms.dist(),
+                })
+                .collect(),
             fe: m.frontend_ms.dist(),
             rcpt_cum,
-            workers: vec![vec![0; m.hub_workers as usize]; m.servers.len()],
+            workers: (0..n_servers(m))
+                .map(|i| match &m.seed_topology {
+                    Some(t) if i >= m.servers.len() => vec![0; t.hub_workers as usize],
+                    _ => vec![0; m.hub_workers as usize],
+                })
+                .collect(),
+            per_hop: BTreeMap::new(),
             pending: BinaryHeap::new(),
             pending_trace: BinaryHeap::new(),
             trace_rows: Vec::new(),
@@ -715,299 +868,284 @@ impl<'m> Gen<'m> {
             self.truth.probes += 1;
         }
 
-        // Which side sees it.
-        let onprem_originated = matches!(
-            flow,
-            Flow::OutboundFromOnprem | Flow::OnpremToCloud | Flow::InternalOnprem
-        );
-        let from_eop = match flow {
-            Flow::Inbound => m.mx == Mx::Eop && !onprem.is_empty() && !spam,
-            Flow::CloudToOnprem => true,
-            _ => false,
-        };
-        let smtp_from_internet = flow == Flow::Inbound && m.mx == Mx::OnPrem;
-        let touches_onprem = onprem_originated || from_eop || smtp_from_internet;
-        let mut cloud_arrival = a.at;
-
-        if touches_onprem {
-            // Front end (SMTP arrivals) then the Hub's FIFO worker slots.
-            let smtp = from_eop || smtp_from_internet;
-            let fe_ns = if smtp {
-                (self.fe.sample(&mut self.hub_rng) * 1e6) as i64
-            } else {
-                0
+        let (touches_onprem, cloud_arrival) = if m.seed_topology.is_some() {
+            self.seed_path(&a, msg_index, &onprem, &cloud, &internet, spam)?
+        } else {
+            // Which side sees it.
+            let onprem_originated = matches!(
+                flow,
+                Flow::OutboundFromOnprem | Flow::OnpremToCloud | Flow::InternalOnprem
+            );
+            let from_eop = match flow {
+                Flow::Inbound => m.mx == Mx::Eop && !onprem.is_empty() && !spam,
+                Flow::CloudToOnprem => true,
+                _ => false,
             };
-            let arrive_hub = a.at + fe_ns;
-            let service_ns = (self.hub.sample(&mut self.hub_rng) * 1e6).max(1e6) as i64;
-            let w = &mut self.workers[server];
-            let (slot, free) = w
-                .iter()
-                .copied()
-                .enumerate()
-                .min_by_key(|(i, t)| (*t, *i))
-                .unwrap_or((0, 0));
-            let start = arrive_hub.max(free);
-            let finish = start + service_ns;
-            w[slot] = finish;
-            let wait_ns = start - arrive_hub;
-            self.truth.hub_messages += 1;
-            self.wait_sum += wait_ns as f64 / 1e9;
-            self.proc_sum += service_ns as f64 / 1e9;
+            let smtp_from_internet = flow == Flow::Inbound && m.mx == Mx::OnPrem;
+            let touches_onprem = onprem_originated || from_eop || smtp_from_internet;
+            let mut cloud_arrival = a.at;
 
-            let orig = fmt_ts(self.ts(a.at));
-            let (client_ip, client_host, connector, from_entity) = if from_eop {
-                (
-                    format!(
-                        "40.107.{}.{}",
-                        self.msg_rng.random_range(0..255u8),
-                        self.msg_rng.random_range(1..255u8)
-                    ),
-                    format!(
-                        "{}.outbound.protection.outlook.com",
-                        ["EUR01-VE1", "EUR02-AM5", "NAM04-BN8"][msg_index % 3]
-                    ),
-                    format!("{host}\\Default Frontend {host}"),
-                    if flow == Flow::CloudToOnprem {
-                        "Hosted"
-                    } else {
-                        "Internet"
-                    },
-                )
-            } else if smtp_from_internet {
-                (
-                    format!("203.0.113.{}", self.msg_rng.random_range(1..255u8)),
-                    "mail.fabrikam.example".to_string(),
-                    format!("{host}\\Default Frontend {host}"),
-                    "Internet",
-                )
-            } else {
-                ("".into(), fqdn.clone(), String::new(), "")
-            };
-            let receive_at = if smtp { arrive_hub } else { a.at };
-            let rcpt_onprem: Vec<String> = match a.kind {
-                MsgKind::Probe(s) => {
-                    vec![format!("HealthMailbox{}@{domain}", probe_id(&m.servers[s]))]
+            if touches_onprem {
+                // Front end (SMTP arrivals) then the Hub's FIFO worker slots.
+                let smtp = from_eop || smtp_from_internet;
+                let fe_ns = if smtp {
+                    (self.fe.sample(&mut self.hub_rng) * 1e6) as i64
+                } else {
+                    0
+                };
+                let arrive_hub = a.at + fe_ns;
+                let service_ns = (self.hub[server].sample(&mut self.hub_rng) * 1e6).max(1e6) as i64;
+                let w = &mut self.workers[server];
+                let (slot, free) = w
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .min_by_key(|(i, t)| (*t, *i))
+                    .unwrap_or((0, 0));
+                let start = arrive_hub.max(free);
+                let finish = start + service_ns;
+                w[slot] = finish;
+                let wait_ns = start - arrive_hub;
+                self.count_visit(server, wait_ns, service_ns);
+
+                let orig = fmt_ts(self.ts(a.at));
+                let (client_ip, client_host, connector, from_entity) = if from_eop {
+                    (
+                        format!(
+                            "40.107.{}.{}",
+                            self.msg_rng.random_range(0..255u8),
+                            self.msg_rng.random_range(1..255u8)
+                        ),
+                        format!(
+                            "{}.outbound.protection.outlook.com",
+                            ["EUR01-VE1", "EUR02-AM5", "NAM04-BN8"][msg_index % 3]
+                        ),
+                        format!("{host}\\Default Frontend {host}"),
+                        if flow == Flow::CloudToOnprem {
+                            "Hosted"
+                        } else {
+                            "Internet"
+                        },
+                    )
+                } else if smtp_from_internet {
+                    (
+                        format!("203.0.113.{}", self.msg_rng.random_range(1..255u8)),
+                        "mail.fabrikam.example".to_string(),
+                        format!("{host}\\Default Frontend {host}"),
+                        "Internet",
+                    )
+                } else {
+                    ("".into(), fqdn.clone(), String::new(), "")
+                };
+                let receive_at = if smtp { arrive_hub } else { a.at };
+                let rcpt_onprem: Vec<String> = match a.kind {
+                    MsgKind::Probe(s) => {
+                        vec![format!("HealthMailbox{}@{domain}", probe_id(&m.servers[s]))]
+                    }
+                    _ => onprem.iter().map(|u| format!("user{u}@{domain}")).collect(),
+                };
+                let rcpt_cloud_routing: Vec<String> =
+                    cloud.iter().map(|u| format!("user{u}@{routing}")).collect();
+                let all: Vec<String> = rcpt_onprem
+                    .iter()
+                    .cloned()
+                    .chain(match flow {
+                        Flow::Inbound | Flow::OnpremToCloud => cloud
+                            .iter()
+                            .map(|u| format!("user{u}@{domain}"))
+                            .collect::<Vec<_>>(),
+                        _ => internet.clone(),
+                    })
+                    .collect();
+                let directionality = if flow == Flow::Inbound {
+                    "Incoming"
+                } else {
+                    "Originating"
+                };
+                if !smtp {
+                    let source_context = format!(
+                        "MDB:{}, Mailbox:{}, Event:{}, MessageClass:IPM.Note",
+                        self.guid(),
+                        self.guid(),
+                        msg_index
+                    );
+                    self.push(Event {
+                        at: a.at,
+                        seq: 0,
+                        server,
+                        kind: Kind::Submission,
+                        event: "SUBMIT",
+                        source: "STOREDRIVER",
+                        connector: String::new(),
+                        source_context,
+                        client_ip: String::new(),
+                        client_host: fqdn.clone(),
+                        msg: msg_index,
+                        recipients: Vec::new(),
+                        status: Vec::new(),
+                        message_info: String::new(),
+                        custom_data: String::new(),
+                        directionality,
+                    });
                 }
-                _ => onprem.iter().map(|u| format!("user{u}@{domain}")).collect(),
-            };
-            let rcpt_cloud_routing: Vec<String> =
-                cloud.iter().map(|u| format!("user{u}@{routing}")).collect();
-            let all: Vec<String> = rcpt_onprem
-                .iter()
-                .cloned()
-                .chain(match flow {
-                    Flow::Inbound | Flow::OnpremToCloud => cloud
-                        .iter()
-                        .map(|u| format!("user{u}@{domain}"))
-                        .collect::<Vec<_>>(),
-                    _ => internet.clone(),
-                })
-                .collect();
-            let directionality = if flow == Flow::Inbound {
-                "Incoming"
-            } else {
-                "Originating"
-            };
-            if !smtp {
-                let source_context = format!(
-                    "MDB:{}, Mailbox:{}, Event:{}, MessageClass:IPM.Note",
-                    self.guid(),
-                    self.guid(),
-                    msg_index
-                );
-                self.push(Event {
-                    at: a.at,
-                    seq: 0,
-                    server,
-                    kind: Kind::Submission,
-                    event: "SUBMIT",
-                    source: "STOREDRIVER",
-                    connector: String::new(),
-                    source_context,
-                    client_ip: String::new(),
-                    client_host: fqdn.clone(),
-                    msg: msg_index,
-                    recipients: Vec::new(),
-                    status: Vec::new(),
-                    message_info: String::new(),
-                    custom_data: String::new(),
-                    directionality,
-                });
-            }
-            let mut receive_cd = String::new();
-            if !from_entity.is_empty() {
-                receive_cd = format!("S:FromEntity={from_entity}");
-            }
-            let source_context = if smtp {
-                format!(
-                    "08D{};250 2.6.0 {} Queued mail for delivery",
-                    self.hex(13).to_ascii_uppercase(),
-                    message_id
-                )
-            } else {
-                String::new()
-            };
-            self.push(Event {
-                at: receive_at,
-                seq: 0,
-                server,
-                kind: Kind::Transport,
-                event: "RECEIVE",
-                source: if smtp { "SMTP" } else { "STOREDRIVER" },
-                connector: connector.clone(),
-                source_context,
-                client_ip: client_ip.clone(),
-                client_host: client_host.clone(),
-                msg: msg_index,
-                recipients: all.clone(),
-                status: Vec::new(),
-                message_info: if smtp { orig.clone() } else { String::new() },
-                custom_data: receive_cd,
-                directionality,
-            });
-            // Shadow redundancy: another server keeps a copy of SMTP-received mail.
-            if smtp && m.servers.len() > 1 {
-                let other = (server + 1) % m.servers.len();
+                let mut receive_cd = String::new();
+                if !from_entity.is_empty() {
+                    receive_cd = format!("S:FromEntity={from_entity}");
+                }
+                let source_context = if smtp {
+                    format!(
+                        "08D{};250 2.6.0 {} Queued mail for delivery",
+                        self.hex(13).to_ascii_uppercase(),
+                        message_id
+                    )
+                } else {
+                    String::new()
+                };
                 self.push(Event {
                     at: receive_at,
                     seq: 0,
-                    server: other,
+                    server,
                     kind: Kind::Transport,
-                    event: "HARECEIVE",
-                    source: "SMTP",
-                    connector: format!("{}\\Default {}", m.servers[other], m.servers[other]),
-                    source_context: String::new(),
-                    client_ip: String::new(),
-                    client_host: fqdn.clone(),
+                    event: "RECEIVE",
+                    source: if smtp { "SMTP" } else { "STOREDRIVER" },
+                    connector: connector.clone(),
+                    source_context,
+                    client_ip: client_ip.clone(),
+                    client_host: client_host.clone(),
                     msg: msg_index,
                     recipients: all.clone(),
                     status: Vec::new(),
-                    message_info: String::new(),
-                    custom_data: String::new(),
+                    message_info: if smtp { orig.clone() } else { String::new() },
+                    custom_data: receive_cd,
                     directionality,
                 });
-            }
-            // The latency breakdown: receive, categorize and send share the processing time.
-            let proc_s = service_ns as f64 / 1e9;
-            let wait_s = wait_ns as f64 / 1e9;
-            let fe_s = fe_ns as f64 / 1e9;
-            let (smr, cat) = (proc_s * 0.1, proc_s * 0.6);
-            let sms = proc_s - smr - cat;
-            let fe_part = if smtp {
-                format!(
-                    "SRV={fqdn}:TOTAL-FE={fe_s:.3}|SMR={:.3}|SMS={:.3};",
-                    fe_s * 0.4,
-                    fe_s * 0.6
-                )
-            } else {
-                String::new()
-            };
-            let e2e = (finish - a.at) as f64 / 1e9;
-            let info = |q: &str| {
-                format!(
-                    "{orig};{fe_part}LSRV={fqdn}:TOTAL-HUB={:.3}|SMR={smr:.3}(SMRDI={:.3}|SMRCL={:.3})|CAT={cat:.3}(CATRES={:.3}|CATRT={:.3})|{q}={wait_s:.3}|SMS={sms:.3}",
-                    wait_s + proc_s,
-                    smr * 0.5,
-                    smr * 0.5,
-                    cat * 0.3,
-                    cat * 0.7
-                )
-            };
-            if !rcpt_onprem.is_empty() {
-                // One DSN-worthy failure: a recipient that does not exist.
-                let bounce = a.kind == MsgKind::Mail
-                    && onprem_originated
-                    && self.msg_rng.random::<f64>() < m.dsn_share;
-                let mut status: Vec<String> = rcpt_onprem
-                    .iter()
-                    .map(|_| "250 2.1.5 Recipient OK".to_string())
-                    .collect();
-                if bounce && let Some(s) = status.last_mut() {
-                    *s = "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found".into();
-                }
-                self.push(Event {
-                    at: finish,
-                    seq: 0,
-                    server,
-                    kind: Kind::Delivery,
-                    event: "DELIVER",
-                    source: "STOREDRIVER",
-                    connector: String::new(),
-                    source_context: String::new(),
-                    client_ip: String::new(),
-                    client_host: fqdn.clone(),
-                    msg: msg_index,
-                    recipients: rcpt_onprem.clone(),
-                    status,
-                    message_info: info("QDM"),
-                    custom_data: format!(
-                        "S:E2ELatency={e2e:.3};S:FromEntity={};S:ToEntity=Mailbox",
-                        if from_entity.is_empty() {
-                            "Hosted"
-                        } else {
-                            from_entity
-                        }
-                    ),
-                    directionality,
-                });
-                if bounce {
+                // Shadow redundancy: another server keeps a copy of SMTP-received mail.
+                if smtp && m.servers.len() > 1 {
+                    let other = (server + 1) % m.servers.len();
                     self.push(Event {
-                        at: finish + 5_000_000,
+                        at: receive_at,
+                        seq: 0,
+                        server: other,
+                        kind: Kind::Transport,
+                        event: "HARECEIVE",
+                        source: "SMTP",
+                        connector: format!("{}\\Default {}", m.servers[other], m.servers[other]),
+                        source_context: String::new(),
+                        client_ip: String::new(),
+                        client_host: fqdn.clone(),
+                        msg: msg_index,
+                        recipients: all.clone(),
+                        status: Vec::new(),
+                        message_info: String::new(),
+                        custom_data: String::new(),
+                        directionality,
+                    });
+                }
+                // The latency breakdown: receive, categorize and send share the processing time.
+                let proc_s = service_ns as f64 / 1e9;
+                let wait_s = wait_ns as f64 / 1e9;
+                let fe_s = fe_ns as f64 / 1e9;
+                let (smr, cat) = (proc_s * 0.1, proc_s * 0.6);
+                let sms = proc_s - smr - cat;
+                let fe_part = if smtp {
+                    format!(
+                        "SRV={fqdn}:TOTAL-FE={fe_s:.3}|SMR={:.3}|SMS={:.3};",
+                        fe_s * 0.4,
+                        fe_s * 0.6
+                    )
+                } else {
+                    String::new()
+                };
+                let e2e = (finish - a.at) as f64 / 1e9;
+                let info = |q: &str| {
+                    format!(
+                        "{orig};{fe_part}LSRV={fqdn}:TOTAL-HUB={:.3}|SMR={smr:.3}(SMRDI={:.3}|SMRCL={:.3})|CAT={cat:.3}(CATRES={:.3}|CATRT={:.3})|{q}={wait_s:.3}|SMS={sms:.3}",
+                        wait_s + proc_s,
+                        smr * 0.5,
+                        smr * 0.5,
+                        cat * 0.3,
+                        cat * 0.7
+                    )
+                };
+                if !rcpt_onprem.is_empty() {
+                    // One DSN-worthy failure: a recipient that does not exist.
+                    let bounce = a.kind == MsgKind::Mail
+                        && onprem_originated
+                        && self.msg_rng.random::<f64>() < m.dsn_share;
+                    let mut status: Vec<String> = rcpt_onprem
+                        .iter()
+                        .map(|_| "250 2.1.5 Recipient OK".to_string())
+                        .collect();
+                    if bounce && let Some(s) = status.last_mut() {
+                        *s = "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found".into();
+                    }
+                    self.push(Event {
+                        at: finish,
                         seq: 0,
                         server,
-                        kind: Kind::Transport,
-                        event: "DSN",
-                        source: "DSN",
+                        kind: Kind::Delivery,
+                        event: "DELIVER",
+                        source: "STOREDRIVER",
                         connector: String::new(),
                         source_context: String::new(),
                         client_ip: String::new(),
                         client_host: fqdn.clone(),
                         msg: msg_index,
-                        recipients: vec![sender.clone()],
-                        status: vec!["550 5.1.1 RESOLVER.ADR.RecipNotFound".into()],
-                        message_info: String::new(),
-                        custom_data: String::new(),
-                        directionality: "Originating",
+                        recipients: rcpt_onprem.clone(),
+                        status,
+                        message_info: info("QDM"),
+                        custom_data: format!(
+                            "S:E2ELatency={e2e:.3};S:FromEntity={};S:ToEntity=Mailbox",
+                            if from_entity.is_empty() {
+                                "Hosted"
+                            } else {
+                                from_entity
+                            }
+                        ),
+                        directionality,
                     });
-                    self.truth.dsns += 1;
+                    if bounce {
+                        self.dsn_message(server, finish, &sender, &fqdn);
+                    }
                 }
-            }
-            let remote: Vec<String> = match flow {
-                Flow::Inbound | Flow::OnpremToCloud => rcpt_cloud_routing,
-                Flow::OutboundFromOnprem => internet.clone(),
-                _ => Vec::new(),
-            };
-            if !remote.is_empty() {
-                let to_cloud = matches!(flow, Flow::Inbound | Flow::OnpremToCloud) || m.centralized;
-                let (connector, to_entity, event, q) = if to_cloud {
-                    let connector =
-                        "Outbound to Office 365 - 6d1f0a3c-5b7e-4c8d-9a2f-3e1b7c9d4f10".to_string();
-                    (
-                        connector,
-                        if flow == Flow::OutboundFromOnprem {
-                            "Internet"
-                        } else {
-                            "Hosted"
-                        },
-                        "SEND",
-                        "QDE",
-                    )
-                } else {
-                    (
-                        "Internet Send Connector".to_string(),
-                        "Internet",
-                        "SENDEXTERNAL",
-                        "QDE",
-                    )
+                let remote: Vec<String> = match flow {
+                    Flow::Inbound | Flow::OnpremToCloud => rcpt_cloud_routing,
+                    Flow::OutboundFromOnprem => internet.clone(),
+                    _ => Vec::new(),
                 };
-                let ext = (self.fe.sample(&mut self.hub_rng) * 1e-3 * 4.0).max(0.001);
-                let source_context = format!("08D{}", self.hex(13).to_ascii_uppercase());
-                let to_host = if to_cloud {
-                    format!("{}.mail.protection.outlook.com", m.tenant.replace('.', "-"))
-                } else {
-                    "mx.fabrikam.example".into()
-                };
-                self.push(Event {
+                if !remote.is_empty() {
+                    let to_cloud =
+                        matches!(flow, Flow::Inbound | Flow::OnpremToCloud) || m.centralized;
+                    let (connector, to_entity, event, q) = if to_cloud {
+                        let connector =
+                            "Outbound to Office 365 - 6d1f0a3c-5b7e-4c8d-9a2f-3e1b7c9d4f10"
+                                .to_string();
+                        (
+                            connector,
+                            if flow == Flow::OutboundFromOnprem {
+                                "Internet"
+                            } else {
+                                "Hosted"
+                            },
+                            "SEND",
+                            "QDE",
+                        )
+                    } else {
+                        (
+                            "Internet Send Connector".to_string(),
+                            "Internet",
+                            "SENDEXTERNAL",
+                            "QDE",
+                        )
+                    };
+                    let ext = (self.fe.sample(&mut self.hub_rng) * 1e-3 * 4.0).max(0.001);
+                    let source_context = format!("08D{}", self.hex(13).to_ascii_uppercase());
+                    let to_host = if to_cloud {
+                        format!("{}.mail.protection.outlook.com", m.tenant.replace('.', "-"))
+                    } else {
+                        "mx.fabrikam.example".into()
+                    };
+                    self.push(Event {
                     at: finish,
                     seq: 0,
                     server,
@@ -1025,9 +1163,11 @@ impl<'m> Gen<'m> {
                     custom_data: format!("S:E2ELatency={e2e:.3};S:ExternalSendLatency={ext:.3};S:FromEntity={};S:ToEntity={to_entity}", if from_entity.is_empty() { "Hosted" } else { from_entity }),
                     directionality,
                 });
+                }
+                cloud_arrival = finish + 50_000_000;
             }
-            cloud_arrival = finish + 50_000_000;
-        }
+            (touches_onprem, cloud_arrival)
+        };
 
         // Exchange Online's message trace: one row per recipient that EXO handles.
         let trace_recipients: Vec<(String, &'static str)> = match flow {
@@ -1045,7 +1185,7 @@ impl<'m> Gen<'m> {
                 .map(|u| (format!("user{u}@{domain}"), "Delivered"))
                 .collect(),
             Flow::OutboundFromCloud => internet.iter().map(|r| (r.clone(), "Delivered")).collect(),
-            Flow::OutboundFromOnprem if m.centralized => {
+            Flow::OutboundFromOnprem if m.centralized && m.seed_topology.is_none() => {
                 internet.iter().map(|r| (r.clone(), "Delivered")).collect()
             }
             Flow::OnpremToCloud | Flow::InternalCloud => cloud
@@ -1103,6 +1243,511 @@ impl<'m> Gen<'m> {
         Ok(())
     }
 
+    /// The on-premises part of a message on the seed topology: the visits the base scenario's
+    /// routes give it (see [`SeedTopology`]), each a FIFO wait for one of the server's workers
+    /// and a processing time, logged as Exchange logs them. Returns whether on-premises saw it
+    /// and when Exchange Online receives its cloud copy from on-premises.
+    #[allow(clippy::too_many_arguments)]
+    fn seed_path(
+        &mut self,
+        a: &Arrival,
+        msg_index: usize,
+        onprem: &[u32],
+        cloud: &[u32],
+        internet: &[String],
+        spam: bool,
+    ) -> io::Result<(bool, i64)> {
+        let m = self.m;
+        let n_ex = m.servers.len();
+        let n_hubs = m.seed_topology.as_ref().map_or(1, |t| t.hubs.len());
+        let ex = match a.kind {
+            MsgKind::Probe(s) => s,
+            MsgKind::Mail => self.hub_rng.random_range(0..n_ex),
+        };
+        let hub = n_ex + self.hub_rng.random_range(0..n_hubs);
+        let stop = |server: usize, recv: Recv| Stop {
+            server,
+            recv,
+            deliver: false,
+            to_cloud: false,
+            to_internet: false,
+            to_next: false,
+        };
+        let (mx_eop, cmt) = (m.mx == Mx::Eop, m.centralized);
+        let mut stops: Vec<Stop> = match (a.kind, a.flow) {
+            (MsgKind::Probe(_), _) => vec![Stop {
+                deliver: true,
+                ..stop(ex, Recv::Submit)
+            }],
+            (_, Flow::Inbound) if spam && mx_eop => vec![],
+            // MX at EOP, CMT off: Exchange Online splits; the 2013 server gets the on-premises
+            // copy and hands it to the 2007 mailbox server.
+            (_, Flow::Inbound) if mx_eop && !cmt => {
+                if onprem.is_empty() {
+                    vec![]
+                } else {
+                    vec![Stop {
+                        deliver: true,
+                        ..stop(ex, Recv::FromEop("Internet"))
+                    }]
+                }
+            }
+            // CMT on: the 2013 server gets the whole message and splits.
+            (_, Flow::Inbound) if mx_eop => vec![Stop {
+                deliver: !onprem.is_empty(),
+                to_cloud: !cloud.is_empty(),
+                ..stop(ex, Recv::FromEop("Internet"))
+            }],
+            // MX on-premises: the Hub receives it, splits, and sends cloud copies through the
+            // 2013 server.
+            (_, Flow::Inbound) => {
+                let mut v = vec![Stop {
+                    deliver: !onprem.is_empty(),
+                    to_next: !cloud.is_empty(),
+                    ..stop(hub, Recv::FromInternet)
+                }];
+                if !cloud.is_empty() {
+                    v.push(Stop {
+                        to_cloud: true,
+                        ..stop(ex, Recv::FromServer(hub))
+                    });
+                }
+                v
+            }
+            // The 2007 Hub sends on-premises senders' Internet mail straight out (every variant).
+            (_, Flow::OutboundFromOnprem) => vec![Stop {
+                to_internet: true,
+                ..stop(hub, Recv::Submit)
+            }],
+            (_, Flow::OutboundFromCloud) if cmt => vec![
+                Stop {
+                    to_next: true,
+                    ..stop(ex, Recv::FromEop("Hosted"))
+                },
+                Stop {
+                    to_internet: true,
+                    ..stop(hub, Recv::FromServer(ex))
+                },
+            ],
+            (_, Flow::OnpremToCloud) => vec![
+                Stop {
+                    to_next: true,
+                    ..stop(hub, Recv::Submit)
+                },
+                Stop {
+                    to_cloud: true,
+                    ..stop(ex, Recv::FromServer(hub))
+                },
+            ],
+            (_, Flow::CloudToOnprem) => vec![Stop {
+                deliver: true,
+                ..stop(ex, Recv::FromEop("Hosted"))
+            }],
+            (_, Flow::InternalOnprem) => vec![Stop {
+                deliver: true,
+                ..stop(hub, Recv::Submit)
+            }],
+            _ => vec![],
+        };
+        if stops.is_empty() {
+            return Ok((false, a.at));
+        }
+        let domain = &m.domain;
+        let routing = format!("{}.mail.onmicrosoft.com", m.tenant);
+        let onprem_addrs: Vec<String> = match a.kind {
+            MsgKind::Probe(s) => vec![format!(
+                "HealthMailbox{}@{domain}",
+                probe_id(server_name(m, s))
+            )],
+            MsgKind::Mail => onprem.iter().map(|u| format!("user{u}@{domain}")).collect(),
+        };
+        let cloud_primary: Vec<String> =
+            cloud.iter().map(|u| format!("user{u}@{domain}")).collect();
+        let cloud_routing: Vec<String> =
+            cloud.iter().map(|u| format!("user{u}@{routing}")).collect();
+        let onprem_originated = matches!(
+            a.flow,
+            Flow::OutboundFromOnprem | Flow::OnpremToCloud | Flow::InternalOnprem
+        );
+        let directionality = if a.flow == Flow::Inbound {
+            "Incoming"
+        } else {
+            "Originating"
+        };
+        let (sender, message_id) = match self.msgs.get(&msg_index) {
+            Some((msg, _)) => (msg.sender.clone(), msg.message_id.clone()),
+            None => return Ok((false, a.at)),
+        };
+        let orig = fmt_ts(self.ts(a.at));
+        // What a stop that hands on carries: the recipients of the stop after it.
+        for i in (0..stops.len().saturating_sub(1)).rev() {
+            if stops[i].to_next {
+                stops[i].to_cloud |= stops[i + 1].to_cloud;
+                stops[i].to_internet |= stops[i + 1].to_internet;
+            }
+        }
+        let mut arrive = a.at;
+        let mut cloud_arrival = a.at;
+        let mut prev_fqdn = String::new();
+        for (i, st) in stops.iter().enumerate() {
+            let server = st.server;
+            let host = server_name(m, server).to_string();
+            let fqdn = format!("{host}.{domain}").to_ascii_lowercase();
+            let v2007 = server_version(m, server) == TrackingVersion::Exchange2007;
+            let smtp = !matches!(st.recv, Recv::Submit);
+            // The 2013 server's front end takes SMTP from outside the organization.
+            let fe_ns = if matches!(st.recv, Recv::FromEop(_) | Recv::FromInternet) && !v2007 {
+                (self.fe.sample(&mut self.hub_rng) * 1e6) as i64
+            } else {
+                0
+            };
+            let arrive_hub = arrive + fe_ns;
+            let service_ns = (self.hub[server].sample(&mut self.hub_rng) * 1e6).max(1e6) as i64;
+            let w = &mut self.workers[server];
+            let (slot, free) = w
+                .iter()
+                .copied()
+                .enumerate()
+                .min_by_key(|(i, t)| (*t, *i))
+                .unwrap_or((0, 0));
+            let start = arrive_hub.max(free);
+            let finish = start + service_ns;
+            w[slot] = finish;
+            let wait_ns = start - arrive_hub;
+            self.count_visit(server, wait_ns, service_ns);
+
+            let carried: Vec<String> = (if st.deliver {
+                onprem_addrs.clone()
+            } else {
+                Vec::new()
+            })
+            .into_iter()
+            .chain(if st.to_cloud {
+                cloud_primary.clone()
+            } else {
+                Vec::new()
+            })
+            .chain(if st.to_internet {
+                internet.to_vec()
+            } else {
+                Vec::new()
+            })
+            .collect();
+            let (client_ip, client_host, connector, from_entity) = match st.recv {
+                Recv::FromEop(entity) => (
+                    format!(
+                        "40.107.{}.{}",
+                        self.msg_rng.random_range(0..255u8),
+                        self.msg_rng.random_range(1..255u8)
+                    ),
+                    format!(
+                        "{}.outbound.protection.outlook.com",
+                        ["EUR01-VE1", "EUR02-AM5", "NAM04-BN8"][msg_index % 3]
+                    ),
+                    format!("{host}\\Default Frontend {host}"),
+                    entity,
+                ),
+                Recv::FromInternet => (
+                    format!("203.0.113.{}", self.msg_rng.random_range(1..255u8)),
+                    "mail.fabrikam.example".to_string(),
+                    format!("{host}\\Default {host}"),
+                    "Internet",
+                ),
+                Recv::FromServer(p) => (
+                    format!("192.0.2.{}", 10 + p),
+                    prev_fqdn.clone(),
+                    format!("{host}\\Default {host}"),
+                    "",
+                ),
+                Recv::Submit => (String::new(), fqdn.clone(), String::new(), ""),
+            };
+            let receive_at = if smtp { arrive_hub } else { arrive };
+            if !smtp && !v2007 {
+                let source_context = format!(
+                    "MDB:{}, Mailbox:{}, Event:{}, MessageClass:IPM.Note",
+                    self.guid(),
+                    self.guid(),
+                    msg_index
+                );
+                self.push(Event {
+                    at: arrive,
+                    seq: 0,
+                    server,
+                    kind: Kind::Submission,
+                    event: "SUBMIT",
+                    source: "STOREDRIVER",
+                    connector: String::new(),
+                    source_context,
+                    client_ip: String::new(),
+                    client_host: fqdn.clone(),
+                    msg: msg_index,
+                    recipients: Vec::new(),
+                    status: Vec::new(),
+                    message_info: String::new(),
+                    custom_data: String::new(),
+                    directionality,
+                });
+            }
+            let source_context = if smtp {
+                format!(
+                    "08D{};250 2.6.0 {} Queued mail for delivery",
+                    self.hex(13).to_ascii_uppercase(),
+                    message_id
+                )
+            } else {
+                String::new()
+            };
+            self.push(Event {
+                at: receive_at,
+                seq: 0,
+                server,
+                kind: Kind::Transport,
+                event: "RECEIVE",
+                source: if smtp { "SMTP" } else { "STOREDRIVER" },
+                connector,
+                source_context,
+                client_ip,
+                client_host,
+                msg: msg_index,
+                recipients: carried.clone(),
+                status: Vec::new(),
+                message_info: if smtp { orig.clone() } else { String::new() },
+                custom_data: if from_entity.is_empty() {
+                    String::new()
+                } else {
+                    format!("S:FromEntity={from_entity}")
+                },
+                directionality,
+            });
+            // Shadow redundancy (2013): another hybrid server keeps a copy of SMTP-received mail.
+            if smtp && !v2007 && n_ex > 1 {
+                let other = (server + 1) % n_ex;
+                let oh = server_name(m, other).to_string();
+                self.push(Event {
+                    at: receive_at,
+                    seq: 0,
+                    server: other,
+                    kind: Kind::Transport,
+                    event: "HARECEIVE",
+                    source: "SMTP",
+                    connector: format!("{oh}\\Default {oh}"),
+                    source_context: String::new(),
+                    client_ip: String::new(),
+                    client_host: fqdn.clone(),
+                    msg: msg_index,
+                    recipients: carried.clone(),
+                    status: Vec::new(),
+                    message_info: String::new(),
+                    custom_data: String::new(),
+                    directionality,
+                });
+            }
+            // Exchange 2013 logs the latency breakdown; 2007 logs none.
+            let proc_s = service_ns as f64 / 1e9;
+            let wait_s = wait_ns as f64 / 1e9;
+            let fe_s = fe_ns as f64 / 1e9;
+            let (smr, cat) = (proc_s * 0.1, proc_s * 0.6);
+            let sms = proc_s - smr - cat;
+            let fe_part = if fe_ns > 0 {
+                format!(
+                    "SRV={fqdn}:TOTAL-FE={fe_s:.3}|SMR={:.3}|SMS={:.3};",
+                    fe_s * 0.4,
+                    fe_s * 0.6
+                )
+            } else {
+                String::new()
+            };
+            let e2e = (finish - a.at) as f64 / 1e9;
+            let info = |q: &str| {
+                if v2007 {
+                    return String::new();
+                }
+                format!(
+                    "{orig};{fe_part}LSRV={fqdn}:TOTAL-HUB={:.3}|SMR={smr:.3}(SMRDI={:.3}|SMRCL={:.3})|CAT={cat:.3}(CATRES={:.3}|CATRT={:.3})|{q}={wait_s:.3}|SMS={sms:.3}",
+                    wait_s + proc_s,
+                    smr * 0.5,
+                    smr * 0.5,
+                    cat * 0.3,
+                    cat * 0.7
+                )
+            };
+            let entity_cd = if from_entity.is_empty() {
+                "Hosted"
+            } else {
+                from_entity
+            };
+            if st.deliver && !onprem_addrs.is_empty() {
+                let bounce = a.kind == MsgKind::Mail
+                    && onprem_originated
+                    && self.msg_rng.random::<f64>() < m.dsn_share;
+                let mut status: Vec<String> = onprem_addrs
+                    .iter()
+                    .map(|_| "250 2.1.5 Recipient OK".to_string())
+                    .collect();
+                if bounce && let Some(s) = status.last_mut() {
+                    *s = "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found".into();
+                }
+                self.push(Event {
+                    at: finish,
+                    seq: 0,
+                    server,
+                    kind: Kind::Delivery,
+                    event: "DELIVER",
+                    source: "STOREDRIVER",
+                    connector: String::new(),
+                    source_context: String::new(),
+                    client_ip: String::new(),
+                    client_host: fqdn.clone(),
+                    msg: msg_index,
+                    recipients: onprem_addrs.clone(),
+                    status,
+                    message_info: info("QDM"),
+                    custom_data: format!(
+                        "S:E2ELatency={e2e:.3};S:FromEntity={entity_cd};S:ToEntity=Mailbox"
+                    ),
+                    directionality,
+                });
+                if bounce {
+                    self.dsn_message(server, finish, &sender, &fqdn);
+                }
+            }
+            let last = i + 1 == stops.len();
+            let mut sends: Vec<(String, String, Vec<String>, &'static str, String)> = Vec::new();
+            if st.to_next && !last {
+                let next = server_name(m, stops[i + 1].server).to_ascii_lowercase();
+                // Hop to hop inside the organization: the 2013 server's intra-organization
+                // connector, or the 2007 Hub's routing group connector to 2013.
+                let connector = if v2007 {
+                    "Interop RGC".to_string()
+                } else {
+                    "Intra-Organization SMTP Send Connector".to_string()
+                };
+                let to: Vec<String> = carried
+                    .iter()
+                    .filter(|r| !onprem_addrs.contains(r))
+                    .cloned()
+                    .collect();
+                sends.push((
+                    connector,
+                    format!("{next}.{domain}"),
+                    to,
+                    "SEND",
+                    String::new(),
+                ));
+            } else {
+                if st.to_cloud && !cloud_routing.is_empty() {
+                    sends.push((
+                        "Outbound to Office 365 - 6d1f0a3c-5b7e-4c8d-9a2f-3e1b7c9d4f10".into(),
+                        format!("{}.mail.protection.outlook.com", m.tenant.replace('.', "-")),
+                        cloud_routing.clone(),
+                        "SEND",
+                        "Hosted".into(),
+                    ));
+                    cloud_arrival = finish + 50_000_000;
+                }
+                if st.to_internet && !internet.is_empty() {
+                    sends.push((
+                        "Internet Send Connector".into(),
+                        "mx.fabrikam.example".into(),
+                        internet.to_vec(),
+                        if v2007 { "SEND" } else { "SENDEXTERNAL" },
+                        "Internet".into(),
+                    ));
+                }
+            }
+            for (connector, to_host, recipients, event, to_entity) in sends {
+                let ext = (self.fe.sample(&mut self.hub_rng) * 1e-3 * 4.0).max(0.001);
+                let source_context = format!("08D{}", self.hex(13).to_ascii_uppercase());
+                let custom_data = if to_entity.is_empty() {
+                    format!("S:E2ELatency={e2e:.3};S:FromEntity={entity_cd}")
+                } else {
+                    format!(
+                        "S:E2ELatency={e2e:.3};S:ExternalSendLatency={ext:.3};S:FromEntity={entity_cd};S:ToEntity={to_entity}"
+                    )
+                };
+                self.push(Event {
+                    at: finish,
+                    seq: 0,
+                    server,
+                    kind: Kind::Transport,
+                    event,
+                    source: "SMTP",
+                    connector,
+                    source_context,
+                    client_ip: String::new(),
+                    client_host: to_host,
+                    msg: msg_index,
+                    status: recipients
+                        .iter()
+                        .map(|_| "250 2.6.0 Queued mail for delivery".to_string())
+                        .collect(),
+                    recipients,
+                    message_info: info("QDE"),
+                    custom_data,
+                    directionality,
+                });
+            }
+            // The next server receives it over the LAN 5 ms later.
+            arrive = finish + 5_000_000;
+            prev_fqdn = fqdn;
+        }
+        Ok((true, cloud_arrival))
+    }
+
+    /// The DSN (NDR) a bounced recipient causes: a message of its own (its own message-id,
+    /// the null sender, source DSN, its reference the original), delivered to the sender's
+    /// mailbox; calibration leaves it out and counts it.
+    fn dsn_message(&mut self, server: usize, at: i64, sender: &str, fqdn: &str) {
+        let idx = self.next_msg;
+        self.next_msg += 1;
+        let message_id = format!("<{}@{fqdn}>", self.hex(24));
+        let network_id = self.guid();
+        self.msgs.insert(
+            idx,
+            (
+                Msg {
+                    message_id,
+                    network_id,
+                    internal_id: 1_000_000 + idx as u64,
+                    sender: String::new(),
+                    subject: "Undeliverable: report".into(),
+                    bytes: 9_216,
+                    recipient_count: 1,
+                },
+                0,
+            ),
+        );
+        for (dt, event, source, kind) in [
+            (5_000_000, "DSN", "DSN", Kind::Transport),
+            (6_000_000, "RECEIVE", "DSN", Kind::Transport),
+            (40_000_000, "DELIVER", "STOREDRIVER", Kind::Delivery),
+        ] {
+            self.push(Event {
+                at: at + dt,
+                seq: 0,
+                server,
+                kind,
+                event,
+                source,
+                connector: String::new(),
+                source_context: String::new(),
+                client_ip: String::new(),
+                client_host: fqdn.to_string(),
+                msg: idx,
+                recipients: vec![sender.to_string()],
+                status: if event == "DELIVER" {
+                    vec!["250 2.1.5 Recipient OK".into()]
+                } else {
+                    Vec::new()
+                },
+                message_info: String::new(),
+                custom_data: String::new(),
+                directionality: "Originating",
+            });
+        }
+        self.truth.dsns += 1;
+    }
+
     fn release_if_unused(&mut self, msg: usize) {
         if self.msgs.get(&msg).is_some_and(|(_, refs)| *refs == 0) {
             self.msgs.remove(&msg);
@@ -1156,11 +1801,33 @@ impl<'m> Gen<'m> {
         }
     }
 
+    fn count_visit(&mut self, server: usize, wait_ns: i64, service_ns: i64) {
+        let (w, p) = (wait_ns as f64 / 1e9, service_ns as f64 / 1e9);
+        self.truth.hub_messages += 1;
+        self.wait_sum += w;
+        self.proc_sum += p;
+        let e = self.per_hop.entry(hop_name(self.m, server)).or_default();
+        e.0 += 1;
+        e.1 += w;
+        e.2 += p;
+    }
+
     fn finish(mut self) -> io::Result<SynthTruth> {
         self.flush(i64::MAX)?;
         let n = self.truth.hub_messages.max(1) as f64;
         self.truth.hub_mean_wait_s = self.wait_sum / n;
         self.truth.hub_mean_processing_s = self.proc_sum / n;
+        for (h, (k, w, p)) in &self.per_hop {
+            let n = (*k).max(1) as f64;
+            self.truth.per_hop.insert(
+                h,
+                HopTruth {
+                    visits: *k,
+                    mean_wait_s: w / n,
+                    mean_processing_s: p / n,
+                },
+            );
+        }
         let (files, bytes) = self.writers.close()?;
         self.truth.files = files;
         self.truth.bytes = bytes;
@@ -1228,7 +1895,8 @@ struct OpenFile {
 struct Writers {
     tracking: bool,
     hourly: bool,
-    version: TrackingVersion,
+    /// Per server: its log version and where its fields are in the 30-field list.
+    versions: Vec<(TrackingVersion, Vec<usize>)>,
     dir: PathBuf,
     /// Per server and kind.
     open: BTreeMap<(usize, Kind), OpenFile>,
@@ -1297,7 +1965,12 @@ impl Writers {
         let mut w = Writers {
             tracking: out.tracking,
             hourly: out.hourly_files,
-            version: m.tracking,
+            versions: (0..n_servers(m))
+                .map(|i| {
+                    let v = server_version(m, i);
+                    (v, v.field_indices())
+                })
+                .collect(),
             dir: dir.to_owned(),
             open: BTreeMap::new(),
             ps: None,
@@ -1305,7 +1978,9 @@ impl Writers {
             files: Vec::new(),
             bytes: 0,
             line: Vec::with_capacity(2048),
-            servers: m.servers.clone(),
+            servers: (0..n_servers(m))
+                .map(|i| server_name(m, i).to_string())
+                .collect(),
             domain: m.domain.clone(),
         };
         if let Some(style) = &out.powershell {
@@ -1337,6 +2012,13 @@ impl Writers {
         kind: Kind,
         t: Timestamp,
     ) -> io::Result<&mut OpenFile> {
+        let version = self.versions[server].0;
+        // Exchange 2007 logs submissions and deliveries in the transport log.
+        let kind = if version == TrackingVersion::Exchange2007 {
+            Kind::Transport
+        } else {
+            kind
+        };
         let hour = t.as_second().div_euclid(3600);
         let stale = self
             .open
@@ -1358,9 +2040,9 @@ impl Writers {
             let mut w = BufWriter::with_capacity(1 << 16, File::create(&path)?);
             let head = format!(
                 "#Software: Microsoft Exchange Server\r\n#Version: {}\r\n#Log-type: Message Tracking Log\r\n#Date: {}\r\n#Fields: {}\r\n",
-                self.version.version(),
+                version.version(),
                 fmt_ts(t),
-                self.version.fields()
+                version.fields()
             );
             w.write_all(head.as_bytes())?;
             self.bytes += head.len() as u64;
@@ -1421,14 +2103,12 @@ impl Writers {
                 "",
                 &e.custom_data,
             ]);
-            if self.version == TrackingVersion::Exchange2016 {
-                values.extend_from_slice(&["Email", &msg.network_id, "15.01.2375.007"]);
-            }
-            for (i, v) in values.iter().enumerate() {
+            values.extend_from_slice(&["Email", &msg.network_id, "15.01.2375.007"]);
+            for (i, &k) in self.versions[e.server].1.iter().enumerate() {
                 if i > 0 {
                     line.push(b',');
                 }
-                field(&mut line, v);
+                field(&mut line, values[k]);
             }
             line.extend_from_slice(b"\r\n");
             let f = self.tracking_file(e.server, e.kind, t)?;
@@ -1649,10 +2329,15 @@ mod tests {
         let recs = read_all(dir.path());
         let receives = recs
             .iter()
-            .filter(|r| r.event == Some(EventId::Receive))
+            .filter(|r| r.event == Some(EventId::Receive) && r.source.as_deref() != Some("DSN"))
             .count() as u64;
-        // One RECEIVE per message a Hub processed.
+        // One RECEIVE per message a Hub processed (and one per DSN, its own message).
         assert_eq!(receives, truth.hub_messages);
+        let dsn_receives = recs
+            .iter()
+            .filter(|r| r.event == Some(EventId::Receive) && r.source.as_deref() == Some("DSN"))
+            .count() as u64;
+        assert_eq!(dsn_receives, truth.dsns);
         // Every DELIVER/SEND carries a breakdown whose TOTAL-HUB is the queue wait plus the
         // processing time, and whose local server wrote the record.
         let mut n = 0;
@@ -1661,8 +2346,9 @@ mod tests {
             matches!(
                 r.event,
                 Some(EventId::Deliver | EventId::Send | EventId::SendExternal)
-            )
+            ) && !r.sender.as_deref().unwrap_or("").is_empty()
         }) {
+            // (A DSN's delivery, from the null sender, has no breakdown.)
             let l = r
                 .latency
                 .as_ref()

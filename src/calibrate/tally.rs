@@ -98,6 +98,8 @@ struct HopTally {
     concurrency: Concurrency,
     /// RECEIVE → SEND/DELIVER, microseconds, per hour of day (local), for the low-load pick.
     receive_to_send: Vec<Histogram<u64>>,
+    /// Messages that visited the hop (whatever their samples were used for).
+    visits: u64,
 }
 
 impl HopTally {
@@ -107,6 +109,7 @@ impl HopTally {
             waits: histogram(),
             concurrency: Concurrency::default(),
             receive_to_send: (0..24).map(|_| histogram()).collect(),
+            visits: 0,
         }
     }
 }
@@ -227,6 +230,7 @@ impl Tally {
             let us = (p.seconds * 1e6).round() as u64;
             let h = self.local_hour(p.at_s);
             let t = self.hops.entry(p.hop.clone()).or_insert_with(HopTally::new);
+            t.visits += 1;
             match p.method {
                 HopMethod::LatencyComponents => {
                     t.components.record_auto(us);
@@ -325,16 +329,44 @@ impl Tally {
         } else {
             None
         };
+        // Each source's busiest-hour rate from all its logged messages: N ÷ the logged hours
+        // weighted by the curve and the weekend factor (the maximum-likelihood rate of a
+        // Poisson process of that shape), so the scenario reproduces each source's logged
+        // total. Its interval: var(log r) ≈ 1/N + 1/N_peak (delta method; N_peak is the
+        // busiest hour's pooled count, which every weight is relative to).
+        let f_kind = [1.0, weekend_factor.map_or(1.0, |w| w.value)];
+        let shape_s: f64 = (0..2)
+            .map(|k| {
+                (0..24)
+                    .map(|h| {
+                        exposure[k][h] as f64
+                            * hourly_weights[h].map_or(0.0, |e| e.value)
+                            * if has_weekdays { f_kind[k] } else { 1.0 }
+                    })
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+            * 3600.0;
+        let n_peak = pooled(base_kind, peak_hod);
         let peak_rates = Source::ALL
             .iter()
             .map(|s| {
-                let n = counts[s.index()][base_kind][peak_hod];
                 let total: u64 = self.source_hourly[s.index()].values().sum();
-                (
-                    *s,
-                    estimate::poisson_rate(n, exposure[base_kind][peak_hod] as f64 * 3600.0),
-                    total,
-                )
+                let e = if total > 0 && shape_s > 0.0 && n_peak > 0 {
+                    let r = total as f64 / shape_s;
+                    let se = (1.0 / total as f64 + 1.0 / n_peak as f64).sqrt();
+                    Estimate {
+                        value: r,
+                        n: total,
+                        ci95: Some((
+                            r * (-estimate::Z95 * se).exp(),
+                            r * (estimate::Z95 * se).exp(),
+                        )),
+                    }
+                } else {
+                    estimate::poisson_rate(0, shape_s.max(3600.0))
+                };
+                (*s, e, total)
             })
             .collect();
         let mut pool: BTreeMap<u32, u64> = BTreeMap::new();
@@ -560,6 +592,7 @@ fn hop_estimate(name: &str, t: &HopTally, load_by_hod: &[u64; 24]) -> Option<Hop
         wait_p99_ms: (!w.is_empty()).then(|| hist_quantile(w, 0.99, 1e-3)),
         method,
         n: hist.len(),
+        visits: t.visits,
         mean_ms: Estimate {
             value: hist.mean() / 1e3,
             n: hist.len(),
@@ -619,7 +652,11 @@ pub struct HopEstimate {
     pub wait_p90_ms: Option<Estimate>,
     pub wait_p99_ms: Option<Estimate>,
     pub method: HopMethodUsed,
+    /// Samples the processing time is estimated from (at low load only, without latency
+    /// components).
     pub n: u64,
+    /// Messages that visited the hop in the logged period (the back-test's volume).
+    pub visits: u64,
     pub mean_ms: Estimate,
     pub p50_ms: Estimate,
     pub p90_ms: Estimate,
