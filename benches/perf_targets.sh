@@ -37,16 +37,26 @@ PY
   echo "$work/tandem-$1.toml"
 }
 
-irefs() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+# `nice` goes outside valgrind: under it, the exec'd program would run uninstrumented.
+irefs() { nice valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
   grep 'refs:' | awk '{gsub(",", "", $NF); print $NF}'; }
 
 for t in $WHICH; do case $t in
 1)
   for n in 200000 1000000; do
     f=$(tandem $n)
-    m=$(irefs nice "$MAILFLOW" run "$f" --threads 1 --quiet --out "$work/cg-$n")
-    l=$(irefs nice "$LEAN" $n)
-    python3 -c "print(f'target 1, callgrind, $n messages: mailflow $m, lean loop $l instructions, ratio {$m / $l:.3f}')"
+    m=$(irefs "$MAILFLOW" run "$f" --threads 1 --quiet --out "$work/cg-$n")
+    l=$(irefs "$LEAN" $n)
+    python3 - "$n" "$m" "$l" <<'PY'
+import sys
+n, m, l = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+print(f"target 1, callgrind, {n} messages: mailflow {m}, lean loop {l} instructions, ratio {m / l:.3f}")
+print(f"| 1. instructions, tandem {n} messages, mailflow ÷ lean loop (whole process, `perf` "
+      f"profile) | ≤ 1.2 | {m / 1e6:.1f} M ÷ {l / 1e6:.1f} M = **{m / l:.3f}** | "
+      f"{'yes' if m / l <= 1.2 else 'no'} | `valgrind --tool=callgrind mailflow run "
+      f"tandem-{n}.toml --threads 1 --quiet --out DIR` vs `valgrind --tool=callgrind "
+      f"lean_loop {n}` (`perf_targets.sh 1`) |")
+PY
   done
   f=$(tandem 1000000)
   python3 - "$MAILFLOW" "$LEAN" "$f" "$ROUNDS" "$work" <<'PY'
@@ -63,8 +73,14 @@ for i in range(rounds):
     for c in ((a, b) if i % 2 == 0 else (b, a)):
         (ta if c is a else tb).append(once(c))
 m = statistics.median
+import os
+load = os.getloadavg()[0]
+r = m(tb) / m(ta)
 print(f"target 1, wall, 1e6 messages: mailflow median {m(ta):.3f} s, lean loop {m(tb):.3f} s, "
-      f"speed ratio (lean / mailflow) {m(tb) / m(ta):.3f} ({rounds} alternated runs)")
+      f"speed ratio (lean / mailflow) {r:.3f} ({rounds} alternated runs, load {load:.1f})")
+print(f"| 1. speed, tandem 1e6 messages, lean loop time ÷ mailflow time (medians of {rounds} "
+      f"alternated runs, whole process) | ≥ 1.0 | **{r:.3f}** ({m(ta):.3f} s vs {m(tb):.3f} s, "
+      f"load {load:.1f}) | {'yes' if r >= 1.0 else 'no'} | `bash benches/perf_targets.sh 1` |")
 PY
   ;;
 2)

@@ -391,6 +391,24 @@ pub struct Step {
 }
 
 impl Step {
+    /// The 95% interval of the relaxation time: [`relaxation_time_s`] at the ends of the
+    /// bottleneck's utilization interval, with the pooled service rate cμ = λ/ρ of the
+    /// estimate held (t grows with ρ, so the ends map onto the ends). The upper end is
+    /// infinite when the utilization's interval reaches 1.
+    pub fn relaxation_ci95(&self) -> Option<(f64, f64)> {
+        let r = self.relaxation_s?;
+        let (_, rho) = self.bottleneck.as_ref()?;
+        let (lo, hi) = self.bottleneck_ci95?;
+        let at = |x: f64| {
+            if x >= 1.0 {
+                f64::INFINITY
+            } else {
+                r * (1.0 - rho.sqrt()).powi(2) / (1.0 - x.max(0.0).sqrt()).powi(2)
+            }
+        };
+        Some((at(lo), at(hi)))
+    }
+
     /// Why an answer at this step would be fragile (empty: it is not).
     pub fn fragility(&self) -> Vec<Fragile> {
         let mut out = Vec::new();
@@ -1150,6 +1168,21 @@ mod tests {
             precision_met: None,
             outcome: None,
         }
+    }
+
+    /// The relaxation time's interval follows Morse's formula at the utilization interval's
+    /// ends with the estimate's cμ: ρ = 0.81 and 10 s give cμ = 1 / (10 × 0.1²) = 10/s, so
+    /// t(0.64) = 1 / (10 × (1 − 0.8)²) = 2.5 s and t(0.9) = 1 / (10 × (1 − √0.9)²) ≈ 37.4 s.
+    #[test]
+    fn relaxation_interval_maps_the_utilization_interval() {
+        let mut s = step(0.81, 5000.0, 10.0);
+        s.bottleneck_ci95 = Some((0.64, 0.9));
+        let (lo, hi) = s.relaxation_ci95().unwrap();
+        assert!((lo - 2.5).abs() < 1e-9, "{lo}");
+        let want = 1.0 / (10.0 * (1.0 - 0.9f64.sqrt()).powi(2));
+        assert!((hi - want).abs() < 1e-9, "{hi} vs {want}");
+        s.bottleneck_ci95 = Some((0.8, 1.0));
+        assert!(s.relaxation_ci95().unwrap().1.is_infinite());
     }
 
     #[test]

@@ -127,12 +127,18 @@ impl<E: Copy> EventQueue<E> {
             // dozen events a tandem network keeps pending.
             let key = entry.key();
             self.heap.push(entry);
-            let mut j = n;
-            while j > 0 && self.heap[j - 1].key() < key {
-                self.heap[j] = self.heap[j - 1];
+            // On a slice whose length the loop can see, so the indexing needs no checks.
+            let s = self.heap.as_mut_slice();
+            let mut j = s.len() - 1;
+            while j > 0 {
+                let prev = s[j - 1];
+                if prev.key() >= key {
+                    break;
+                }
+                s[j] = prev;
                 j -= 1;
             }
-            self.heap[j] = entry;
+            s[j] = entry;
             return;
         }
         self.schedule_slow(entry);

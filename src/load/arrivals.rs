@@ -368,8 +368,24 @@ impl<'a> ArrivalProcess<'a> {
     }
 
     /// The next arrival after `now`, or None if there is none before `until`.
-    #[inline]
+    /// The constant-rate stream, the common case, is drawn at the call site; the others
+    /// through one call.
+    #[inline(always)]
     pub fn next_after(
+        &mut self,
+        now: SimTime,
+        until: Option<SimTime>,
+        rng: &mut SimRng,
+    ) -> Option<SimTime> {
+        if let ArrivalProcess::Poisson { gap } = self {
+            let t = now + SimTime::from_nanos_f64(gap.sample(rng));
+            return (t <= until.unwrap_or(SimTime::MAX)).then_some(t);
+        }
+        self.next_after_other(now, until, rng)
+    }
+
+    #[inline(never)]
+    fn next_after_other(
         &mut self,
         now: SimTime,
         until: Option<SimTime>,

@@ -71,6 +71,24 @@ pub struct SummaryRow<'a> {
     pub p999_ms_ci95_hi: Option<Ms>,
     pub max_ms_ci95_lo: Option<Ms>,
     pub max_ms_ci95_hi: Option<Ms>,
+    #[serde(rename = "expired_per_rep_ci95_lo")]
+    pub expired_ci95_lo: Option<Sig>,
+    #[serde(rename = "expired_per_rep_ci95_hi")]
+    pub expired_ci95_hi: Option<Sig>,
+    #[serde(rename = "quarantined_per_rep_ci95_lo")]
+    pub quarantined_ci95_lo: Option<Sig>,
+    #[serde(rename = "quarantined_per_rep_ci95_hi")]
+    pub quarantined_ci95_hi: Option<Sig>,
+    #[serde(rename = "filtered_spam_per_rep_ci95_lo")]
+    pub filtered_spam_ci95_lo: Option<Sig>,
+    #[serde(rename = "filtered_spam_per_rep_ci95_hi")]
+    pub filtered_spam_ci95_hi: Option<Sig>,
+    #[serde(rename = "deferrals_per_rep_ci95_lo")]
+    pub deferrals_ci95_lo: Option<Sig>,
+    #[serde(rename = "deferrals_per_rep_ci95_hi")]
+    pub deferrals_ci95_hi: Option<Sig>,
+    pub mean_retry_delay_ms_ci95_lo: Option<Ms>,
+    pub mean_retry_delay_ms_ci95_hi: Option<Ms>,
 }
 
 #[derive(Serialize)]
@@ -118,6 +136,22 @@ pub struct HopRow<'a> {
     pub p99_wait_ms_ci95_hi: Option<Ms>,
     pub mean_sojourn_ms_ci95_lo: Option<Ms>,
     pub mean_sojourn_ms_ci95_hi: Option<Ms>,
+    pub arrival_rate_per_s_ci95_lo: Option<Sig>,
+    pub arrival_rate_per_s_ci95_hi: Option<Sig>,
+    pub mean_in_system_ci95_lo: Option<Sig>,
+    pub mean_in_system_ci95_hi: Option<Sig>,
+    #[serde(rename = "deferrals_per_rep_ci95_lo")]
+    pub deferrals_ci95_lo: Option<Sig>,
+    #[serde(rename = "deferrals_per_rep_ci95_hi")]
+    pub deferrals_ci95_hi: Option<Sig>,
+    #[serde(rename = "expired_per_rep_ci95_lo")]
+    pub expired_ci95_lo: Option<Sig>,
+    #[serde(rename = "expired_per_rep_ci95_hi")]
+    pub expired_ci95_hi: Option<Sig>,
+    #[serde(rename = "rejected_per_rep_ci95_lo")]
+    pub rejected_ci95_lo: Option<Sig>,
+    #[serde(rename = "rejected_per_rep_ci95_hi")]
+    pub rejected_ci95_hi: Option<Sig>,
 }
 
 #[derive(Serialize)]
@@ -183,6 +217,16 @@ pub fn summary_row<'a>(
         p999_ms_ci95_hi: hi(f.p999_ms).map(Ms),
         max_ms_ci95_lo: lo(f.max_ms).map(Ms),
         max_ms_ci95_hi: hi(f.max_ms).map(Ms),
+        expired_ci95_lo: lo(f.expired).map(Sig),
+        expired_ci95_hi: hi(f.expired).map(Sig),
+        quarantined_ci95_lo: lo(f.quarantined).map(Sig),
+        quarantined_ci95_hi: hi(f.quarantined).map(Sig),
+        filtered_spam_ci95_lo: lo(f.filtered_spam).map(Sig),
+        filtered_spam_ci95_hi: hi(f.filtered_spam).map(Sig),
+        deferrals_ci95_lo: lo(f.deferrals).map(Sig),
+        deferrals_ci95_hi: hi(f.deferrals).map(Sig),
+        mean_retry_delay_ms_ci95_lo: lo(f.mean_retry_delay_ms).map(Ms),
+        mean_retry_delay_ms_ci95_hi: hi(f.mean_retry_delay_ms).map(Ms),
     }
 }
 
@@ -221,6 +265,16 @@ pub fn empty_summary_row<'a>(variant: &'a str, flow: &'a str) -> SummaryRow<'a> 
         p999_ms_ci95_hi: None,
         max_ms_ci95_lo: None,
         max_ms_ci95_hi: None,
+        expired_ci95_lo: None,
+        expired_ci95_hi: None,
+        quarantined_ci95_lo: None,
+        quarantined_ci95_hi: None,
+        filtered_spam_ci95_lo: None,
+        filtered_spam_ci95_hi: None,
+        deferrals_ci95_lo: None,
+        deferrals_ci95_hi: None,
+        mean_retry_delay_ms_ci95_lo: None,
+        mean_retry_delay_ms_ci95_hi: None,
     }
 }
 
@@ -348,6 +402,16 @@ pub fn hop_rows(study: &StudyOutcome) -> Vec<HopRow<'_>> {
                 p99_wait_ms_ci95_hi: hi(m.p99_wait_ms).map(Ms),
                 mean_sojourn_ms_ci95_lo: lo(m.mean_sojourn_ms).map(Ms),
                 mean_sojourn_ms_ci95_hi: hi(m.mean_sojourn_ms).map(Ms),
+                arrival_rate_per_s_ci95_lo: lo(m.arrival_rate_per_s).map(Sig),
+                arrival_rate_per_s_ci95_hi: hi(m.arrival_rate_per_s).map(Sig),
+                mean_in_system_ci95_lo: lo(m.mean_in_system).map(Sig),
+                mean_in_system_ci95_hi: hi(m.mean_in_system).map(Sig),
+                deferrals_ci95_lo: lo(m.refusals).map(Sig),
+                deferrals_ci95_hi: hi(m.refusals).map(Sig),
+                expired_ci95_lo: lo(m.expired).map(Sig),
+                expired_ci95_hi: hi(m.expired).map(Sig),
+                rejected_ci95_lo: lo(m.rejections).map(Sig),
+                rejected_ci95_hi: hi(m.rejections).map(Sig),
             });
         }
     }
@@ -387,10 +451,23 @@ pub struct CostRow<'a> {
     /// Peak one-minute rate over the on-premises Internet connection (hybrid connector both
     /// ways, plus Internet mail to and from on-premises hops).
     pub onprem_internet_peak_mbps: Option<Sig>,
+    pub to_cloud_messages_per_day_ci95_lo: Option<Sig>,
+    pub to_cloud_messages_per_day_ci95_hi: Option<Sig>,
+    pub to_cloud_gb_per_day_ci95_lo: Option<Sig>,
+    pub to_cloud_gb_per_day_ci95_hi: Option<Sig>,
+    pub to_onprem_messages_per_day_ci95_lo: Option<Sig>,
+    pub to_onprem_messages_per_day_ci95_hi: Option<Sig>,
+    pub to_onprem_gb_per_day_ci95_lo: Option<Sig>,
+    pub to_onprem_gb_per_day_ci95_hi: Option<Sig>,
+    pub onprem_internet_peak_mbps_ci95_lo: Option<Sig>,
+    pub onprem_internet_peak_mbps_ci95_hi: Option<Sig>,
 }
 
 /// Rows of `costs.csv`, for hybrid variants. Daily figures scale the simulated (peak-hour)
-/// rates by 86 400 s ÷ the peak factor; GB are 10⁹ bytes, KB 1024 bytes.
+/// rates by 86 400 s ÷ the peak factor; GB are 10⁹ bytes, KB 1024 bytes. Each figure's
+/// interval is its rate's across replications scaled the same way (a positive constant
+/// factor maps a Student-t interval onto the scaled figure's); a meter no copy crossed is 0
+/// with the interval 0 to 0 (empty, as every interval, with one replication).
 pub fn cost_rows(study: &StudyOutcome) -> Vec<CostRow<'_>> {
     use crate::hybrid::Meter;
     let mut rows = Vec::new();
@@ -404,7 +481,42 @@ pub fn cost_rows(study: &StudyOutcome) -> Vec<CostRow<'_>> {
                 .and_then(|x| val(x.kb_per_s))
                 .map(|r| r * day * 1024.0 / 1e9)
         };
+        let reps = study.replications;
+        // (low, high) of a meter's rate × k; a meter never crossed is exactly 0.
+        let ci = |m: Meter, kb: bool, k: f64| -> Option<(f64, f64)> {
+            match meter(m) {
+                Some(x) => (if kb { x.kb_per_s } else { x.copies_per_s })
+                    .ci95
+                    .map(|(l, h)| (l * k, h * k)),
+                None => (reps > 1).then_some((0.0, 0.0)),
+            }
+        };
+        let gb_k = day * 1024.0 / 1e9;
+        let (c_msgs, c_gb) = (
+            ci(Meter::ToCloud, false, day),
+            ci(Meter::ToCloud, true, gb_k),
+        );
+        let (o_msgs, o_gb) = (
+            ci(Meter::ToOnprem, false, day),
+            ci(Meter::ToOnprem, true, gb_k),
+        );
+        let peak = v
+            .peak_meters_kb_per_s
+            .ci95
+            .map(|(l, h)| (l * 8192.0 / 1e6, h * 8192.0 / 1e6));
+        let lo_ = |x: Option<(f64, f64)>| x.map(|c| Sig(c.0));
+        let hi_ = |x: Option<(f64, f64)>| x.map(|c| Sig(c.1));
         rows.push(CostRow {
+            to_cloud_messages_per_day_ci95_lo: lo_(c_msgs),
+            to_cloud_messages_per_day_ci95_hi: hi_(c_msgs),
+            to_cloud_gb_per_day_ci95_lo: lo_(c_gb),
+            to_cloud_gb_per_day_ci95_hi: hi_(c_gb),
+            to_onprem_messages_per_day_ci95_lo: lo_(o_msgs),
+            to_onprem_messages_per_day_ci95_hi: hi_(o_msgs),
+            to_onprem_gb_per_day_ci95_lo: lo_(o_gb),
+            to_onprem_gb_per_day_ci95_hi: hi_(o_gb),
+            onprem_internet_peak_mbps_ci95_lo: lo_(peak),
+            onprem_internet_peak_mbps_ci95_hi: hi_(peak),
             variant: &v.name,
             eop_licences: basis.eop_licences.map(Sig),
             to_cloud_messages_per_day: msgs(Meter::ToCloud).or(Some(0.0)).map(Sig),
@@ -510,9 +622,16 @@ pub struct CapacityRow<'a> {
     pub bottleneck_utilization_ci95_hi: Option<Sig>,
     /// The bottleneck's relaxation time at the answer (`capacity::relaxation_time_s`).
     pub relaxation_time_s: Option<Secs>,
-    /// One replication's statistics window, and how many relaxation times it spans.
+    /// Its interval from the utilization's (`capacity::Step::relaxation_ci95`); the upper
+    /// end is empty when the utilization's interval reaches 1.
+    pub relaxation_time_s_ci95_lo: Option<Secs>,
+    pub relaxation_time_s_ci95_hi: Option<Secs>,
+    /// One replication's statistics window, and how many relaxation times it spans (with
+    /// the interval that of the relaxation time inverted).
     pub window_s: Option<Secs>,
     pub window_relaxation_times: Option<Sig>,
+    pub window_relaxation_times_ci95_lo: Option<Sig>,
+    pub window_relaxation_times_ci95_hi: Option<Sig>,
     /// The answer's bottleneck is over 90% busy, or the window is under 50 relaxation times.
     pub fragile: Option<bool>,
     /// `bottleneck_over_90pct`, `run_too_short`, or both (`;`-separated).
@@ -638,6 +757,18 @@ pub fn capacity_rows(c: &CapacityOutcome) -> Vec<CapacityRow<'_>> {
                     .and_then(|p| p.bottleneck_ci95.map(|x| x.1))
                     .map(Sig),
                 relaxation_time_s: pass.and_then(|p| p.relaxation_s).map(Secs),
+                relaxation_time_s_ci95_lo: pass
+                    .and_then(|p| p.relaxation_ci95())
+                    .map(|x| Secs(x.0)),
+                relaxation_time_s_ci95_hi: pass
+                    .and_then(|p| p.relaxation_ci95())
+                    .map(|x| Secs(x.1)),
+                window_relaxation_times_ci95_lo: pass
+                    .and_then(|p| Some(p.window_s? / p.relaxation_ci95()?.1))
+                    .map(Sig),
+                window_relaxation_times_ci95_hi: pass
+                    .and_then(|p| Some(p.window_s? / p.relaxation_ci95()?.0))
+                    .map(Sig),
                 window_s: pass.and_then(|p| p.window_s).map(Secs),
                 window_relaxation_times: pass
                     .and_then(|p| Some(p.window_s? / p.relaxation_s?))

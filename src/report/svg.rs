@@ -179,6 +179,23 @@ pub struct Curve<'a> {
     pub histogram: &'a Histogram<u64>,
 }
 
+/// `steps + 1` points (x, latency in ms) of one latency curve, x from 0 to `x_max` where the
+/// percentile is 1 − 10^−x.
+fn curve_points(h: &Histogram<u64>, x_max: f64, steps: usize) -> Vec<(f64, f64)> {
+    let xs: Vec<f64> = (0..=steps)
+        .map(|i| x_max * i as f64 / steps as f64)
+        .collect();
+    // The quantiles ascend with x, so one pass over the counts answers them all
+    // (`value_at_quantile` per point scanned the counts 401 times: about 12 M instructions
+    // per curve, more than the rest of writing the outputs). Same values: the one-pass walk
+    // stops at the same bucket for each quantile (a test checks it).
+    let ps = xs.iter().map(|x| 1.0 - 10f64.powf(-x));
+    xs.iter()
+        .zip(h.value_at_quantiles(ps))
+        .map(|(&x, v)| (x, v as f64 / 1e3))
+        .collect()
+}
+
 /// Latency (ms) against percentile, one curve per variant, for flow `flow`.
 pub fn latency_curves(title: &str, curves: &[Curve<'_>]) -> Result<String, SvgError> {
     let curves: Vec<&Curve<'_>> = curves.iter().filter(|c| !c.histogram.is_empty()).collect();
@@ -188,15 +205,7 @@ pub fn latency_curves(title: &str, curves: &[Curve<'_>]) -> Result<String, SvgEr
     let steps = 400;
     let series: Vec<Vec<(f64, f64)>> = curves
         .iter()
-        .map(|c| {
-            (0..=steps)
-                .map(|i| {
-                    let x = x_max * i as f64 / steps as f64;
-                    let p = 1.0 - 10f64.powf(-x);
-                    (x, c.histogram.value_at_quantile(p) as f64 / 1e3)
-                })
-                .collect()
-        })
+        .map(|c| curve_points(c.histogram, x_max, steps))
         .collect();
     let axis = YAxis::fit(series.iter().flatten().map(|p| p.1), 1e-3);
     let labels: Vec<String> = curves.iter().map(|c| c.name.to_string()).collect();
@@ -520,6 +529,33 @@ pub fn utilization_bars(
 
 #[cfg(test)]
 mod tests {
+    /// The one-pass curve equals a `value_at_quantile` call per point, on histograms with
+    /// gaps, ties at bucket edges and a long tail.
+    #[test]
+    fn curve_points_match_one_quantile_at_a_time() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+        for n in [1u64, 7, 1000, 200_000] {
+            let mut h = crate::stats::new_histogram();
+            for _ in 0..n {
+                let v = if rng.random_bool(0.1) {
+                    rng.random_range(0..50_000_000)
+                } else {
+                    rng.random_range(0..3_000)
+                };
+                h.record(v).unwrap();
+            }
+            let x_max = (n as f64).log10().clamp(1.0, 5.0).floor();
+            let got = super::curve_points(&h, x_max, 400);
+            assert_eq!(got.len(), 401);
+            for (i, &(x, ms)) in got.iter().enumerate() {
+                assert_eq!(x, x_max * i as f64 / 400.0);
+                let want = h.value_at_quantile(1.0 - 10f64.powf(-x)) as f64 / 1e3;
+                assert_eq!(ms.to_bits(), want.to_bits(), "n {n}, point {i}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -1,27 +1,83 @@
 //! The side-by-side table printed after a run: for each variant, its bottleneck and one row per
-//! flow with p50 / p90 / p99 / p99.9 / max latency and throughput. Rounded for reading; the
-//! CSVs hold the full figures.
+//! flow with p50 / p90 / p99 / p99.9 / max latency and throughput, each with its 95%
+//! half-width (`±`); the sweep table, the capacity paragraph and the `--precision` lines. Every
+//! estimate printed carries its interval or `±`. Rounded for reading; the CSVs hold the full
+//! figures.
 
 use std::fmt::Write;
 
 use crate::runner::StudyOutcome;
 use crate::stats::MeanCi;
 
-fn ms(m: MeanCi) -> String {
+/// Decimals `ms` writes for a value of this size.
+fn ms_decimals(x: f64) -> usize {
+    if x.abs() >= 100_000.0 {
+        0
+    } else if x.abs() >= 100.0 {
+        1
+    } else {
+        2
+    }
+}
+
+/// A figure and its 95% half-width, `151.1 ±0.2`, both at the mean's decimals, or more when
+/// the half-width would round to 0 (up to 3 more: `75.04 ±0.03`); the mean alone without an
+/// interval.
+fn pm(m: MeanCi, decimals: usize) -> String {
     if !m.mean.is_finite() {
         return "-".into();
     }
-    if m.mean >= 100_000.0 {
-        format!("{:.0}", m.mean)
-    } else if m.mean >= 100.0 {
-        format!("{:.1}", m.mean)
-    } else {
-        format!("{:.2}", m.mean)
+    match m.ci95 {
+        Some((lo, hi)) => {
+            let half = (hi - lo) / 2.0;
+            let mut d = decimals;
+            while d < decimals + 3 && half > 0.0 && half < 0.5 * 10f64.powi(-(d as i32)) {
+                d += 1;
+            }
+            format!("{:.d$} ±{:.d$}", m.mean, half)
+        }
+        None => format!("{:.decimals$}", m.mean),
     }
+}
+
+/// A latency in ms with its half-width.
+fn ms_pm(m: MeanCi) -> String {
+    pm(m, ms_decimals(m.mean))
+}
+
+/// A utilization as a percentage with its half-width in points: `75.1% ±0.2`.
+fn util_pm(m: MeanCi) -> String {
+    let pct = MeanCi {
+        mean: m.mean * 100.0,
+        ci95: m.ci95.map(|(l, h)| (l * 100.0, h * 100.0)),
+    };
+    match pct.ci95 {
+        Some(_) => pm(pct, 1).replacen(' ', "% ", 1),
+        None => format!("{:.1}%", pct.mean),
+    }
+}
+
+/// The busiest station's utilization summary (see [`crate::runner::VariantOutcome::bottleneck`]).
+fn bottleneck_ci(v: &crate::runner::VariantOutcome) -> Option<(&str, MeanCi)> {
+    let (name, _) = v.bottleneck()?;
+    let s = v.stations.iter().find(|s| s.name == name)?;
+    Some((name, s.summary.utilization?))
 }
 
 pub fn table(study: &StudyOutcome) -> String {
     let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        if study.replications > 1 {
+            format!(
+                "figures: mean of {} replications ± 95% half-width",
+                study.replications
+            )
+        } else {
+            "figures: 1 replication (no interval; run 2 or more for one)".to_string()
+        }
+    );
     let flow_w = study
         .variants
         .iter()
@@ -30,32 +86,42 @@ pub fn table(study: &StudyOutcome) -> String {
         .unwrap_or(4)
         .max(4);
     for v in &study.variants {
-        let bottleneck = match v.bottleneck() {
-            Some((name, u)) => format!("bottleneck {name} at {:.1}% utilization", u * 100.0),
+        let bottleneck = match bottleneck_ci(v) {
+            Some((name, u)) => format!("bottleneck {name} at {} utilization", util_pm(u)),
             None => "no finite-capacity hop".into(),
         };
         let _ = writeln!(out, "{}  ({bottleneck})", v.name);
+        let cells: Vec<[String; 6]> = v
+            .flows
+            .iter()
+            .map(|(_, f)| {
+                [
+                    ms_pm(f.p50_ms),
+                    ms_pm(f.p90_ms),
+                    ms_pm(f.p99_ms),
+                    ms_pm(f.p999_ms),
+                    ms_pm(f.max_ms),
+                    pm(f.throughput_per_s, 2),
+                ]
+            })
+            .collect();
+        let w = cells
+            .iter()
+            .flatten()
+            .map(|c| c.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(10);
         let _ = writeln!(
             out,
-            "  {:<flow_w$} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+            "  {:<flow_w$}  {:>w$}  {:>w$}  {:>w$}  {:>w$}  {:>w$}  {:>w$}",
             "flow", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "rcpt/s"
         );
-        for (flow, f) in &v.flows {
-            let rate = if f.throughput_per_s.mean.is_finite() {
-                format!("{:.2}", f.throughput_per_s.mean)
-            } else {
-                "-".into()
-            };
+        for ((flow, _), c) in v.flows.iter().zip(&cells) {
             let _ = writeln!(
                 out,
-                "  {:<flow_w$} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-                flow,
-                ms(f.p50_ms),
-                ms(f.p90_ms),
-                ms(f.p99_ms),
-                ms(f.p999_ms),
-                ms(f.max_ms),
-                rate
+                "  {:<flow_w$}  {:>w$}  {:>w$}  {:>w$}  {:>w$}  {:>w$}  {:>w$}",
+                flow, c[0], c[1], c[2], c[3], c[4], c[5]
             );
         }
         let a = v.accounting;
@@ -79,8 +145,8 @@ pub fn sweep_table(sweep: &crate::sweep::SweepOutcome) -> String {
     let mut head: Vec<String> = sweep.axes.clone();
     head.extend([
         "variant".into(),
-        "worst p99 (flow)".into(),
-        "bottleneck".into(),
+        "worst p99 ± 95% half-width (flow)".into(),
+        "bottleneck ± 95% half-width".into(),
     ]);
     rows.push(head);
     for p in &sweep.points {
@@ -107,11 +173,11 @@ pub fn sweep_table(sweep: &crate::sweep::SweepOutcome) -> String {
                         .filter(|(_, f)| f.p99_ms.mean.is_finite())
                         .max_by(|a, b| a.1.p99_ms.mean.total_cmp(&b.1.p99_ms.mean));
                     let worst = match worst {
-                        Some((flow, f)) => format!("{} ms ({flow})", ms(f.p99_ms)),
+                        Some((flow, f)) => format!("{} ms ({flow})", ms_pm(f.p99_ms)),
                         None => "no deliveries".into(),
                     };
-                    let bottleneck = match v.bottleneck() {
-                        Some((name, u)) => format!("{name} {:.1}%", u * 100.0),
+                    let bottleneck = match bottleneck_ci(v) {
+                        Some((name, u)) => format!("{name} {}", util_pm(u)),
                         None => "-".into(),
                     };
                     (worst, bottleneck)
@@ -266,8 +332,13 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
                 utilization,
                 sure,
             } => format!(
-                "{station} is {:.1}% busy, {} the {:.0}% headroom limit",
+                "{station} is {:.1}% busy{}, {} the {:.0}% headroom limit",
                 utilization * 100.0,
+                match (&s.bottleneck, s.bottleneck_ci95) {
+                    (Some((b, _)), Some((l, h))) if b == station =>
+                        format!(" (95% CI {:.1}–{:.1}%)", l * 100.0, h * 100.0),
+                    _ => String::new(),
+                },
                 if *sure { "over" } else { "possibly over" },
                 c.spec.headroom.unwrap_or(f64::NAN) * 100.0
             ),
@@ -303,13 +374,15 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
                 let tight = crate::report::csv::tightest(c, p)
                     .map(|(i, m)| {
                         let sl = &c.spec.slos[i];
-                        let hi = m.ci95.map_or(m.mean, |x| x.1);
+                        let ci = m
+                            .ci95
+                            .map(|(l, h)| format!(" (95% CI {}–{})", prose_ms(l), prose_ms(h)))
+                            .unwrap_or_default();
                         format!(
-                            " At the answer the tightest is {}.{}: {} (95% CI upper end {}) against {}",
+                            " At the answer the tightest is {}.{}: {}{ci} against {}",
                             sl.flow,
                             sl.metric.name(),
                             prose_ms(m.mean),
-                            prose_ms(hi),
                             prose_ms(sl.limit_ms)
                         )
                     })
@@ -323,12 +396,25 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
                             .map(|(l, h)| format!(" (95% CI {:.1}–{:.1}%)", l * 100.0, h * 100.0))
                             .unwrap_or_default();
                         let relax = match (p.relaxation_s, p.window_s) {
-                            (Some(r), Some(w)) => format!(
-                                ", relaxation time ≈ {} against a {} statistics window ({:.0} ×)",
-                                prose_s(r),
-                                prose_s(w),
-                                w / r
-                            ),
+                            (Some(r), Some(w)) => {
+                                let ci = p
+                                    .relaxation_ci95()
+                                    .map(|(l, h)| {
+                                        let hi = if h.is_finite() {
+                                            prose_s(h)
+                                        } else {
+                                            "unbounded".into()
+                                        };
+                                        format!(" (95% CI {}–{hi})", prose_s(l))
+                                    })
+                                    .unwrap_or_default();
+                                format!(
+                                    ", relaxation time ≈ {}{ci} against a {} statistics window ({:.0} ×)",
+                                    prose_s(r),
+                                    prose_s(w),
+                                    w / r
+                                )
+                            }
                             _ => String::new(),
                         };
                         format!(

@@ -4,6 +4,7 @@ mod browser;
 mod calibrate;
 mod compare;
 mod deploy;
+mod intervals;
 mod outputs;
 mod precision;
 mod reliability;
