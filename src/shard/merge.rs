@@ -74,6 +74,51 @@ fn check_one_study(dirs: &[PathBuf], manifests: &[ShardManifest]) -> Result<(), 
     Ok(())
 }
 
+/// The shards of the directories' `--shard K/N` split that none of them is, as the start of
+/// a missing-units message: "shard 3 of 8 is missing (--shard 3/8): ", "shards 1 and 3 of 4
+/// are missing (--shard 1/4, 3/4): ". Empty when every shard is present or the directories
+/// come from different splits (whose units may still add up).
+fn missing_shards(manifests: &[ShardManifest]) -> String {
+    let shards: Option<Vec<super::Shard>> = manifests
+        .iter()
+        .map(|m| super::Shard::parse(&m.shard).ok())
+        .collect();
+    let Some(shards) = shards else {
+        return String::new();
+    };
+    let n = shards[0].count;
+    if shards.iter().any(|s| s.count != n) {
+        return String::new();
+    }
+    let present: BTreeSet<u32> = shards.iter().map(|s| s.index).collect();
+    let missing: Vec<u32> = (0..n).filter(|k| !present.contains(k)).collect();
+    let names: Vec<String> = missing.iter().take(10).map(|k| k.to_string()).collect();
+    let flags: Vec<String> = missing
+        .iter()
+        .take(10)
+        .map(|k| format!("{k}/{n}"))
+        .collect();
+    let more = if missing.len() > 10 {
+        format!(" and {} more", missing.len() - 10)
+    } else {
+        String::new()
+    };
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => format!("shard {one} of {n} is missing (--shard {one}/{n}): "),
+        [rest @ .., last] if more.is_empty() => format!(
+            "shards {} and {last} of {n} are missing (--shard {}): ",
+            rest.join(", "),
+            flags.join(", ")
+        ),
+        all => format!(
+            "shards {}{more} of {n} are missing (--shard {}{more}): ",
+            all.join(", "),
+            flags.join(", ")
+        ),
+    }
+}
+
 /// The shard holding each unit (`owner[u]`), refusing a unit held twice or out of range.
 /// Never allocates by the manifest's word alone: a study of more units than the shards hold
 /// together is refused as missing units first.
@@ -92,6 +137,7 @@ fn owners(dirs: &[PathBuf], manifests: &[ShardManifest]) -> Result<Vec<Option<us
             .take(11)
             .collect();
         return Err(ShardError::Missing {
+            shards: missing_shards(manifests),
             count: key.total_units - present.len().min(key.total_units),
             total: key.total_units,
             units: list(&missing[..missing.len().min(10)], |u| u.to_string()),
@@ -218,6 +264,7 @@ fn merge_units(
     let missing: Vec<usize> = (0..owner.len()).filter(|&u| owner[u].is_none()).collect();
     if !missing.is_empty() {
         return Err(ShardError::Missing {
+            shards: missing_shards(manifests),
             count: missing.len(),
             total: key.total_units,
             units: list(&missing, describe),
@@ -379,6 +426,7 @@ fn merge_capacity(
     let missing: Vec<usize> = (0..owner.len()).filter(|&v| owner[v].is_none()).collect();
     if !missing.is_empty() {
         return Err(ShardError::Missing {
+            shards: missing_shards(manifests),
             count: missing.len(),
             total: key.total_units,
             units: list(&missing, describe),

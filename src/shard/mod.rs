@@ -89,9 +89,12 @@ pub enum ShardError {
         expected: String,
     },
     #[error(
-        "{count} of {total} units are missing: {units}; run the shards that hold them (or pass their directories) and merge again"
+        "{shards}{count} of {total} units are missing: {units}; run the shards that hold them (or pass their directories) and merge again"
     )]
     Missing {
+        /// The whole shards of the split that are absent ("shard 3 of 8 is missing (--shard
+        /// 3/8): "), or empty when the directories do not come from one split.
+        shards: String,
         count: usize,
         total: usize,
         units: String,

@@ -757,3 +757,41 @@ fn set_values_of_the_wrong_type_name_the_flag_and_the_field() {
         &["s.toml:4: `run.seed`: found the text \"x\"; expected a whole number"],
     );
 }
+
+// ── issue 15: merge names a missing shard ────────────────────────────────────────────────
+
+#[test]
+fn merge_names_the_missing_shards() {
+    let s = Study::new(BASE);
+    for k in 0..4 {
+        let o = mailflow()
+            .current_dir(s.tmp.path())
+            .args([
+                "run",
+                "base.toml",
+                "--quiet",
+                "--replications",
+                "8",
+                "--shard",
+                &format!("{k}/4"),
+                "--out",
+                &format!("s{k}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    s.refuses(
+        &["merge", "s0", "s1", "s3", "--out", "out"],
+        2,
+        &[
+            "shard 2 of 4 is missing (--shard 2/4): 2 of 8 units are missing: 2 (variant small, replication 2), 6 (variant small, replication 6)",
+            "run the shards that hold them",
+        ],
+    );
+    s.refuses(
+        &["merge", "s0", "s2", "--out", "out"],
+        2,
+        &["shards 1 and 3 of 4 are missing (--shard 1/4, 3/4): 4 of 8 units are missing"],
+    );
+}

@@ -114,7 +114,10 @@ fn three_run_shards_merge_to_the_unsharded_files_and_bad_sets_are_refused() {
 
     // A missing shard: its units are named, with variant and replication.
     let err = refused(mailflow(d).args(["merge", "s0", "s2", "--out", "m1"]));
-    assert!(err.contains("4 of 12 units are missing"), "{err}");
+    assert!(
+        err.contains("shard 1 of 3 is missing (--shard 1/3): 4 of 12 units are missing"),
+        "{err}"
+    );
     assert!(
         err.contains("1 (variant mx-eop_cmt-off, replication 1)"),
         "{err}"
@@ -318,7 +321,7 @@ fn two_capacity_shards_merge_to_the_unsharded_search() {
     // A missing shard: its variants are named.
     let err = refused(mailflow(d).args(["merge", "c0", "--out", "m1"]));
     assert!(
-        err.contains("2 of 4 units are missing")
+        err.contains("shard 1 of 2 is missing (--shard 1/2): 2 of 4 units are missing")
             && err.contains("1 (variant mx-eop_cmt-on), 3 (variant mx-onprem_cmt-on)"),
         "{err}"
     );
