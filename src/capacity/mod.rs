@@ -26,6 +26,7 @@ pub mod bounds;
 
 use crate::runner::{self, RunError, RunOptions, VariantOutcome};
 use crate::scenario::Scenario;
+use crate::scenario::messages::figure;
 use crate::stats::MeanCi;
 
 /// A figure of a flow's latency.
@@ -114,12 +115,13 @@ pub enum CapacityError {
         "a capacity search needs 2 or more replications for confidence intervals; pass --replications 5 (or set run.replications)"
     )]
     OneReplication,
-    #[error("--bracket must be greater than 0 and below 1, got {0}")]
+    #[error("--bracket must be greater than 0 and below 1, got {}", figure(*.0))]
     Precision(f64),
-    #[error("--scale must be a number greater than 0, got {0}")]
+    #[error("--scale must be a number greater than 0, got {}", figure(*.0))]
     Scale(f64),
     #[error(
-        "--headroom must be a share of capacity greater than 0 and at most 1 (e.g. 0.8), got {0}"
+        "--headroom must be a share of capacity greater than 0 and at most 1 (e.g. 0.8), got {}",
+        figure(*.0)
     )]
     Headroom(f64),
     /// A search that could not end or has nothing to find (see [`bounds`]).
@@ -954,6 +956,24 @@ fn record(st: &mut State, ans: &mut VariantAnswer, scale: f64, servers: Option<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Flag values out of range are quoted short (`1.000e300`, not 301 digits).
+    #[test]
+    fn flag_errors_quote_numbers_short() {
+        assert_eq!(
+            CapacityError::Precision(1e300).to_string(),
+            "--bracket must be greater than 0 and below 1, got 1.000e300"
+        );
+        assert_eq!(
+            CapacityError::Scale(-0.5).to_string(),
+            "--scale must be a number greater than 0, got -0.5"
+        );
+        assert!(
+            CapacityError::Headroom(2e200)
+                .to_string()
+                .ends_with("got 2.000e200")
+        );
+    }
     use crate::scenario::{LoadOptions, from_text};
 
     #[test]

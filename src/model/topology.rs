@@ -134,13 +134,13 @@ pub enum TopologyError {
         target: String,
         accepted: String,
     },
-    #[error("route `{route}` branch {branch} has probability {p}; use a number from 0 to 1")]
+    #[error("route `{route}` branch {branch} has probability {}; use a number from 0 to 1", shown(*.p))]
     BadProbability {
         route: String,
         branch: usize,
         p: f64,
     },
-    #[error("route `{route}` branch probabilities sum to {sum}; make them sum to 1")]
+    #[error("route `{route}` branch probabilities sum to {}; make them sum to 1", shown(*.sum))]
     BranchSum { route: String, sum: f64 },
     #[error("route `{route}` splits on group `{group}`, which is unknown; accepted: {accepted}")]
     UnknownGroup {
@@ -158,8 +158,19 @@ pub enum TopologyError {
     EmptyLoop { route: String },
     #[error("name `{name}` is used by both a hop and a link; give them different names")]
     DuplicateName { name: String },
-    #[error("route `{route}` step {step} has probability {p}; use a number from 0 to 1")]
+    #[error("route `{route}` step {step} has probability {}; use a number from 0 to 1", shown(*.p))]
     BadFilter { route: String, step: usize, p: f64 },
+}
+
+/// A probability as a message shows it: Rust's shortest form for ordinary sizes, scientific
+/// notation beyond (an out-of-range `1e300` must not print as 301 digits). The core has no
+/// access to the schema's message helpers, so this is its own small rule.
+fn shown(p: f64) -> String {
+    if p == 0.0 || (1e-6..1e6).contains(&p.abs()) {
+        format!("{p}")
+    } else {
+        format!("{p:.3e}")
+    }
 }
 
 /// Compiles `spec`; `entries` are the routes sources start on, which must all end.
@@ -592,6 +603,25 @@ fn join<'a>(names: impl Iterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A probability far out of range is shown in scientific notation, not as 301 digits;
+    /// ordinary ones as written.
+    #[test]
+    fn probabilities_in_messages_stay_short() {
+        assert_eq!(shown(0.3), "0.3");
+        assert_eq!(shown(0.0), "0");
+        assert_eq!(shown(1e300), "1.000e300");
+        assert_eq!(shown(-2.5e-300), "-2.500e-300");
+        let e = TopologyError::BadProbability {
+            route: "r".into(),
+            branch: 1,
+            p: 1e300,
+        };
+        assert_eq!(
+            e.to_string(),
+            "route `r` branch 1 has probability 1.000e300; use a number from 0 to 1"
+        );
+    }
 
     fn hop(name: &str) -> HopSpec {
         Station::new(
