@@ -455,6 +455,21 @@ enum Kind {
     Delivery,
 }
 
+/// What [`Gen::mailbox_delivery`] logs.
+struct Delivery<'a> {
+    server: usize,
+    at: i64,
+    msg: usize,
+    recipients: Vec<String>,
+    /// Mail (not a probe) sent from on-premises: its delivery may fail and bounce.
+    may_bounce: bool,
+    fqdn: &'a str,
+    sender: &'a str,
+    message_info: String,
+    custom_data: String,
+    directionality: &'static str,
+}
+
 /// One tracking log line, before formatting.
 struct Event {
     at: i64,
@@ -1068,45 +1083,25 @@ impl<'m> Gen<'m> {
                     )
                 };
                 if !rcpt_onprem.is_empty() {
-                    // One DSN-worthy failure: a recipient that does not exist.
-                    let bounce = a.kind == MsgKind::Mail
-                        && onprem_originated
-                        && self.msg_rng.random::<f64>() < m.dsn_share;
-                    let mut status: Vec<String> = rcpt_onprem
-                        .iter()
-                        .map(|_| "250 2.1.5 Recipient OK".to_string())
-                        .collect();
-                    if bounce && let Some(s) = status.last_mut() {
-                        *s = "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found".into();
-                    }
-                    self.push(Event {
-                        at: finish,
-                        seq: 0,
+                    let entity = if from_entity.is_empty() {
+                        "Hosted"
+                    } else {
+                        from_entity
+                    };
+                    self.mailbox_delivery(Delivery {
                         server,
-                        kind: Kind::Delivery,
-                        event: "DELIVER",
-                        source: "STOREDRIVER",
-                        connector: String::new(),
-                        source_context: String::new(),
-                        client_ip: String::new(),
-                        client_host: fqdn.clone(),
+                        at: finish,
                         msg: msg_index,
                         recipients: rcpt_onprem.clone(),
-                        status,
+                        may_bounce: a.kind == MsgKind::Mail && onprem_originated,
+                        fqdn: &fqdn,
+                        sender: &sender,
                         message_info: info("QDM"),
                         custom_data: format!(
-                            "S:E2ELatency={e2e:.3};S:FromEntity={};S:ToEntity=Mailbox",
-                            if from_entity.is_empty() {
-                                "Hosted"
-                            } else {
-                                from_entity
-                            }
+                            "S:E2ELatency={e2e:.3};S:FromEntity={entity};S:ToEntity=Mailbox"
                         ),
                         directionality,
                     });
-                    if bounce {
-                        self.dsn_message(server, finish, &sender, &fqdn);
-                    }
                 }
                 let remote: Vec<String> = match flow {
                     Flow::Inbound | Flow::OnpremToCloud => rcpt_cloud_routing,
@@ -1577,39 +1572,20 @@ impl<'m> Gen<'m> {
                 from_entity
             };
             if st.deliver && !onprem_addrs.is_empty() {
-                let bounce = a.kind == MsgKind::Mail
-                    && onprem_originated
-                    && self.msg_rng.random::<f64>() < m.dsn_share;
-                let mut status: Vec<String> = onprem_addrs
-                    .iter()
-                    .map(|_| "250 2.1.5 Recipient OK".to_string())
-                    .collect();
-                if bounce && let Some(s) = status.last_mut() {
-                    *s = "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found".into();
-                }
-                self.push(Event {
-                    at: finish,
-                    seq: 0,
+                self.mailbox_delivery(Delivery {
                     server,
-                    kind: Kind::Delivery,
-                    event: "DELIVER",
-                    source: "STOREDRIVER",
-                    connector: String::new(),
-                    source_context: String::new(),
-                    client_ip: String::new(),
-                    client_host: fqdn.clone(),
+                    at: finish,
                     msg: msg_index,
                     recipients: onprem_addrs.clone(),
-                    status,
+                    may_bounce: a.kind == MsgKind::Mail && onprem_originated,
+                    fqdn: &fqdn,
+                    sender: &sender,
                     message_info: info("QDM"),
                     custom_data: format!(
                         "S:E2ELatency={e2e:.3};S:FromEntity={entity_cd};S:ToEntity=Mailbox"
                     ),
                     directionality,
                 });
-                if bounce {
-                    self.dsn_message(server, finish, &sender, &fqdn);
-                }
             }
             let last = i + 1 == stops.len();
             let mut sends: Vec<(String, String, Vec<String>, &'static str, String)> = Vec::new();
@@ -1697,6 +1673,42 @@ impl<'m> Gen<'m> {
     /// The DSN (NDR) a bounced recipient causes: a message of its own (its own message-id,
     /// the null sender, source DSN, its reference the original), delivered to the sender's
     /// mailbox; calibration leaves it out and counts it.
+    /// A STOREDRIVER DELIVER into on-premises mailboxes; one delivery in `dsn_share` of the
+    /// mail that may bounce fails for its last recipient (one that does not exist), which
+    /// then gets its own DSN message.
+    fn mailbox_delivery(&mut self, d: Delivery<'_>) {
+        let bounce = d.may_bounce && self.msg_rng.random::<f64>() < self.m.dsn_share;
+        let mut status: Vec<String> = d
+            .recipients
+            .iter()
+            .map(|_| "250 2.1.5 Recipient OK".to_string())
+            .collect();
+        if bounce && let Some(s) = status.last_mut() {
+            *s = "550 5.1.1 RESOLVER.ADR.RecipNotFound; not found".into();
+        }
+        self.push(Event {
+            at: d.at,
+            seq: 0,
+            server: d.server,
+            kind: Kind::Delivery,
+            event: "DELIVER",
+            source: "STOREDRIVER",
+            connector: String::new(),
+            source_context: String::new(),
+            client_ip: String::new(),
+            client_host: d.fqdn.to_string(),
+            msg: d.msg,
+            recipients: d.recipients,
+            status,
+            message_info: d.message_info,
+            custom_data: d.custom_data,
+            directionality: d.directionality,
+        });
+        if bounce {
+            self.dsn_message(d.server, d.at, d.sender, d.fqdn);
+        }
+    }
+
     fn dsn_message(&mut self, server: usize, at: i64, sender: &str, fqdn: &str) {
         let idx = self.next_msg;
         self.next_msg += 1;
