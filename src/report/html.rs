@@ -552,6 +552,30 @@ pub fn run_report(scn: &crate::scenario::Scenario, study: &crate::runner::StudyO
             )
             .table("summary.csv", &SUMMARY_COLUMNS),
     );
+    if let Some(p) = &study.precision {
+        let short = p.short().count();
+        r.sections.push(
+            Section::new("Replications until precise")
+                .text(format!(
+                    "--precision {}%: {} replications (rounds {}, at most {}); {}. Each watched \
+                     figure with its 95% interval and half-width as a share of its value.",
+                    crate::report::num::sig6(p.share * 100.0).unwrap_or_default(),
+                    p.replications,
+                    p.rounds
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    p.max_replications,
+                    if p.met() {
+                        "every figure met the target".to_string()
+                    } else {
+                        format!("{short} figures fell short of the target")
+                    }
+                ))
+                .table("precision.csv", &[]),
+        );
+    }
     r.sections.push(
         Section::new("Paired comparison")
             .text(

@@ -318,6 +318,20 @@ fn report_html_opens_cleanly_in_chromium_and_its_tables_are_the_csvs() {
         .success();
     check_report(&bin, &d.join("cap"), "capacity", 2);
 
+    // Replications until precise: the rounds and every watched figure, as in precision.csv.
+    mailflow(d)
+        .arg("run")
+        .arg(repo("scenarios/tandem-mmc.toml"))
+        .args(["--precision", "5%", "--set", "run.duration_s=300"])
+        .args(["--quiet", "--out", "prec"])
+        .assert()
+        .success();
+    let dom = check_report(&bin, &d.join("prec"), "precision", 4);
+    assert!(
+        dom.contains("Replications until precise"),
+        "precision section"
+    );
+
     // Calibration from a day of tracking logs: what was read, estimated, observed, skipped.
     std::fs::create_dir(d.join("logs")).unwrap();
     std::fs::write(
