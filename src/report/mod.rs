@@ -560,6 +560,18 @@ fn write_sweep_pictures(
     Ok(())
 }
 
+/// One variant's points in a "what the search tried" figure. A variant every configuration of
+/// which was unstable (offered load ≥ 1, not simulated) has no point; its legend entry says so,
+/// so a reader does not look for a line that is not there.
+fn tried_series(variant: &str, points: Vec<(f64, f64, Option<(f64, f64)>)>) -> svg::LoadSeries {
+    let name = if points.is_empty() {
+        format!("{variant} (unstable, no point)")
+    } else {
+        variant.to_string()
+    };
+    svg::LoadSeries { name, points }
+}
+
 /// For a load search, each SLO's figure against the load scales tried (with the SLO line);
 /// for any search, latency curves and utilization at each variant's answer.
 fn write_capacity_pictures(
@@ -573,13 +585,14 @@ fn write_capacity_pictures(
             let series: Vec<svg::LoadSeries> = c
                 .answers
                 .iter()
-                .map(|a| svg::LoadSeries {
-                    name: a.variant.clone(),
-                    points: a
-                        .steps
-                        .iter()
-                        .filter_map(|s| s.figures[k].map(|m| (s.load_scale, m.mean, m.ci95)))
-                        .collect(),
+                .map(|a| {
+                    tried_series(
+                        &a.variant,
+                        a.steps
+                            .iter()
+                            .filter_map(|s| s.figures[k].map(|m| (s.load_scale, m.mean, m.ci95)))
+                            .collect(),
+                    )
                 })
                 .collect();
             let name = format!("{}.{}", slo.flow, slo.metric.name());
@@ -601,16 +614,17 @@ fn write_capacity_pictures(
             let series: Vec<svg::LoadSeries> = c
                 .answers
                 .iter()
-                .map(|a| svg::LoadSeries {
-                    name: a.variant.clone(),
-                    points: a
-                        .steps
-                        .iter()
-                        .filter_map(|s| {
-                            let n = f64::from(s.servers?);
-                            s.figures[k].map(|m| (n, m.mean, m.ci95))
-                        })
-                        .collect(),
+                .map(|a| {
+                    tried_series(
+                        &a.variant,
+                        a.steps
+                            .iter()
+                            .filter_map(|s| {
+                                let n = f64::from(s.servers?);
+                                s.figures[k].map(|m| (n, m.mean, m.ci95))
+                            })
+                            .collect(),
+                    )
                 })
                 .collect();
             let name = format!("{}.{}", slo.flow, slo.metric.name());
