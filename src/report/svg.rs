@@ -468,7 +468,15 @@ pub fn utilization_bars(
         .collect();
     let labels: Vec<String> = entries.iter().map(|e| e.0.clone()).collect();
     let lw = legend_width(&labels);
-    let w = SIZE.0.max(80 * n as u32 + 200);
+    // Each station's slot is wide enough for its name at the label font (about 7 px a
+    // character at 13 px), so long names (`hybrid.bandwidth.to_onprem`) never overlap.
+    let longest = stations
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0) as u32;
+    let slot = 80.max(7 * longest + 14);
+    let w = SIZE.0.max(slot * n as u32 + 200);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (w + lw, SIZE.1)).into_drawing_area();
