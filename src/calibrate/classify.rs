@@ -492,8 +492,17 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    /// Takes one record.
+    /// Takes one record; messages close a horizon after the newest time read.
     pub fn push(&mut self, r: &LogRecord) {
+        self.push_bounded(r, i64::MAX);
+    }
+
+    /// Takes one record that no later record precedes by more than the time `bound_s` (Unix
+    /// seconds; [`super::read::read_inputs_bounded`] gives it): messages close a horizon after
+    /// the earlier of the newest time read and the bound, so a message whose records come from
+    /// both sides (tracking logs and the message trace, read one file after another) is closed
+    /// only once both sides have passed it.
+    pub fn push_bounded(&mut self, r: &LogRecord, bound_s: i64) {
         self.report.records += 1;
         let key = r
             .message_id
@@ -552,7 +561,7 @@ impl<'a> Classifier<'a> {
         if self.open.len() > self.report.max_open {
             self.report.max_open = self.open.len();
         }
-        let ts = t as i64;
+        let ts = (t as i64).min(bound_s);
         if ts > self.watermark {
             self.watermark = ts;
         }

@@ -199,8 +199,8 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
     };
     let tally = std::cell::RefCell::new(Tally::new(tz.clone()));
     let mut classifier = Classifier::new(cfg, Box::new(|m| tally.borrow_mut().add(&m)));
-    let read = super::read_inputs(&s.inputs, &mut opts, &mut |r| {
-        classifier.push(&r);
+    let read = super::read::read_inputs_bounded(&s.inputs, &mut opts, &mut |r, bound| {
+        classifier.push_bounded(&r, bound);
         Ok(())
     })?;
     let classify = classifier.finish();
