@@ -146,7 +146,7 @@ fn comparable(c: &Calibrated, flow: usize) -> Result<(), String> {
         6 => Source::OnpremInternal,
         _ => Source::CloudInternal,
     };
-    let vis = visibility(source, c.routing.variant, c.format);
+    let vis = visibility(source, c.routing.variant, c.sides);
     let seen = matches!(
         (vis, flow),
         (Visibility::Full, _) | (Visibility::OnpremCopies, 0) | (Visibility::CloudCopies, 1)
@@ -157,7 +157,7 @@ fn comparable(c: &Calibrated, flow: usize) -> Result<(), String> {
             c.routing.variant.name()
         ));
     }
-    let to = measured_to(flow, Some(c.format));
+    let to = measured_to(flow, c.sides);
     if to == "on-premises delivery" || to == "hand-off to the Internet" {
         Ok(())
     } else {

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::record::{EventId, LogFormat, LogRecord, TraceStatus};
+use super::record::{EventId, LogRecord, Sides, TraceStatus};
 
 /// The hybrid sources a message can belong to: the Exchange layer's own, so a calibrated
 /// source is named as the scenario names it.
@@ -48,18 +48,31 @@ pub fn flow_of(source: Source, side: Side) -> usize {
     .index()
 }
 
-/// Where a latency measurement ends, per flow, in what the logs show.
-pub fn measured_to(flow: usize, format: Option<LogFormat>) -> &'static str {
-    let trace = matches!(
-        format,
-        Some(LogFormat::MessageTrace | LogFormat::DetailedReport)
-    );
-    match (flow, trace) {
-        (_, true) => "none: message traces give no delivery times",
+/// Where a latency measurement ends, per flow, in what the logs show: message traces give
+/// no delivery times, so an end is always an on-premises record (tracking log, milliseconds).
+pub fn measured_to(flow: usize, sides: Sides) -> &'static str {
+    match (flow, sides.onprem.is_some()) {
+        (_, false) => "none: message traces give no delivery times",
         (0 | 5 | 6, _) => "on-premises delivery",
-        (2, _) => "hand-off to the Internet",
+        // Cloud senders' Internet mail logged on-premises: centralized mail transport.
+        (2 | 3, _) => "hand-off to the Internet",
         (1 | 4, _) => "hand-off to Exchange Online",
+        (_, _) if sides.cloud.is_some() => "none: message traces give no delivery times",
         _ => "not seen on-premises",
+    }
+}
+
+/// Where a latency measurement starts, per flow: the message's earliest record on either
+/// side. Mail that enters at EOP or Exchange Online starts at the message trace's `Received`
+/// when a trace was read (its clock; whole seconds in a Get-MessageTrace export), else at its
+/// first on-premises record.
+pub fn measured_from(flow: usize, sides: Sides) -> &'static str {
+    match (flow, sides.cloud.is_some()) {
+        (0 | 1 | 3 | 5 | 7, true) => {
+            "the message trace's Received in Exchange Online (or an earlier on-premises record)"
+        }
+        (2 | 4 | 6, _) => "on-premises submission",
+        _ => "the first on-premises record (RECEIVE, or message-info's original arrival)",
     }
 }
 
@@ -254,6 +267,9 @@ pub struct Message {
     pub mixed: bool,
     /// The hop of the first mapped server that received it (where it entered on-premises).
     pub first_hop: Option<String>,
+    /// Cloud recipients that an on-premises record sent towards Exchange Online (not those
+    /// only the message trace shows): mail for the cloud that passed on-premises.
+    pub cloud_recipients_via_onprem: u32,
 }
 
 /// How a hop's processing time was measured.
@@ -663,6 +679,11 @@ impl<'a> Classifier<'a> {
         } else {
             None
         };
+        let via_onprem = m
+            .recipients
+            .iter()
+            .filter(|(a, side, _)| *side == Some(Side::Cloud) && self.accepted(a))
+            .count() as u32;
         let sides: Vec<(Side, Option<f64>)> = m
             .recipients
             .iter()
@@ -767,6 +788,7 @@ impl<'a> Classifier<'a> {
         self.report.messages += 1;
         (self.sink)(Message {
             first_hop,
+            cloud_recipients_via_onprem: via_onprem,
             source,
             arrival_s: arrival,
             recipients: (sides.len() as u32).max(m.recipient_count),

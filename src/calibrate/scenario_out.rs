@@ -12,7 +12,7 @@ use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value, value};
 
 use super::classify::{ClassifyReport, FLOWS, Source, measured_to};
 use super::estimate::Estimate;
-use super::record::{LogFormat, ReadReport};
+use super::record::{LogFormat, ReadReport, Sides};
 use super::tally::{Calibration, HopMethodUsed, RoutingEvidence};
 use crate::hybrid::defaults::default_work;
 use crate::hybrid::work::Role;
@@ -66,9 +66,9 @@ pub enum Visibility {
 }
 
 /// Whether logs of `format` show `source`'s messages when routing is `v`.
-pub fn visibility(source: Source, v: Variant, format: LogFormat) -> Visibility {
+fn visibility_of(source: Source, v: Variant, format: LogFormat) -> Visibility {
     use Visibility as V;
-    let onprem_logs = matches!(format, LogFormat::TrackingLog | LogFormat::PowerShellExport);
+    let onprem_logs = format.is_onprem();
     let cmt = v.centralized_mail_transport;
     match (onprem_logs, source) {
         (true, Source::Inbound) if v.mx == Mx::Eop && !cmt => V::OnpremCopies,
@@ -80,6 +80,23 @@ pub fn visibility(source: Source, v: Variant, format: LogFormat) -> Visibility {
         (false, Source::OnpremInternal | Source::OutboundFromOnprem) => V::None,
         (false, _) => V::Full,
     }
+}
+
+/// Whether the logs read (one side or both, joined by message id) show `source`'s messages
+/// when routing is `v`: the better of the two sides, since a message seen on either is
+/// classified once from what both show.
+pub fn visibility(source: Source, v: Variant, sides: Sides) -> Visibility {
+    let rank = |x: Visibility| match x {
+        Visibility::Full => 2,
+        Visibility::OnpremCopies | Visibility::CloudCopies => 1,
+        Visibility::None => 0,
+    };
+    [sides.onprem, sides.cloud]
+        .into_iter()
+        .flatten()
+        .map(|f| visibility_of(source, v, f))
+        .max_by_key(|x| rank(*x))
+        .unwrap_or(Visibility::None)
 }
 
 /// The routing the logs were written under.
@@ -121,8 +138,8 @@ pub fn parse_current(s: &str) -> Result<Variant, OutputError> {
 /// Infers the routing: the MX is on-premises when Internet mail enters at the 2007 Hub, at
 /// EOP when it arrives at the 2013 hybrid server; CMT is on when cloud senders' Internet mail
 /// or inbound mail for cloud recipients passes on-premises.
-pub fn infer_routing(e: &RoutingEvidence, format: LogFormat) -> Routing {
-    if !matches!(format, LogFormat::TrackingLog | LogFormat::PowerShellExport) {
+pub fn infer_routing(e: &RoutingEvidence, sides: Sides) -> Routing {
+    if sides.onprem.is_none() {
         return Routing {
             variant: Variant {
                 mx: Mx::Eop,
@@ -182,7 +199,8 @@ fn row(q: &str, what: &str, e: Estimate, unit: &str, method: &str) -> Calibratio
 pub struct Plan<'a> {
     pub cal: &'a Calibration,
     pub routing: &'a Routing,
-    pub format: LogFormat,
+    /// The sides the logs show.
+    pub sides: Sides,
     /// The validated base scenario (for its recipient split and hop names).
     pub base: &'a Scenario,
     /// Sources the model of this build has (`hybrid::SOURCES`).
@@ -198,7 +216,7 @@ pub fn scenario_rate(p: &Plan<'_>, s: Source) -> Option<(Estimate, String)> {
          i.e. the rate in the busiest hour of day ({:02}:00); interval by the delta method",
         p.cal.peak_hour_of_day
     );
-    match visibility(s, p.routing.variant, p.format) {
+    match visibility(s, p.routing.variant, p.sides) {
         Visibility::Full if peak.n == 0 => {
             let total: u64 = p
                 .cal
@@ -273,7 +291,7 @@ pub const NO_MAIL_RATE: f64 = 1e-9;
 
 /// Whether the logs give the inbound recipients' split.
 fn split_visible(p: &Plan<'_>) -> bool {
-    visibility(Source::Inbound, p.routing.variant, p.format) == Visibility::Full
+    visibility(Source::Inbound, p.routing.variant, p.sides) == Visibility::Full
 }
 
 /// The rows of `calibration.csv`.
@@ -443,7 +461,7 @@ pub fn calibration_rows(p: &Plan<'_>) -> Vec<CalibrationRow> {
         }
         let m = format!(
             "observed end to end, arrival to {}; order-statistic interval",
-            measured_to(f, Some(p.format))
+            measured_to(f, p.sides)
         );
         for (q, e) in [
             ("latency_p50", l.p50),
@@ -498,7 +516,7 @@ pub fn observed_rows(p: &Plan<'_>) -> Vec<ObservedRow> {
                 n: e.n,
                 ci95_lo: e.ci95.map(|x| x.0),
                 ci95_hi: e.ci95.map(|x| x.1),
-                measured_to: measured_to(f, Some(p.format)).to_string(),
+                measured_to: measured_to(f, p.sides).to_string(),
             });
         }
     }
@@ -521,7 +539,7 @@ pub fn observed_rows(p: &Plan<'_>) -> Vec<ObservedRow> {
                 n,
                 ci95_lo: None,
                 ci95_hi: None,
-                measured_to: measured_to(f, Some(p.format)).to_string(),
+                measured_to: measured_to(f, p.sides).to_string(),
             });
         }
     }
@@ -1299,7 +1317,7 @@ mod tests {
         let p = Plan {
             cal: &cal,
             routing: &routing,
-            format: LogFormat::TrackingLog,
+            sides: Sides::of(&[LogFormat::TrackingLog]),
             base: &base,
             model_sources: model_sources(),
         };
@@ -1364,7 +1382,7 @@ mod tests {
         let p = Plan {
             cal: &cal,
             routing: &routing,
-            format: LogFormat::TrackingLog,
+            sides: Sides::of(&[LogFormat::TrackingLog]),
             base: &base,
             model_sources: model_sources(),
         };
@@ -1453,7 +1471,7 @@ mod tests {
         let p = Plan {
             cal: &cal,
             routing: &routing,
-            format: LogFormat::TrackingLog,
+            sides: Sides::of(&[LogFormat::TrackingLog]),
             base: &base,
             model_sources: model_sources(),
         };

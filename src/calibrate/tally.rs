@@ -195,7 +195,8 @@ impl Tally {
             match m.source {
                 Source::Inbound => {
                     *self.routing.inbound_entered.entry(h.clone()).or_default() += 1;
-                    self.routing.inbound_cloud_onprem += u64::from(m.cloud_recipients > 0);
+                    self.routing.inbound_cloud_onprem +=
+                        u64::from(m.cloud_recipients_via_onprem > 0);
                 }
                 Source::OutboundFromCloud => self.routing.cloud_outbound_onprem += 1,
                 _ => {}
@@ -740,6 +741,7 @@ mod tests {
             }],
             mixed: false,
             first_hop: None,
+            cloud_recipients_via_onprem: 0,
         }
     }
 
