@@ -82,7 +82,10 @@ pub fn read_inputs_bounded(
         st.read_file(path, file, &mut |r| {
             let t = r.timestamp.as_second();
             newest = newest.max(t);
-            let safe = b.start.max(newest.saturating_sub(b.lateness)).min(next_start);
+            let safe = b
+                .start
+                .max(newest.saturating_sub(b.lateness))
+                .min(next_start);
             sink(r, safe)
         })?;
     }
