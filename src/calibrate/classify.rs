@@ -322,6 +322,8 @@ struct Open {
     dsn: bool,
     spam: bool,
     seen_onprem: bool,
+    /// A message trace (or detailed report) row was read for it.
+    seen_cloud: bool,
     /// (server, its visit).
     servers: Vec<(String, ServerVisit)>,
 }
@@ -343,6 +345,9 @@ pub struct ClassifyReport {
     /// The accepted domains used, and whether they were inferred.
     pub accepted_domains: Vec<String>,
     pub domains_inferred: bool,
+    /// Messages classified from records of both sides (tracking logs and message trace,
+    /// joined by message id).
+    pub joined: u64,
     /// Messages closed while still open at the end of input.
     pub open_at_end: u64,
     /// The most messages open at once.
@@ -562,6 +567,7 @@ impl<'a> Classifier<'a> {
             m.saw_arrival = true;
         }
         m.last_s = m.last_s.max(t);
+        m.seen_cloud |= is_trace;
         absorb(m, r, t);
         // Server-side facts need the hop map and connector roles.
         if let Some(server) = r.server.as_ref().map(|s| s.to_ascii_lowercase()) {
@@ -786,6 +792,7 @@ impl<'a> Classifier<'a> {
             .min_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, (h, _))| h.clone());
         self.report.messages += 1;
+        self.report.joined += u64::from(m.seen_onprem && m.seen_cloud);
         (self.sink)(Message {
             first_hop,
             cloud_recipients_via_onprem: via_onprem,

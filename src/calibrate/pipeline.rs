@@ -139,6 +139,23 @@ pub struct Calibrated {
     pub timezone: String,
 }
 
+/// The files read, per format: "192 message tracking log files and 7 Exchange Online message
+/// trace files".
+fn files_in_words(read: &ReadReport) -> String {
+    let parts: Vec<String> = read
+        .formats()
+        .into_iter()
+        .map(|f| {
+            let n = read.files.iter().filter(|x| x.format == f).count();
+            format!("{n} {f} file{}", if n == 1 { "" } else { "s" })
+        })
+        .collect();
+    match parts.as_slice() {
+        [] => "no files".to_string(),
+        _ => parts.join(" and "),
+    }
+}
+
 /// Reads, classifies and estimates; builds (but does not write) the outputs.
 pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
     let base_file = scenario::ScenarioFile::read(&s.base)?;
@@ -225,13 +242,7 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
             skipped: classify.skipped.values().sum(),
         });
     };
-    let inputs = format!(
-        "{} {} file{} ({:.1} MB)",
-        read.files.len(),
-        sides.describe(),
-        if read.files.len() == 1 { "" } else { "s" },
-        read.bytes as f64 / 1e6
-    );
+    let inputs = format!("{} ({:.1} MB)", files_in_words(&read), read.bytes as f64 / 1e6);
     let plan = Plan {
         cal: &cal,
         routing: &routing,

@@ -10,7 +10,7 @@
 use serde::Serialize;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value, value};
 
-use super::classify::{ClassifyReport, FLOWS, Source, measured_to};
+use super::classify::{ClassifyReport, FLOWS, Source, measured_from, measured_to};
 use super::estimate::Estimate;
 use super::record::{LogFormat, ReadReport, Sides};
 use super::tally::{Calibration, HopMethodUsed, RoutingEvidence};
@@ -97,6 +97,22 @@ pub fn visibility(source: Source, v: Variant, sides: Sides) -> Visibility {
         .map(|f| visibility_of(source, v, f))
         .max_by_key(|x| rank(*x))
         .unwrap_or(Visibility::None)
+}
+
+/// Which logs show `source` under `v`, in words for calibrated.toml's comments: "from the
+/// message tracking logs", "from the Exchange Online message trace", or both "joined by
+/// message id".
+pub fn shown_by(source: Source, v: Variant, sides: Sides) -> String {
+    let seen: Vec<LogFormat> = [sides.onprem, sides.cloud]
+        .into_iter()
+        .flatten()
+        .filter(|f| visibility_of(source, v, *f) != Visibility::None)
+        .collect();
+    match seen.as_slice() {
+        [a, b] => format!("from the {a}s and the {b}s, joined by message id"),
+        [a] => format!("from the {a}s"),
+        _ => "from the logs".to_string(),
+    }
 }
 
 /// The routing the logs were written under.
@@ -367,7 +383,11 @@ pub fn calibration_rows(p: &Plan<'_>) -> Vec<CalibrationRow> {
             "inbound",
             s,
             "share",
-            "inbound recipients on-premises ÷ all inbound recipients; Wilson interval",
+            if p.sides.both() {
+                "legitimate inbound recipients delivered on-premises (tracking logs) ÷ all the message trace and the tracking logs show, joined by message id; Wilson interval"
+            } else {
+                "inbound recipients on-premises ÷ all inbound recipients; Wilson interval"
+            },
         ));
     }
     if let Some(s) = c.spam_share {
@@ -376,7 +396,11 @@ pub fn calibration_rows(p: &Plan<'_>) -> Vec<CalibrationRow> {
             "inbound",
             s,
             "share",
-            "inbound messages filtered or quarantined ÷ inbound messages; Wilson interval",
+            if p.sides.cloud.is_some() {
+                "inbound messages the message trace shows FilteredAsSpam or Quarantined ÷ inbound messages (both sides joined by message id); Wilson interval"
+            } else {
+                "inbound messages filtered or quarantined ÷ inbound messages; Wilson interval"
+            },
         ));
     }
     if let Some(sz) = &c.size {
@@ -460,7 +484,8 @@ pub fn calibration_rows(p: &Plan<'_>) -> Vec<CalibrationRow> {
             continue;
         }
         let m = format!(
-            "observed end to end, arrival to {}; order-statistic interval",
+            "observed end to end, from {} to {}; order-statistic interval",
+            measured_from(f, p.sides),
             measured_to(f, p.sides)
         );
         for (q, e) in [
@@ -687,7 +712,8 @@ pub fn calibrated_toml(
                     &mut rates,
                     s.name(),
                     &format!(
-                        "calibrated: busiest-hour rate {src}, n = {} messages{}\n({method})",
+                        "calibrated: busiest-hour rate {}, n = {} messages{}\n({method})",
+                        shown_by(s, p.routing.variant, p.sides),
                         e.n,
                         ci_text(&e, 5)
                     ),
@@ -767,7 +793,12 @@ pub fn calibrated_toml(
             &mut load,
             "onprem_recipient_share",
             &format!(
-                "calibrated: on-premises share of inbound recipients {src}, n = {} recipients{}",
+                "calibrated: on-premises share of inbound recipients {}, n = {} recipients{}",
+                if p.sides.both() {
+                    "from the on-premises deliveries and the message trace's recipients, joined by message id"
+                } else {
+                    src
+                },
                 s.n,
                 ci_text(&s, 4)
             ),
@@ -785,7 +816,12 @@ pub fn calibrated_toml(
             &mut load,
             "spam_share",
             &format!(
-                "calibrated: share of inbound messages filtered as spam {src}, n = {} messages{}",
+                "calibrated: share of inbound messages filtered as spam {}, n = {} messages{}",
+                if p.sides.cloud.is_some() {
+                    "from the message trace (FilteredAsSpam and Quarantined rows)"
+                } else {
+                    "from the logs (content filter FAIL records)"
+                },
                 s.n,
                 ci_text(&s, 4)
             ),
