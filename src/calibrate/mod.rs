@@ -34,3 +34,6 @@ mod read_tests;
 
 #[cfg(test)]
 mod recovery_tests;
+
+#[cfg(test)]
+mod combined_tests;

@@ -242,7 +242,11 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
             skipped: classify.skipped.values().sum(),
         });
     };
-    let inputs = format!("{} ({:.1} MB)", files_in_words(&read), read.bytes as f64 / 1e6);
+    let inputs = format!(
+        "{} ({:.1} MB)",
+        files_in_words(&read),
+        read.bytes as f64 / 1e6
+    );
     let plan = Plan {
         cal: &cal,
         routing: &routing,

@@ -1330,6 +1330,7 @@ mod tests {
                             }],
                             mixed: false,
                             first_hop: Some("cas2013".into()),
+                            cloud_recipients_via_onprem: 0,
                         });
                     }
                 }
