@@ -648,6 +648,9 @@ pub struct CapacityRow<'a> {
     pub precision_pct: Option<Sig>,
     pub precision_met: Option<bool>,
     pub steps: usize,
+    /// Why a servers search ended infeasible before its largest count: more servers of the
+    /// hop cannot help (another station saturates whatever it has, or nothing waited for it).
+    pub cannot_help: Option<&'a str>,
 }
 
 /// `capacity_steps.csv`: every configuration a search tried, one row per SLO.
@@ -789,6 +792,7 @@ pub fn capacity_rows(c: &CapacityOutcome) -> Vec<CapacityRow<'_>> {
                 precision_pct: c.spec.replicate.map(|p| Sig(p.share * 100.0)),
                 precision_met: pass.and_then(|p| p.precision_met),
                 steps: a.steps.len(),
+                cannot_help: a.cannot_help.as_deref(),
             }
         })
         .collect()
