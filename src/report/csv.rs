@@ -674,6 +674,9 @@ pub struct CapacityStepRow<'a> {
     pub replications: u32,
     /// With `--precision`: whether every SLO figure met it at this step.
     pub precision_met: Option<bool>,
+    /// With `--precision`: whether this row's SLO figure met it (its 95% half-width within
+    /// the share of its value) at this step.
+    pub slo_precision_met: Option<bool>,
 }
 
 fn failing_reason(c: &CapacityOutcome, v: &Verdict) -> Option<String> {
@@ -821,6 +824,11 @@ pub fn capacity_step_rows(c: &CapacityOutcome) -> Vec<CapacityStepRow<'_>> {
                     bottleneck_utilization_ci95_hi: st.bottleneck_ci95.map(|x| Sig(x.1)),
                     replications: st.replications,
                     precision_met: st.precision_met,
+                    slo_precision_met: c
+                        .spec
+                        .replicate
+                        .filter(|_| st.replications > 0)
+                        .and_then(|p| Some(crate::runner::precision::precise(m?, p.share))),
                 });
             }
         }
