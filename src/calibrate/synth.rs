@@ -780,8 +780,15 @@ impl<'m> Gen<'m> {
         } else {
             count
         };
+        // A message names each mailbox once (a trace has one row per recipient): a mailbox
+        // or Internet address already drawn for this message is drawn again (11c).
+        let mut drawn: Vec<u32> = Vec::with_capacity(count as usize);
         for _ in 0..count {
-            let u = self.user();
+            let mut u = self.user();
+            while drawn.contains(&u) {
+                u = self.user();
+            }
+            drawn.push(u);
             match flow {
                 Flow::Inbound => {
                     if self.msg_rng.random::<f64>() < m.inbound_onprem_share {
@@ -791,7 +798,10 @@ impl<'m> Gen<'m> {
                     }
                 }
                 Flow::OutboundFromOnprem | Flow::OutboundFromCloud => {
-                    let addr = self.internet_address();
+                    let mut addr = self.internet_address();
+                    while internet.contains(&addr) {
+                        addr = self.internet_address();
+                    }
                     internet.push(addr);
                 }
                 Flow::OnpremToCloud | Flow::InternalCloud => cloud.push(u),
