@@ -124,7 +124,7 @@ impl BacktestRow {
 fn method(replications: usize, note: &str) -> String {
     let judged = if replications >= 2 {
         format!(
-            "observed inside the 95% prediction interval of one realization: mean +- t({}, 0.975) * s * sqrt(1 + 1/{replications}) over the {replications} replications' figures",
+            "pi95 = mean +- t({}, 0.975) * s * sqrt(1 + 1/{replications}) over the {replications} replications' figures (one realization's 95% range); passes when the observation lies inside",
             replications - 1
         )
     } else {
@@ -453,7 +453,7 @@ pub fn run(
                     &reps.iter().map(|r| of(r) * 1e-3).collect::<Vec<_>>(),
                 );
                 row.method = format!(
-                    "{}; observed_ci95 treats the logged waits as independent, which queue waits are not (too narrow): for information",
+                    "{}; observed_ci95 assumes independent waits (queue waits are correlated, so it is too narrow; not used)",
                     row.method
                 );
                 hop_rows.push(row);
@@ -563,7 +563,11 @@ mod tests {
         assert_eq!(r.inside_simulated_pi95, Some(true));
         assert_eq!(r.inside_simulated_ci95, Some(true));
         assert!(!r.fails());
-        assert!(r.method.contains("t(4, 0.975)"), "{}", r.method);
+        assert!(
+            r.method.starts_with("pi95 = mean +- t(4, 0.975)"),
+            "{}",
+            r.method
+        );
         assert_eq!(
             sentence(&r),
             "the calibrated model reproduces inbound_to_onprem p99 within 4% (observed 2.31 s, simulated 2.22 s, 95% prediction interval [1.97, 2.47])"

@@ -41,6 +41,12 @@ pub enum Mx {
 /// The message tracking log schema to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TrackingVersion {
+    /// Exchange 2010 (`#Version: 14.03.…`): 26 fields (no network-message-id, and none of
+    /// transport-traffic-type, log-id, schema-version); submissions and mailbox deliveries
+    /// in the transport log (no MSGTRKMS/MSGTRKMD files, which came with 2013's mailbox
+    /// transport services); latency components (from 2010 SP1) under a plain `TOTAL=`, with
+    /// no front-end part (2010 has no front-end transport).
+    Exchange2010,
     /// Exchange 2013 (`#Version: 15.00.…`): 27 fields.
     Exchange2013,
     /// Exchange 2016 (`#Version: 15.01.…`): 30 fields.
@@ -53,6 +59,7 @@ pub enum TrackingVersion {
 impl TrackingVersion {
     pub fn version(self) -> &'static str {
         match self {
+            TrackingVersion::Exchange2010 => "14.03.0123.004",
             TrackingVersion::Exchange2013 => "15.00.1497.002",
             TrackingVersion::Exchange2016 => "15.01.2375.007",
             TrackingVersion::Exchange2007 => "08.03.0083.006",
@@ -61,10 +68,20 @@ impl TrackingVersion {
 
     fn fields(self) -> &'static str {
         match self {
+            TrackingVersion::Exchange2010 => FIELDS_26,
             TrackingVersion::Exchange2013 => FIELDS_27,
             TrackingVersion::Exchange2016 => FIELDS_30,
             TrackingVersion::Exchange2007 => FIELDS_2007,
         }
+    }
+
+    /// Mailbox submissions and deliveries have log files of their own (MSGTRKMS, MSGTRKMD):
+    /// Exchange 2013 and later.
+    fn has_mailbox_logs(self) -> bool {
+        matches!(
+            self,
+            TrackingVersion::Exchange2013 | TrackingVersion::Exchange2016
+        )
     }
 
     /// Where each of this version's fields is in the 30-field list.
@@ -77,6 +94,7 @@ impl TrackingVersion {
     }
 }
 
+const FIELDS_26: &str = "date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data";
 const FIELDS_27: &str = "date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data";
 const FIELDS_2007: &str = "date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info";
 const FIELDS_30: &str = "date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data,transport-traffic-type,log-id,schema-version";
@@ -326,7 +344,10 @@ impl SynthModel {
                     "the seed topology needs at least one 2007 Hub with at least one worker and a valid processing time",
                 );
             }
-            if self.tracking == TrackingVersion::Exchange2007 {
+            if matches!(
+                self.tracking,
+                TrackingVersion::Exchange2007 | TrackingVersion::Exchange2010
+            ) {
                 return bad("the hybrid servers of the seed topology run Exchange 2013 or later");
             }
         }
@@ -443,6 +464,8 @@ pub fn generate(model: &SynthModel, out: &SynthOutput, dir: &Path) -> io::Result
 // Generation
 
 const NS: i64 = 1_000_000_000;
+/// Mailboxes of the organization (`user<n>@domain`, n below this).
+const USERS: u32 = 20_000;
 const HOUR_NS: i64 = 3600 * NS;
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -764,7 +787,7 @@ impl<'m> Gen<'m> {
     }
 
     fn user(&mut self) -> u32 {
-        self.msg_rng.random_range(0..20000u32)
+        self.msg_rng.random_range(0..USERS)
     }
 
     fn message(&mut self, a: Arrival, hour: usize, hours: usize) -> io::Result<()> {
@@ -781,7 +804,13 @@ impl<'m> Gen<'m> {
             count
         };
         for _ in 0..count {
-            let u = self.user();
+            // A message lists each recipient once (Exchange expands duplicates away): a user
+            // drawn twice is replaced by the next one not yet listed (no extra draw, so the
+            // other messages are unchanged).
+            let mut u = self.user();
+            while onprem.contains(&u) || cloud.contains(&u) {
+                u = (u + 1) % USERS;
+            }
             match flow {
                 Flow::Inbound => {
                     if self.msg_rng.random::<f64>() < m.inbound_onprem_share {
@@ -791,7 +820,10 @@ impl<'m> Gen<'m> {
                     }
                 }
                 Flow::OutboundFromOnprem | Flow::OutboundFromCloud => {
-                    let addr = self.internet_address();
+                    let mut addr = self.internet_address();
+                    while internet.contains(&addr) {
+                        addr = format!("x{addr}");
+                    }
                     internet.push(addr);
                 }
                 Flow::OnpremToCloud | Flow::InternalCloud => cloud.push(u),
@@ -1062,7 +1094,9 @@ impl<'m> Gen<'m> {
                 let fe_s = fe_ns as f64 / 1e9;
                 let (smr, cat) = (proc_s * 0.1, proc_s * 0.6);
                 let sms = proc_s - smr - cat;
-                let fe_part = if smtp {
+                // Exchange 2010 has no front-end transport and writes a plain TOTAL.
+                let v2010 = m.tracking == TrackingVersion::Exchange2010;
+                let fe_part = if smtp && !v2010 {
                     format!(
                         "SRV={fqdn}:TOTAL-FE={fe_s:.3}|SMR={:.3}|SMS={:.3};",
                         fe_s * 0.4,
@@ -1071,10 +1105,11 @@ impl<'m> Gen<'m> {
                 } else {
                     String::new()
                 };
+                let total = if v2010 { "TOTAL" } else { "TOTAL-HUB" };
                 let e2e = (finish - a.at) as f64 / 1e9;
                 let info = |q: &str| {
                     format!(
-                        "{orig};{fe_part}LSRV={fqdn}:TOTAL-HUB={:.3}|SMR={smr:.3}(SMRDI={:.3}|SMRCL={:.3})|CAT={cat:.3}(CATRES={:.3}|CATRT={:.3})|{q}={wait_s:.3}|SMS={sms:.3}",
+                        "{orig};{fe_part}LSRV={fqdn}:{total}={:.3}|SMR={smr:.3}(SMRDI={:.3}|SMRCL={:.3})|CAT={cat:.3}(CATRES={:.3}|CATRT={:.3})|{q}={wait_s:.3}|SMS={sms:.3}",
                         wait_s + proc_s,
                         smr * 0.5,
                         smr * 0.5,
@@ -2025,11 +2060,11 @@ impl Writers {
         t: Timestamp,
     ) -> io::Result<&mut OpenFile> {
         let version = self.versions[server].0;
-        // Exchange 2007 logs submissions and deliveries in the transport log.
-        let kind = if version == TrackingVersion::Exchange2007 {
-            Kind::Transport
-        } else {
+        // Exchange 2007 and 2010 log submissions and deliveries in the transport log.
+        let kind = if version.has_mailbox_logs() {
             kind
+        } else {
+            Kind::Transport
         };
         let hour = t.as_second().div_euclid(3600);
         let stale = self
