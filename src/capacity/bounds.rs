@@ -11,7 +11,8 @@
 //!   take: a load search simulates below the saturating scale only (the doubling rounds cost
 //!   at most twice the last, each bisection round at most one round at that scale, the
 //!   halving rounds at most one round at the start scale); a servers search at one load
-//!   simulates at most the rounds that grow its count to `max_servers` and then bisect.
+//!   simulates at most the rounds that grow its count to `max_servers` and then bisect, and
+//!   nothing when another station saturates at that load (the search stops at once).
 //!
 //! This module mirrors the search's bounds; it never runs anything.
 
@@ -150,6 +151,13 @@ pub fn worst_case(
                 }
             }
             Knob::Servers(hop) => {
+                // Another station saturated at this load: the search stops at once, with
+                // nothing simulated (`more_servers_cannot_help`).
+                let elsewhere =
+                    super::saturated(v).any(|(i, _)| v.network.stations[i].name != *hop);
+                if elsewhere {
+                    continue;
+                }
                 let station = v.network.stations.iter().position(|s| s.name == *hop);
                 let work = station
                     .and_then(|i| {

@@ -12,7 +12,10 @@
 //! start (never past the scale at which a station saturates) or halving down, then halving the
 //! bracket until `(first failing − last passing) ≤ precision × last passing`. The servers search
 //! does the same over whole server counts, starting from the fewest that keep the hop stable,
-//! and ends with adjacent counts. Both assume the figure grows with load (and shrinks with
+//! and ends with adjacent counts. It stops early, infeasible, when more servers of the hop
+//! cannot help (see [`more_servers_cannot_help`]): another station is offered more than its
+//! capacity whatever the hop has, or no message waited for one of the hop's servers at the
+//! failing count. Both assume the figure grows with load (and shrinks with
 //! servers); common random numbers across the points of a search (every point replays the
 //! same arrivals) keep the simulated curve close to monotone.
 //!
@@ -445,6 +448,10 @@ pub struct VariantAnswer {
     /// Index in `steps` of the failing configuration next to it (smallest failing scale /
     /// most servers that fail).
     pub first_fail: Option<usize>,
+    /// Why a servers search stopped without a passing count before its largest count: more
+    /// servers of the hop cannot help ([`more_servers_cannot_help`]).
+    #[serde(default)]
+    pub cannot_help: Option<String>,
     /// What the pictures draw at the answer, when its step's `outcome` is gone (a merged
     /// capacity shard); stored apart by the shard.
     #[serde(skip)]
@@ -525,6 +532,10 @@ enum State {
         stable_min: u32,
         /// The load scale searched at.
         scale: f64,
+        /// The hop searched.
+        hop: String,
+        /// A failing count showed that more servers cannot help: the search is over.
+        hopeless: bool,
     },
 }
 
@@ -582,16 +593,26 @@ fn judge(v: &VariantOutcome, spec: &SearchSpec) -> (Verdict, Vec<Option<MeanCi>>
     (verdict, figures)
 }
 
+/// The stations of `v` offered at least their capacity (index, offered utilization), those
+/// that make it unstable: a hop that rejects when full is a loss system, stable at any load.
+pub(crate) fn saturated(
+    v: &crate::scenario::VariantModel,
+) -> impl Iterator<Item = (usize, f64)> + '_ {
+    v.offered_utilization()
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, u)| Some((i, u?)))
+        .filter(|&(i, u)| {
+            v.network.stations[i].when_full != crate::model::network::WhenFull::Reject
+                && (u.is_nan() || u >= 1.0)
+        })
+}
+
 fn unstable_verdict(v: &crate::scenario::VariantModel) -> Option<Verdict> {
     if v.is_stable() {
         return None;
     }
-    let (i, u) = v
-        .offered_utilization()
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, u)| u.map(|u| (i, u)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (i, u) = saturated(v).max_by(|a, b| a.1.total_cmp(&b.1))?;
     Some(Verdict::Unstable {
         station: v.network.stations[i].name.clone(),
         utilization: u,
@@ -726,6 +747,8 @@ pub fn search_variants(
                     hi_pass: None,
                     stable_min: (work.floor() as u32).saturating_add(1).max(1),
                     scale: base,
+                    hop: hop.clone(),
+                    hopeless: false,
                 }
             }
         });
@@ -738,6 +761,7 @@ pub fn search_variants(
             steps: Vec::new(),
             last_pass: None,
             first_fail: None,
+            cannot_help: None,
             picture: None,
         })
         .collect();
@@ -886,7 +910,12 @@ fn next_candidate(st: &State, spec: &SearchSpec) -> Next<(f64, Option<u32>)> {
             hi_pass,
             stable_min,
             scale,
+            hopeless,
+            ..
         } => {
+            if hopeless {
+                return Next::Done; // infeasible
+            }
             let c = match (lo_fail.map(|x| x.0), hi_pass.map(|x| x.0)) {
                 // One below the stable minimum is judged unstable without simulation, so the
                 // answer's first failing count is known from the start.
@@ -920,6 +949,34 @@ fn next_candidate(st: &State, spec: &SearchSpec) -> Next<(f64, Option<u32>)> {
     }
 }
 
+/// Why more servers of `hop` than a failing step's cannot make it pass, if they cannot:
+///
+/// - another station is offered at least its capacity: its offered load (the traffic
+///   equations) does not depend on `hop`'s servers, so every count is unstable;
+/// - no message waited for one of `hop`'s servers in any replication (its waiting probability
+///   and its longest queue are 0). Every replication replays the same arrivals and draws at
+///   every count (common random numbers), and a visit that found a free server among c finds
+///   one among more, so each sample path, and with it the verdict, is the same at every
+///   larger count. (Strictly so when the warm-up had no queue at the hop either; the window
+///   alone is measured.)
+fn more_servers_cannot_help(step: &Step, hop: &str) -> Option<String> {
+    let c = step.servers?;
+    if let Verdict::Unstable { station, .. } = &step.verdict {
+        return (station != hop)
+            .then(|| format!("{station}'s load does not depend on {hop}'s servers"));
+    }
+    let v = step.outcome.as_ref()?;
+    let s = v.stations.iter().find(|s| s.name == hop)?;
+    let waited = s.summary.wait_probability.mean;
+    let longest = s.summary.max_queue_len.mean;
+    (waited == 0.0 && longest == 0.0).then(|| {
+        format!(
+            "no message waited for a {hop} server at {c} servers, so more cannot shorten \
+             the latency that misses the SLO"
+        )
+    })
+}
+
 /// Folds the verdict of the step just pushed into the search state.
 fn record(st: &mut State, ans: &mut VariantAnswer, scale: f64, servers: Option<u32>) {
     let idx = ans.steps.len() - 1;
@@ -937,7 +994,11 @@ fn record(st: &mut State, ans: &mut VariantAnswer, scale: f64, servers: Option<u
             ans.first_fail = hi.map(|x| x.1);
         }
         State::Servers {
-            lo_fail, hi_pass, ..
+            lo_fail,
+            hi_pass,
+            hop,
+            hopeless,
+            ..
         } => {
             let c = servers.expect("servers search");
             if pass {
@@ -946,6 +1007,12 @@ fn record(st: &mut State, ans: &mut VariantAnswer, scale: f64, servers: Option<u
                 }
             } else if lo_fail.is_none_or(|(f, _)| c > f) {
                 *lo_fail = Some((c, idx));
+                if hi_pass.is_none()
+                    && let Some(why) = more_servers_cannot_help(&ans.steps[idx], hop)
+                {
+                    *hopeless = true;
+                    ans.cannot_help = Some(why);
+                }
             }
             ans.last_pass = hi_pass.map(|x| x.1);
             ans.first_fail = lo_fail.map(|x| x.1);
@@ -1159,6 +1226,64 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("hops: q"), "{e}");
+    }
+
+    /// A servers search stops as soon as more servers cannot help, instead of growing the
+    /// count to `max_servers`:
+    /// - an SLO below the service time alone (p99 of Exp(10/s) is 461 ms against 100 ms)
+    ///   fails at every count; the search stops at the first count at which no message waited
+    ///   (with λ = 30/s that is some tens of servers, far below the 1000 allowed), and that
+    ///   count's figures equal those of twice as many servers exactly (the same sample path);
+    /// - a second hop offered 300% of its one server is unstable whatever `q` has: one step.
+    #[test]
+    fn servers_search_stops_when_more_servers_cannot_help() {
+        let text = |h_servers: u32, q_servers: u32| {
+            format!(
+                "[run]\nduration_s = 400\nwarmup_s = 0\nseed = 7\nreplications = 3\n\
+                 [sources.a]\nrate_per_s = 30\nroute = \"r\"\n\
+                 [hops.q]\nservers = {q_servers}\nservice_ms = {{ dist = \"exponential\", rate_per_s = 10 }}\n\
+                 [hops.h]\nservers = {h_servers}\nservice_ms = {{ dist = \"exponential\", rate_per_s = 10 }}\n\
+                 [routes.r]\nsteps = [\"q\", \"h\"]\ndeliver = \"f\"\n"
+            )
+        };
+        let opts = LoadOptions {
+            allow_unstable: true,
+        };
+        let scn = |h, q| from_text(&text(h, q), "two.toml", "two", opts).unwrap();
+        let spec = SearchSpec {
+            slos: vec![parse_slo("f.p99<=100ms").unwrap()],
+            knob: Knob::Servers("q".into()),
+            start: None,
+            bracket: 0.01,
+            min_scale: 1e-3,
+            max_servers: 1000,
+            headroom: None,
+            replicate: None,
+        };
+        let out = search(&scn(1000, 4), &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
+        let a = &out.answers[0];
+        assert!(!a.feasible());
+        let why = a.cannot_help.as_deref().expect("stopped early");
+        assert!(why.contains("no message waited for a q server"), "{why}");
+        let last = &a.steps[a.first_fail.unwrap()];
+        let c = last.servers.unwrap();
+        assert!(
+            c < 100 && a.steps.len() < 20,
+            "{c} servers, {} steps",
+            a.steps.len()
+        );
+        // The same sample path at 2c: the SLO figure is equal to the last bit.
+        let twice = runner::run(&scn(1000, 2 * c), RunOptions::default(), &|| {}).unwrap();
+        let (_, figs) = judge(&twice.variants[0], &spec);
+        assert_eq!(figs[0].unwrap().mean, last.figures[0].unwrap().mean);
+
+        let out = search(&scn(1, 4), &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
+        let a = &out.answers[0];
+        assert_eq!((a.feasible(), a.steps.len(), out.simulated), (false, 1, 0));
+        assert_eq!(
+            a.cannot_help.as_deref(),
+            Some("h's load does not depend on q's servers")
+        );
     }
 
     /// Morse's M/M/1 relaxation time: μ = 10/s, ρ = 0.81 → 1 / (10 × (1 − 0.9)²) = 10 s; with

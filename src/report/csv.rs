@@ -648,6 +648,9 @@ pub struct CapacityRow<'a> {
     pub precision_pct: Option<Sig>,
     pub precision_met: Option<bool>,
     pub steps: usize,
+    /// Why a servers search ended infeasible before its largest count: more servers of the
+    /// hop cannot help (another station saturates whatever it has, or nothing waited for it).
+    pub cannot_help: Option<&'a str>,
 }
 
 /// `capacity_steps.csv`: every configuration a search tried, one row per SLO.
@@ -671,6 +674,9 @@ pub struct CapacityStepRow<'a> {
     pub replications: u32,
     /// With `--precision`: whether every SLO figure met it at this step.
     pub precision_met: Option<bool>,
+    /// With `--precision`: whether this row's SLO figure met it (its 95% half-width within
+    /// the share of its value) at this step.
+    pub slo_precision_met: Option<bool>,
 }
 
 fn failing_reason(c: &CapacityOutcome, v: &Verdict) -> Option<String> {
@@ -789,6 +795,7 @@ pub fn capacity_rows(c: &CapacityOutcome) -> Vec<CapacityRow<'_>> {
                 precision_pct: c.spec.replicate.map(|p| Sig(p.share * 100.0)),
                 precision_met: pass.and_then(|p| p.precision_met),
                 steps: a.steps.len(),
+                cannot_help: a.cannot_help.as_deref(),
             }
         })
         .collect()
@@ -817,6 +824,11 @@ pub fn capacity_step_rows(c: &CapacityOutcome) -> Vec<CapacityStepRow<'_>> {
                     bottleneck_utilization_ci95_hi: st.bottleneck_ci95.map(|x| Sig(x.1)),
                     replications: st.replications,
                     precision_met: st.precision_met,
+                    slo_precision_met: c
+                        .spec
+                        .replicate
+                        .filter(|_| st.replications > 0)
+                        .and_then(|p| Some(crate::runner::precision::precise(m?, p.share))),
                 });
             }
         }

@@ -743,8 +743,12 @@ pub fn capacity_report(
     for a in &c.answers {
         if !a.feasible() {
             r.warnings.push(format!(
-                "{}: no configuration tried meets every SLO",
-                a.variant
+                "{}: no configuration tried meets every SLO{}",
+                a.variant,
+                a.cannot_help
+                    .as_deref()
+                    .map(|why| format!("; more servers cannot help: {why}"))
+                    .unwrap_or_default()
             ));
         }
         if let Some(f) = a.first_fail.map(|i| &a.steps[i])

@@ -350,9 +350,13 @@ pub fn capacity_text(scenario: &str, c: &crate::capacity::CapacityOutcome) -> St
         };
         let line = match (pass, &c.spec.knob) {
             (None, _) => format!(
-                "- {}: no configuration tried meets them{}.",
+                "- {}: no configuration tried meets them{}{}.",
                 a.variant,
                 fail.map(|f| format!("; at {} {}", at(f), fail_text(f)))
+                    .unwrap_or_default(),
+                a.cannot_help
+                    .as_deref()
+                    .map(|why| format!("; more servers cannot help: {why}"))
                     .unwrap_or_default()
             ),
             (Some(p), knob) => {

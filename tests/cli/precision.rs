@@ -297,6 +297,7 @@ fn sweep_points_and_capacity_candidates_reach_the_precision() {
     let h = r.headers().unwrap().clone();
     let at = |n: &str| h.iter().position(|c| c == n).unwrap();
     let (reps, met, verdict) = (at("replications"), at("precision_met"), at("verdict"));
+    let slo_met = at("slo_precision_met");
     let (lo, hi, v) = (
         at("value_ci95_lo_ms"),
         at("value_ci95_hi_ms"),
@@ -309,6 +310,8 @@ fn sweep_points_and_capacity_candidates_reach_the_precision() {
             continue;
         }
         simulated += 1;
+        // One SLO: its own precision verdict is the step's.
+        assert_eq!(&rec[slo_met], &rec[met], "{rec:?}");
         let n: u32 = rec[reps].parse().unwrap();
         assert!(n >= 3);
         // Met, or stopped at the maximum (near saturation the p90 varies a lot).
