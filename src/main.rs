@@ -68,9 +68,11 @@ enum Command {
 
 const CALIBRATE_ABOUT: &str = "Build a scenario from the organization's own logs, and back-test it.\n\n\
     Reads message tracking logs (MSGTRK*.LOG files or folders of them, from several servers), \
-    Get-MessageTrackingLog | Export-Csv files, or Exchange Online message trace exports (one \
-    kind per run; the format is detected from the content). Every message (grouped by \
-    message-id across servers) becomes one flow of the base scenario; health-mailbox probes, \
+    Get-MessageTrackingLog | Export-Csv files, Exchange Online message trace exports \
+    (Get-MessageTrace / Get-MessageTraceV2 | Export-Csv) or detailed reports — one on-premises \
+    format and one Exchange Online format per run, detected from the content. Every message \
+    (grouped by message-id across servers and across the two sides) becomes one flow of the \
+    base scenario, classified once from what both sides show; health-mailbox probes, \
     NDRs/DSNs and system messages are left out and counted. It estimates the busiest-hour \
     arrival rate per source, the hourly curve and weekend factor, recipients per message, the \
     inbound recipients' split, message sizes, spam share (where filtered mail is logged), each \
@@ -92,7 +94,8 @@ const CALIBRATE_AFTER: &str = "Examples:\n  \
 #[derive(Args)]
 struct CalibrateArgs {
     /// Log files or folders of them (read recursively): MSGTRK*.LOG tracking logs,
-    /// Get-MessageTrackingLog exports, or Exchange Online message trace CSVs
+    /// Get-MessageTrackingLog exports, Exchange Online message trace CSVs or detailed reports
+    /// (one on-premises and one Exchange Online format may be combined)
     #[arg(value_name = "LOG-OR-DIR", required = true)]
     inputs: Vec<PathBuf>,
     /// Scenario whose topology, variants and unlogged values the calibrated scenario keeps
@@ -1235,6 +1238,14 @@ fn calibrate_summary(c: &mailflow::calibrate::pipeline::Calibrated) -> String {
             skipped.join(", ")
         }
     );
+    if c.sides.both() {
+        let _ = writeln!(
+            s,
+            "joined by message id: {} of them seen on both sides ({})",
+            k.joined,
+            c.sides.describe()
+        );
+    }
     let _ = writeln!(
         s,
         "accepted domains: {}{}",

@@ -188,7 +188,10 @@ pub fn scenario_text(c: &Calibrated, replications: u32) -> Result<String, Backte
     Ok(text)
 }
 
-fn comparable(c: &Calibrated, flow: usize) -> Result<(), String> {
+/// Whether the logs show `flow`'s every copy (then its hourly volume is compared), and
+/// whether its latency is measured to where the model's ends (then its latency rows are
+/// shown too; informational either way). Err: why the flow is not compared at all.
+fn comparable(c: &Calibrated, flow: usize) -> Result<bool, String> {
     let source = match flow {
         0 | 1 => Source::Inbound,
         2 => Source::OutboundFromOnprem,
@@ -198,7 +201,7 @@ fn comparable(c: &Calibrated, flow: usize) -> Result<(), String> {
         6 => Source::OnpremInternal,
         _ => Source::CloudInternal,
     };
-    let vis = visibility(source, c.routing.variant, c.format);
+    let vis = visibility(source, c.routing.variant, c.sides);
     let seen = matches!(
         (vis, flow),
         (Visibility::Full, _) | (Visibility::OnpremCopies, 0) | (Visibility::CloudCopies, 1)
@@ -209,14 +212,8 @@ fn comparable(c: &Calibrated, flow: usize) -> Result<(), String> {
             c.routing.variant.name()
         ));
     }
-    let to = measured_to(flow, Some(c.format));
-    if to == "on-premises delivery" || to == "hand-off to the Internet" {
-        Ok(())
-    } else {
-        Err(format!(
-            "the logs measure to {to}, the model to delivery: not compared"
-        ))
-    }
+    let to = measured_to(flow, c.sides);
+    Ok(to == "on-premises delivery" || to == "hand-off to the Internet")
 }
 
 fn mean_ci_of(m: &MeanCi, k: f64) -> Estimate {
@@ -298,30 +295,33 @@ pub fn run(
         let obs_lat = &c.cal.latency[f];
         let total: u64 = c.cal.flow_hourly[f].values().sum();
         let sim = v.flows.iter().find(|(n, _)| n == name).map(|(_, s)| s);
-        if let Err(why) = comparable(c, f) {
-            if total > 0 || sim.is_some() {
-                rows.push(BacktestRow {
-                    flow: name.to_string(),
-                    statistic: "all".to_string(),
-                    unit: String::new(),
-                    observed: None,
-                    observed_ci95_lo: None,
-                    observed_ci95_hi: None,
-                    simulated: None,
-                    simulated_ci95_lo: None,
-                    simulated_ci95_hi: None,
-                    relative_error: None,
-                    inside_simulated_ci95: None,
-                    intervals_overlap: None,
-                    note: why,
-                    simulated_pi95_lo: None,
-                    simulated_pi95_hi: None,
-                    inside_simulated_pi95: None,
-                    method: String::new(),
-                });
+        let latency_comparable = match comparable(c, f) {
+            Ok(l) => l,
+            Err(why) => {
+                if total > 0 || sim.is_some() {
+                    rows.push(BacktestRow {
+                        flow: name.to_string(),
+                        statistic: "all".to_string(),
+                        unit: String::new(),
+                        observed: None,
+                        observed_ci95_lo: None,
+                        observed_ci95_hi: None,
+                        simulated: None,
+                        simulated_ci95_lo: None,
+                        simulated_ci95_hi: None,
+                        relative_error: None,
+                        inside_simulated_ci95: None,
+                        intervals_overlap: None,
+                        note: why,
+                        simulated_pi95_lo: None,
+                        simulated_pi95_hi: None,
+                        inside_simulated_pi95: None,
+                        method: String::new(),
+                    });
+                }
+                continue;
             }
-            continue;
-        }
+        };
         if sim.is_none() && total > 0 {
             rows.push(BacktestRow {
                 flow: name.to_string(),
@@ -369,7 +369,8 @@ pub fn run(
             name,
             "copies_per_hour",
             "copies_per_hour",
-            estimate::poisson_rate(total, hours),
+            // Copies come k to a message: compound Poisson, not Poisson (11c).
+            estimate::compound_poisson_rate(total, c.cal.flow_copies_sq[f], hours),
             mean_ci_of(&sim.delivered, 1.0 / hours),
             &per_rep(FlowFigure::ThroughputPerS, 3600.0),
         )];
@@ -378,7 +379,7 @@ pub fn run(
             ("p90", obs_lat.p90, &sim.p90_ms, FlowFigure::P90Ms),
             ("p99", obs_lat.p99, &sim.p99_ms, FlowFigure::P99Ms),
         ] {
-            if o.n > 0 {
+            if o.n > 0 && latency_comparable {
                 flow_rows.push(compare(
                     name,
                     &format!("latency_{stat}"),

@@ -15,7 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::record::{EventId, LogFormat, LogRecord, TraceStatus};
+use super::record::{EventId, LogRecord, Sides, TraceStatus};
 
 /// The hybrid sources a message can belong to: the Exchange layer's own, so a calibrated
 /// source is named as the scenario names it.
@@ -48,18 +48,31 @@ pub fn flow_of(source: Source, side: Side) -> usize {
     .index()
 }
 
-/// Where a latency measurement ends, per flow, in what the logs show.
-pub fn measured_to(flow: usize, format: Option<LogFormat>) -> &'static str {
-    let trace = matches!(
-        format,
-        Some(LogFormat::MessageTrace | LogFormat::DetailedReport)
-    );
-    match (flow, trace) {
-        (_, true) => "none: message traces give no delivery times",
+/// Where a latency measurement ends, per flow, in what the logs show: message traces give
+/// no delivery times, so an end is always an on-premises record (tracking log, milliseconds).
+pub fn measured_to(flow: usize, sides: Sides) -> &'static str {
+    match (flow, sides.onprem.is_some()) {
+        (_, false) => "none: message traces give no delivery times",
         (0 | 5 | 6, _) => "on-premises delivery",
-        (2, _) => "hand-off to the Internet",
+        // Cloud senders' Internet mail logged on-premises: centralized mail transport.
+        (2 | 3, _) => "hand-off to the Internet",
         (1 | 4, _) => "hand-off to Exchange Online",
+        (_, _) if sides.cloud.is_some() => "none: message traces give no delivery times",
         _ => "not seen on-premises",
+    }
+}
+
+/// Where a latency measurement starts, per flow: the message's earliest record on either
+/// side. Mail that enters at EOP or Exchange Online starts at the message trace's `Received`
+/// when a trace was read (its clock; whole seconds in a Get-MessageTrace export), else at its
+/// first on-premises record.
+pub fn measured_from(flow: usize, sides: Sides) -> &'static str {
+    match (flow, sides.cloud.is_some()) {
+        (0 | 1 | 3 | 5 | 7, true) => {
+            "the message trace's Received in Exchange Online (or an earlier on-premises record)"
+        }
+        (2 | 4 | 6, _) => "on-premises submission",
+        _ => "the first on-premises record (RECEIVE, or message-info's original arrival)",
     }
 }
 
@@ -254,6 +267,9 @@ pub struct Message {
     pub mixed: bool,
     /// The hop of the first mapped server that received it (where it entered on-premises).
     pub first_hop: Option<String>,
+    /// Cloud recipients that an on-premises record sent towards Exchange Online (not those
+    /// only the message trace shows): mail for the cloud that passed on-premises.
+    pub cloud_recipients_via_onprem: u32,
 }
 
 /// How a hop's processing time was measured.
@@ -306,6 +322,8 @@ struct Open {
     dsn: bool,
     spam: bool,
     seen_onprem: bool,
+    /// A message trace (or detailed report) row was read for it.
+    seen_cloud: bool,
     /// (server, its visit).
     servers: Vec<(String, ServerVisit)>,
 }
@@ -327,6 +345,9 @@ pub struct ClassifyReport {
     /// The accepted domains used, and whether they were inferred.
     pub accepted_domains: Vec<String>,
     pub domains_inferred: bool,
+    /// Messages classified from records of both sides (tracking logs and message trace,
+    /// joined by message id).
+    pub joined: u64,
     /// Messages closed while still open at the end of input.
     pub open_at_end: u64,
     /// The most messages open at once.
@@ -492,8 +513,17 @@ impl<'a> Classifier<'a> {
         }
     }
 
-    /// Takes one record.
+    /// Takes one record; messages close a horizon after the newest time read.
     pub fn push(&mut self, r: &LogRecord) {
+        self.push_bounded(r, i64::MAX);
+    }
+
+    /// Takes one record that no later record precedes by more than the time `bound_s` (Unix
+    /// seconds; [`super::read::read_inputs_bounded`] gives it): messages close a horizon after
+    /// the earlier of the newest time read and the bound, so a message whose records come from
+    /// both sides (tracking logs and the message trace, read one file after another) is closed
+    /// only once both sides have passed it.
+    pub fn push_bounded(&mut self, r: &LogRecord, bound_s: i64) {
         self.report.records += 1;
         let key = r
             .message_id
@@ -537,6 +567,7 @@ impl<'a> Classifier<'a> {
             m.saw_arrival = true;
         }
         m.last_s = m.last_s.max(t);
+        m.seen_cloud |= is_trace;
         absorb(m, r, t);
         // Server-side facts need the hop map and connector roles.
         if let Some(server) = r.server.as_ref().map(|s| s.to_ascii_lowercase()) {
@@ -552,7 +583,7 @@ impl<'a> Classifier<'a> {
         if self.open.len() > self.report.max_open {
             self.report.max_open = self.open.len();
         }
-        let ts = t as i64;
+        let ts = (t as i64).min(bound_s);
         if ts > self.watermark {
             self.watermark = ts;
         }
@@ -654,6 +685,11 @@ impl<'a> Classifier<'a> {
         } else {
             None
         };
+        let via_onprem = m
+            .recipients
+            .iter()
+            .filter(|(a, side, _)| *side == Some(Side::Cloud) && self.accepted(a))
+            .count() as u32;
         let sides: Vec<(Side, Option<f64>)> = m
             .recipients
             .iter()
@@ -756,8 +792,10 @@ impl<'a> Classifier<'a> {
             .min_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, (h, _))| h.clone());
         self.report.messages += 1;
+        self.report.joined += u64::from(m.seen_onprem && m.seen_cloud);
         (self.sink)(Message {
             first_hop,
+            cloud_recipients_via_onprem: via_onprem,
             source,
             arrival_s: arrival,
             recipients: (sides.len() as u32).max(m.recipient_count),

@@ -67,6 +67,22 @@ pub fn poisson_rate(count: u64, exposure: f64) -> Estimate {
     }
 }
 
+/// The rate of recipient copies, `total` over `exposure`, when messages arrive as a Poisson
+/// process and each brings k copies: the total is compound Poisson, var = λ·E[k²], estimated
+/// by `sum_sq` = Σ k² over the messages (a Poisson interval on the copies themselves would be
+/// √(E[k²]/E[k]) times too narrow, about 1.9× at the model's recipient counts). Normal
+/// interval, so for totals of more than a few dozen copies.
+pub fn compound_poisson_rate(total: u64, sum_sq: f64, exposure: f64) -> Estimate {
+    let e = exposure.max(f64::MIN_POSITIVE);
+    let k = total as f64;
+    let half = Z95 * sum_sq.max(k).sqrt();
+    Estimate {
+        value: k / e,
+        n: total,
+        ci95: Some((((k - half) / e).max(0.0), (k + half) / e)),
+    }
+}
+
 /// A share `k` of `n` with the Wilson score interval (good at shares near 0 or 1).
 pub fn wilson(k: u64, n: u64) -> Estimate {
     if n == 0 {

@@ -26,7 +26,7 @@ pub use fields::parse_message_info;
 pub use read::{check_date_format, input_files, read_bytes, read_inputs, timezone};
 pub use record::{
     CalibrateError, EventId, LatencyComponents, LogFormat, LogRecord, Origin, ReadOptions,
-    ReadReport, TraceStatus,
+    ReadReport, Sides, TraceStatus,
 };
 
 #[cfg(test)]
@@ -34,3 +34,6 @@ mod read_tests;
 
 #[cfg(test)]
 mod recovery_tests;
+
+#[cfg(test)]
+mod combined_tests;

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use super::classify::{Classifier, ClassifyConfig, ClassifyReport, ConnectorRole, Pattern};
-use super::record::{CalibrateError, LogFormat, ProgressFn, ReadOptions, ReadReport};
+use super::record::{CalibrateError, ProgressFn, ReadOptions, ReadReport, Sides};
 use super::scenario_out::{
     self, CalibrationRow, ObservedRow, OutputError, Plan, Routing, SkippedRow,
 };
@@ -124,7 +124,8 @@ pub struct Calibrated {
     pub classify: ClassifyReport,
     pub cal: Calibration,
     pub routing: Routing,
-    pub format: LogFormat,
+    /// The sides the logs show (one format each).
+    pub sides: Sides,
     pub base: Scenario,
     /// What the logs were, in words ("3 tracking log files, 12.4 MB").
     pub inputs: String,
@@ -136,6 +137,23 @@ pub struct Calibrated {
     pub skipped: Vec<SkippedRow>,
     /// The time zone hours of day are counted in.
     pub timezone: String,
+}
+
+/// The files read, per format: "192 message tracking log files and 7 Exchange Online message
+/// trace files".
+fn files_in_words(read: &ReadReport) -> String {
+    let parts: Vec<String> = read
+        .formats()
+        .into_iter()
+        .map(|f| {
+            let n = read.files.iter().filter(|x| x.format == f).count();
+            format!("{n} {f} file{}", if n == 1 { "" } else { "s" })
+        })
+        .collect();
+    match parts.as_slice() {
+        [] => "no files".to_string(),
+        _ => parts.join(" and "),
+    }
 }
 
 /// Reads, classifies and estimates; builds (but does not write) the outputs.
@@ -199,24 +217,24 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
     };
     let tally = std::cell::RefCell::new(Tally::new(tz.clone()));
     let mut classifier = Classifier::new(cfg, Box::new(|m| tally.borrow_mut().add(&m)));
-    let read = super::read_inputs(&s.inputs, &mut opts, &mut |r| {
-        classifier.push(&r);
+    let read = super::read::read_inputs_bounded(&s.inputs, &mut opts, &mut |r, bound| {
+        classifier.push_bounded(&r, bound);
         Ok(())
     })?;
     let classify = classifier.finish();
     let tally = tally.into_inner();
-    let format = read.format().unwrap_or(LogFormat::TrackingLog);
+    let sides = read.sides();
     let routing = match s.current {
         Some(v) => Routing {
             variant: v,
             how: "given by --current".to_string(),
         },
-        None => scenario_out::infer_routing(tally.routing(), format),
+        None => scenario_out::infer_routing(tally.routing(), sides),
     };
     // Recipients per message from the sources the logs show whole (inbound under MX at EOP
     // shows only messages with on-premises recipients: more recipients, more often seen).
     let whole = |src| {
-        scenario_out::visibility(src, routing.variant, format) == scenario_out::Visibility::Full
+        scenario_out::visibility(src, routing.variant, sides) == scenario_out::Visibility::Full
     };
     let Some(cal) = tally.finish(&whole) else {
         return Err(PipelineError::NoMessages {
@@ -225,16 +243,14 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
         });
     };
     let inputs = format!(
-        "{} {} file{} ({:.1} MB)",
-        read.files.len(),
-        format.describe(),
-        if read.files.len() == 1 { "" } else { "s" },
+        "{} ({:.1} MB)",
+        files_in_words(&read),
         read.bytes as f64 / 1e6
     );
     let plan = Plan {
         cal: &cal,
         routing: &routing,
-        format,
+        sides,
         base: &base,
         model_sources: scenario_out::model_sources(),
     };
@@ -246,7 +262,7 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
         read,
         classify,
         routing,
-        format,
+        sides,
         base,
         inputs,
         toml,

@@ -35,16 +35,115 @@ pub fn read_inputs(
     opts: &mut ReadOptions<'_>,
     sink: &mut dyn FnMut(LogRecord) -> Result<(), CalibrateError>,
 ) -> Result<ReadReport, CalibrateError> {
+    read_inputs_bounded(paths, opts, &mut |r, _| sink(r))
+}
+
+/// [`read_inputs`], in the order that lets a reader of both sides join them: files by the
+/// earliest time they can hold (a tracking log by the hour its name gives; any other file,
+/// e.g. a message trace, by its earliest record, found by reading it once before), and with
+/// each record a time no later record of the run precedes (Unix seconds, up to the lateness
+/// each file showed when read ahead). A consumer that closes a message once this bound has
+/// passed its last record by a horizon never closes it before a record of the other side
+/// comes, whatever order the trace's rows are in (Get-MessageTraceV2 writes newest first).
+pub fn read_inputs_bounded(
+    paths: &[PathBuf],
+    opts: &mut ReadOptions<'_>,
+    sink: &mut dyn FnMut(LogRecord, i64) -> Result<(), CalibrateError>,
+) -> Result<ReadReport, CalibrateError> {
     let files = expand(paths)?;
+    let mut planned = Vec::with_capacity(files.len());
+    for path in files {
+        let bound = match msgtrk_hour(&path).and_then(|(h, _)| msgtrk_start_s(h)) {
+            // Written in time order: the records themselves are the bound.
+            Some(start) => Some(FileBound { start, lateness: 0 }),
+            None => scan_bound(&path, opts)?,
+        };
+        planned.push((path, bound));
+    }
+    // A file with no record (or no readable one) goes first: it joins nothing.
+    planned.sort_by_key(|(p, b)| (b.map(|b| b.start), p.clone()));
     let mut st = State::new(opts)?;
-    for path in &files {
+    for i in 0..planned.len() {
+        let (path, bound) = &planned[i];
+        let next_start = planned[i + 1..]
+            .iter()
+            .filter_map(|(_, b)| b.map(|b| b.start))
+            .min()
+            .unwrap_or(i64::MAX);
         let file = File::open(path).map_err(|source| CalibrateError::Io {
             path: path.clone(),
             source,
         })?;
-        st.read_file(path, file, sink)?;
+        let mut newest = i64::MIN;
+        let b = bound.unwrap_or(FileBound {
+            start: i64::MIN,
+            lateness: 0,
+        });
+        st.read_file(path, file, &mut |r| {
+            let t = r.timestamp.as_second();
+            newest = newest.max(t);
+            let safe = b
+                .start
+                .max(newest.saturating_sub(b.lateness))
+                .min(next_start);
+            sink(r, safe)
+        })?;
     }
     st.finish()
+}
+
+/// What a file read ahead showed of its times: its earliest record, and how far any record
+/// came after a later one (0 for a file in time order).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct FileBound {
+    start: i64,
+    lateness: i64,
+}
+
+/// Reads `path` once for its [`FileBound`] (None when it has no record). Bad input is found
+/// here first, with the same error the full read gives.
+fn scan_bound(path: &Path, opts: &ReadOptions<'_>) -> Result<Option<FileBound>, CalibrateError> {
+    let mut o = ReadOptions {
+        timezone: opts.timezone.clone(),
+        date_format: opts.date_format.clone(),
+        bad_line_threshold: opts.bad_line_threshold,
+        legacy_encoding: opts.legacy_encoding,
+        progress: None,
+    };
+    let mut st = State::new(&mut o)?;
+    let file = File::open(path).map_err(|source| CalibrateError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let (mut start, mut newest, mut lateness) = (i64::MAX, i64::MIN, 0i64);
+    st.read_file(path, file, &mut |r| {
+        let t = r.timestamp.as_second();
+        start = start.min(t);
+        newest = newest.max(t);
+        lateness = lateness.max(newest - t);
+        Ok(())
+    })?;
+    Ok((start != i64::MAX).then_some(FileBound { start, lateness }))
+}
+
+/// Unix seconds of a tracking log name's `<yyyymmddhh>` (UTC, as Exchange names them).
+fn msgtrk_start_s(h: u64) -> Option<i64> {
+    let (y, m, d, hh) = (h / 1_000_000, h / 10_000 % 100, h / 100 % 100, h % 100);
+    let dt = jiff::civil::DateTime::new(
+        i16::try_from(y).ok()?,
+        i8::try_from(m).ok()?,
+        i8::try_from(d).ok()?,
+        i8::try_from(hh).ok()?,
+        0,
+        0,
+        0,
+    )
+    .ok()?;
+    TimeZone::UTC
+        .to_ambiguous_timestamp(dt)
+        .compatible()
+        .ok()
+        .map(|t| t.as_second())
 }
 
 /// Reads one in-memory file as if it were at `name` (for tests and fuzzing).

@@ -332,11 +332,15 @@ fn message_trace_in_several_files_of_a_folder() {
             .all(|f| f.format == LogFormat::MessageTrace)
     );
     assert_eq!(recs.len(), 3);
-    assert_eq!(recs[0].trace_status, Some(TraceStatus::Delivered));
-    assert_eq!(recs[1].trace_status, Some(TraceStatus::FilteredAsSpam));
+    // Files are read by the earliest time they hold (part2's 07:00 before part1's 08:00),
+    // rows in file order.
+    assert_eq!(recs[0].trace_status, Some(TraceStatus::Quarantined));
+    assert_eq!(recs[0].origin.file, 0);
+    assert!(report.files[0].path.ends_with("trace/part2.csv"));
+    assert_eq!(recs[1].trace_status, Some(TraceStatus::Delivered));
+    assert_eq!(recs[2].trace_status, Some(TraceStatus::FilteredAsSpam));
     // A trace's times are UTC.
-    assert_eq!(recs[1].timestamp.to_string(), "2026-03-01T08:00:00Z");
-    assert_eq!(recs[2].trace_status, Some(TraceStatus::Quarantined));
+    assert_eq!(recs[2].timestamp.to_string(), "2026-03-01T08:00:00Z");
     assert_eq!(recs[2].origin.file, 1);
     assert_eq!(recs[0].total_bytes, Some(20480));
     assert_eq!(recs[0].subject.as_deref(), Some("Hi, there"));
@@ -468,11 +472,19 @@ fn bad_inputs_each_get_one_clear_error() {
     .unwrap();
     let e = run(mixed.clone());
     let m = e.to_string();
+    // Whichever of the two is read first is named as the first.
     assert!(
-        m.contains("b.csv: is a Get-MessageTrackingLog export, but"),
+        m.contains("b.csv: is a Get-MessageTrackingLog export, but")
+            && m.contains("a.log is a message tracking log")
+            || m.contains("a.log: is a message tracking log, but")
+                && m.contains("b.csv is a Get-MessageTrackingLog export"),
         "{m}"
     );
-    assert!(m.contains("a.log is a message tracking log"), "{m}");
+    assert!(
+        m.contains("would count its messages twice")
+            && m.contains("on-premises logs and cloud traces can be combined"),
+        "{m}"
+    );
     assert_eq!(e.exit_code(), 2);
     // A tracking log with a message trace (the other side) is fine.
     std::fs::remove_file(mixed.join("b.csv")).unwrap();

@@ -40,6 +40,46 @@ impl LogFormat {
     }
 }
 
+impl LogFormat {
+    /// Whether the format is written on-premises (tracking logs and their export) rather
+    /// than by Exchange Online (message trace and detailed report).
+    pub fn is_onprem(self) -> bool {
+        matches!(self, LogFormat::TrackingLog | LogFormat::PowerShellExport)
+    }
+}
+
+/// Which sides of a hybrid organization a run's logs show: the on-premises format read and
+/// the Exchange Online format read, each if any (a run reads at most one of each).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sides {
+    pub onprem: Option<LogFormat>,
+    pub cloud: Option<LogFormat>,
+}
+
+impl Sides {
+    /// The sides of `formats` (the first of each side counts).
+    pub fn of(formats: &[LogFormat]) -> Sides {
+        Sides {
+            onprem: formats.iter().copied().find(|f| f.is_onprem()),
+            cloud: formats.iter().copied().find(|f| !f.is_onprem()),
+        }
+    }
+
+    /// Both sides' logs were read (messages are joined across them).
+    pub fn both(self) -> bool {
+        self.onprem.is_some() && self.cloud.is_some()
+    }
+
+    /// The formats in words: "message tracking log and Exchange Online message trace".
+    pub fn describe(self) -> String {
+        match (self.onprem, self.cloud) {
+            (Some(a), Some(b)) => format!("{a} and {b}"),
+            (Some(a), None) | (None, Some(a)) => a.describe().to_string(),
+            (None, None) => "no log".to_string(),
+        }
+    }
+}
+
 impl fmt::Display for LogFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.describe())
@@ -399,6 +439,11 @@ impl ReadReport {
         self.files.first().map(|f| f.format)
     }
 
+    /// The sides the files read show.
+    pub fn sides(&self) -> Sides {
+        Sides::of(&self.formats())
+    }
+
     /// The formats read, sorted, each once (at most two: one per side).
     pub fn formats(&self) -> Vec<LogFormat> {
         let mut v: Vec<LogFormat> = self.files.iter().map(|f| f.format).collect();
@@ -443,7 +488,9 @@ pub enum CalibrateError {
         field: String,
         accepted: String,
     },
-    #[error("{path}: is a {found}, but {first} is a {expected}; calibrate one kind of log per run")]
+    #[error(
+        "{path}: is a {found}, but {first} is a {expected}: two formats of the same side would count its messages twice; give one on-premises format (tracking logs or their Get-MessageTrackingLog export) and one Exchange Online format (message trace or detailed report) — on-premises logs and cloud traces can be combined"
+    )]
     MixedFormats {
         path: PathBuf,
         found: LogFormat,

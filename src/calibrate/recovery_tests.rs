@@ -283,7 +283,7 @@ fn the_seed_topology_calibrates_by_itself_and_its_backtest_passes() {
     let plan = scenario_out::Plan {
         cal: &c.cal,
         routing: &c.routing,
-        format: c.format,
+        sides: c.sides,
         base: &c.base,
         model_sources: scenario_out::model_sources(),
     };

@@ -10,9 +10,9 @@
 use serde::Serialize;
 use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, Value, value};
 
-use super::classify::{ClassifyReport, FLOWS, Source, measured_to};
+use super::classify::{ClassifyReport, FLOWS, Source, measured_from, measured_to};
 use super::estimate::Estimate;
-use super::record::{LogFormat, ReadReport};
+use super::record::{LogFormat, ReadReport, Sides};
 use super::tally::{Calibration, HopMethodUsed, RoutingEvidence};
 use crate::hybrid::defaults::default_work;
 use crate::hybrid::work::Role;
@@ -66,9 +66,9 @@ pub enum Visibility {
 }
 
 /// Whether logs of `format` show `source`'s messages when routing is `v`.
-pub fn visibility(source: Source, v: Variant, format: LogFormat) -> Visibility {
+fn visibility_of(source: Source, v: Variant, format: LogFormat) -> Visibility {
     use Visibility as V;
-    let onprem_logs = matches!(format, LogFormat::TrackingLog | LogFormat::PowerShellExport);
+    let onprem_logs = format.is_onprem();
     let cmt = v.centralized_mail_transport;
     match (onprem_logs, source) {
         (true, Source::Inbound) if v.mx == Mx::Eop && !cmt => V::OnpremCopies,
@@ -79,6 +79,39 @@ pub fn visibility(source: Source, v: Variant, format: LogFormat) -> Visibility {
         (false, Source::Inbound) if v.mx == Mx::Onprem => V::CloudCopies,
         (false, Source::OnpremInternal | Source::OutboundFromOnprem) => V::None,
         (false, _) => V::Full,
+    }
+}
+
+/// Whether the logs read (one side or both, joined by message id) show `source`'s messages
+/// when routing is `v`: the better of the two sides, since a message seen on either is
+/// classified once from what both show.
+pub fn visibility(source: Source, v: Variant, sides: Sides) -> Visibility {
+    let rank = |x: Visibility| match x {
+        Visibility::Full => 2,
+        Visibility::OnpremCopies | Visibility::CloudCopies => 1,
+        Visibility::None => 0,
+    };
+    [sides.onprem, sides.cloud]
+        .into_iter()
+        .flatten()
+        .map(|f| visibility_of(source, v, f))
+        .max_by_key(|x| rank(*x))
+        .unwrap_or(Visibility::None)
+}
+
+/// Which logs show `source` under `v`, in words for calibrated.toml's comments: "from the
+/// message tracking logs", "from the Exchange Online message trace", or both "joined by
+/// message id".
+pub fn shown_by(source: Source, v: Variant, sides: Sides) -> String {
+    let seen: Vec<LogFormat> = [sides.onprem, sides.cloud]
+        .into_iter()
+        .flatten()
+        .filter(|f| visibility_of(source, v, *f) != Visibility::None)
+        .collect();
+    match seen.as_slice() {
+        [a, b] => format!("from the {a}s and the {b}s, joined by message id"),
+        [a] => format!("from the {a}s"),
+        _ => "from the logs".to_string(),
     }
 }
 
@@ -121,8 +154,8 @@ pub fn parse_current(s: &str) -> Result<Variant, OutputError> {
 /// Infers the routing: the MX is on-premises when Internet mail enters at the 2007 Hub, at
 /// EOP when it arrives at the 2013 hybrid server; CMT is on when cloud senders' Internet mail
 /// or inbound mail for cloud recipients passes on-premises.
-pub fn infer_routing(e: &RoutingEvidence, format: LogFormat) -> Routing {
-    if !matches!(format, LogFormat::TrackingLog | LogFormat::PowerShellExport) {
+pub fn infer_routing(e: &RoutingEvidence, sides: Sides) -> Routing {
+    if sides.onprem.is_none() {
         return Routing {
             variant: Variant {
                 mx: Mx::Eop,
@@ -182,7 +215,8 @@ fn row(q: &str, what: &str, e: Estimate, unit: &str, method: &str) -> Calibratio
 pub struct Plan<'a> {
     pub cal: &'a Calibration,
     pub routing: &'a Routing,
-    pub format: LogFormat,
+    /// The sides the logs show.
+    pub sides: Sides,
     /// The validated base scenario (for its recipient split and hop names).
     pub base: &'a Scenario,
     /// Sources the model of this build has (`hybrid::SOURCES`).
@@ -198,7 +232,7 @@ pub fn scenario_rate(p: &Plan<'_>, s: Source) -> Option<(Estimate, String)> {
          i.e. the rate in the busiest hour of day ({:02}:00); interval by the delta method",
         p.cal.peak_hour_of_day
     );
-    match visibility(s, p.routing.variant, p.format) {
+    match visibility(s, p.routing.variant, p.sides) {
         Visibility::Full if peak.n == 0 => {
             let total: u64 = p
                 .cal
@@ -273,7 +307,7 @@ pub const NO_MAIL_RATE: f64 = 1e-9;
 
 /// Whether the logs give the inbound recipients' split.
 fn split_visible(p: &Plan<'_>) -> bool {
-    visibility(Source::Inbound, p.routing.variant, p.format) == Visibility::Full
+    visibility(Source::Inbound, p.routing.variant, p.sides) == Visibility::Full
 }
 
 /// The rows of `calibration.csv`.
@@ -349,7 +383,11 @@ pub fn calibration_rows(p: &Plan<'_>) -> Vec<CalibrationRow> {
             "inbound",
             s,
             "share",
-            "inbound recipients on-premises ÷ all inbound recipients; Wilson interval",
+            if p.sides.both() {
+                "legitimate inbound recipients delivered on-premises (tracking logs) ÷ all the message trace and the tracking logs show, joined by message id; Wilson interval"
+            } else {
+                "inbound recipients on-premises ÷ all inbound recipients; Wilson interval"
+            },
         ));
     }
     if let Some(s) = c.spam_share {
@@ -358,7 +396,11 @@ pub fn calibration_rows(p: &Plan<'_>) -> Vec<CalibrationRow> {
             "inbound",
             s,
             "share",
-            "inbound messages filtered or quarantined ÷ inbound messages; Wilson interval",
+            if p.sides.cloud.is_some() {
+                "inbound messages the message trace shows FilteredAsSpam or Quarantined ÷ inbound messages (both sides joined by message id); Wilson interval"
+            } else {
+                "inbound messages filtered or quarantined ÷ inbound messages; Wilson interval"
+            },
         ));
     }
     if let Some(sz) = &c.size {
@@ -442,8 +484,9 @@ pub fn calibration_rows(p: &Plan<'_>) -> Vec<CalibrationRow> {
             continue;
         }
         let m = format!(
-            "observed end to end, arrival to {}; order-statistic interval",
-            measured_to(f, Some(p.format))
+            "observed end to end, from {} to {}; order-statistic interval",
+            measured_from(f, p.sides),
+            measured_to(f, p.sides)
         );
         for (q, e) in [
             ("latency_p50", l.p50),
@@ -498,7 +541,7 @@ pub fn observed_rows(p: &Plan<'_>) -> Vec<ObservedRow> {
                 n: e.n,
                 ci95_lo: e.ci95.map(|x| x.0),
                 ci95_hi: e.ci95.map(|x| x.1),
-                measured_to: measured_to(f, Some(p.format)).to_string(),
+                measured_to: measured_to(f, p.sides).to_string(),
             });
         }
     }
@@ -521,7 +564,7 @@ pub fn observed_rows(p: &Plan<'_>) -> Vec<ObservedRow> {
                 n,
                 ci95_lo: None,
                 ci95_hi: None,
-                measured_to: measured_to(f, Some(p.format)).to_string(),
+                measured_to: measured_to(f, p.sides).to_string(),
             });
         }
     }
@@ -669,7 +712,8 @@ pub fn calibrated_toml(
                     &mut rates,
                     s.name(),
                     &format!(
-                        "calibrated: busiest-hour rate {src}, n = {} messages{}\n({method})",
+                        "calibrated: busiest-hour rate {}, n = {} messages{}\n({method})",
+                        shown_by(s, p.routing.variant, p.sides),
                         e.n,
                         ci_text(&e, 5)
                     ),
@@ -749,7 +793,12 @@ pub fn calibrated_toml(
             &mut load,
             "onprem_recipient_share",
             &format!(
-                "calibrated: on-premises share of inbound recipients {src}, n = {} recipients{}",
+                "calibrated: on-premises share of inbound recipients {}, n = {} recipients{}",
+                if p.sides.both() {
+                    "from the on-premises deliveries and the message trace's recipients, joined by message id"
+                } else {
+                    src
+                },
                 s.n,
                 ci_text(&s, 4)
             ),
@@ -767,7 +816,12 @@ pub fn calibrated_toml(
             &mut load,
             "spam_share",
             &format!(
-                "calibrated: share of inbound messages filtered as spam {src}, n = {} messages{}",
+                "calibrated: share of inbound messages filtered as spam {}, n = {} messages{}",
+                if p.sides.cloud.is_some() {
+                    "from the message trace (FilteredAsSpam and Quarantined rows)"
+                } else {
+                    "from the logs (content filter FAIL records)"
+                },
                 s.n,
                 ci_text(&s, 4)
             ),
@@ -1276,6 +1330,7 @@ mod tests {
                             }],
                             mixed: false,
                             first_hop: Some("cas2013".into()),
+                            cloud_recipients_via_onprem: 0,
                         });
                     }
                 }
@@ -1299,7 +1354,7 @@ mod tests {
         let p = Plan {
             cal: &cal,
             routing: &routing,
-            format: LogFormat::TrackingLog,
+            sides: Sides::of(&[LogFormat::TrackingLog]),
             base: &base,
             model_sources: model_sources(),
         };
@@ -1364,7 +1419,7 @@ mod tests {
         let p = Plan {
             cal: &cal,
             routing: &routing,
-            format: LogFormat::TrackingLog,
+            sides: Sides::of(&[LogFormat::TrackingLog]),
             base: &base,
             model_sources: model_sources(),
         };
@@ -1453,7 +1508,7 @@ mod tests {
         let p = Plan {
             cal: &cal,
             routing: &routing,
-            format: LogFormat::TrackingLog,
+            sides: Sides::of(&[LogFormat::TrackingLog]),
             base: &base,
             model_sources: model_sources(),
         };

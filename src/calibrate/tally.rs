@@ -122,6 +122,8 @@ pub struct Tally {
     source_hourly: Vec<BTreeMap<i64, u64>>,
     /// Per flow: recipient copies per absolute hour (by the message's arrival).
     flow_hourly: Vec<BTreeMap<i64, u64>>,
+    /// Per flow: Σ over messages of (its copies in the flow)², for the copies' variance.
+    flow_copies_sq: Vec<f64>,
     /// Per source: recipients per message → messages.
     recipients: Vec<BTreeMap<u32, u64>>,
     inbound_onprem: u64,
@@ -157,6 +159,7 @@ impl Tally {
             tz,
             source_hourly: vec![BTreeMap::new(); Source::ALL.len()],
             flow_hourly: vec![BTreeMap::new(); FLOWS.len()],
+            flow_copies_sq: vec![0.0; FLOWS.len()],
             recipients: vec![BTreeMap::new(); Source::ALL.len()],
             inbound_onprem: 0,
             inbound_cloud: 0,
@@ -195,7 +198,8 @@ impl Tally {
             match m.source {
                 Source::Inbound => {
                     *self.routing.inbound_entered.entry(h.clone()).or_default() += 1;
-                    self.routing.inbound_cloud_onprem += u64::from(m.cloud_recipients > 0);
+                    self.routing.inbound_cloud_onprem +=
+                        u64::from(m.cloud_recipients_via_onprem > 0);
                 }
                 Source::OutboundFromCloud => self.routing.cloud_outbound_onprem += 1,
                 _ => {}
@@ -211,11 +215,14 @@ impl Tally {
             for (flow, n) in [(0, m.onprem_recipients), (1, m.cloud_recipients)] {
                 if n > 0 && !m.spam {
                     *self.flow_hourly[flow].entry(hour).or_default() += u64::from(n);
+                    self.flow_copies_sq[flow] += f64::from(n).powi(2);
                 }
             }
         } else {
             let flow = super::classify::flow_of(m.source, super::classify::Side::Onprem);
-            *self.flow_hourly[flow].entry(hour).or_default() += u64::from(m.recipients.max(1));
+            let n = m.recipients.max(1);
+            *self.flow_hourly[flow].entry(hour).or_default() += u64::from(n);
+            self.flow_copies_sq[flow] += f64::from(n).powi(2);
         }
         if let Some(b) = m.size_bytes.filter(|b| *b > 0) {
             self.sizes.record_auto(b);
@@ -447,6 +454,7 @@ impl Tally {
             hops,
             latency,
             flow_hourly: self.flow_hourly.clone(),
+            flow_copies_sq: self.flow_copies_sq.clone(),
             routing: self.routing.clone(),
         })
     }
@@ -712,6 +720,9 @@ pub struct Calibration {
     pub latency: Vec<FlowLatency>,
     /// Per flow: recipient copies per absolute hour (Unix s ÷ 3600).
     pub flow_hourly: Vec<BTreeMap<i64, u64>>,
+    /// Per flow: Σ over messages of (its copies in the flow)² (see
+    /// [`estimate::compound_poisson_rate`]).
+    pub flow_copies_sq: Vec<f64>,
     pub routing: RoutingEvidence,
 }
 
@@ -740,6 +751,7 @@ mod tests {
             }],
             mixed: false,
             first_hop: None,
+            cloud_recipients_via_onprem: 0,
         }
     }
 

@@ -38,6 +38,8 @@
 //! Keys are stored as one `u128` (time in the high half, sequence in the low half), so a
 //! comparison is branch-free and needs no arithmetic.
 
+use std::cell::Cell;
+
 use super::SimTime;
 
 /// Children per node.
@@ -127,18 +129,19 @@ impl<E: Copy> EventQueue<E> {
             // dozen events a tandem network keeps pending.
             let key = entry.key();
             self.heap.push(entry);
-            // On a slice whose length the loop can see, so the indexing needs no checks.
-            let s = self.heap.as_mut_slice();
-            let mut j = s.len() - 1;
-            while j > 0 {
-                let prev = s[j - 1];
+            // Over the slice's adjacent pairs (as cells, so that a pair can be read and
+            // written), so the indexing needs no bounds checks.
+            let cells = Cell::from_mut(self.heap.as_mut_slice()).as_slice_of_cells();
+            let mut j = cells.len() - 1;
+            for pair in cells.windows(2).rev() {
+                let prev = pair[0].get();
                 if prev.key() >= key {
                     break;
                 }
-                s[j] = prev;
+                pair[1].set(prev);
                 j -= 1;
             }
-            s[j] = entry;
+            cells[j].set(entry);
             return;
         }
         self.schedule_slow(entry);

@@ -140,11 +140,6 @@ impl Copies {
         c
     }
 
-    #[inline]
-    fn get(&self, id: usize) -> Option<&MsgCopy> {
-        self.slots.get(id).filter(|c| c.live)
-    }
-
     fn iter(&self) -> impl Iterator<Item = (usize, &MsgCopy)> {
         self.slots.iter().enumerate().filter(|(_, c)| c.live)
     }
@@ -172,6 +167,9 @@ impl std::ops::IndexMut<usize> for Copies {
 struct StationState {
     /// `u32::MAX` for unlimited.
     servers: u32,
+    /// No queue limit and always up: an arrival is served or queued, never refused, so it
+    /// skips those checks (decided once, when the run is built).
+    plain: bool,
     busy: u32,
     queue: VecDeque<u32>,
     rng: SimRng,
@@ -233,6 +231,8 @@ pub struct MailSim<'a> {
     next_gen: u32,
     /// Whether message sizes matter: some station has a per-KB cost, or a meter counts bytes.
     needs_size: bool,
+    /// Whether some node counts toward a traffic meter (else completions skip the look-up).
+    has_meters: bool,
 }
 
 impl<'a> MailSim<'a> {
@@ -252,6 +252,9 @@ impl<'a> MailSim<'a> {
             .enumerate()
             .map(|(i, s)| StationState {
                 servers: s.servers.count().unwrap_or(u32::MAX),
+                plain: s.queue_limit.is_none()
+                    && s.queue_limit_external.is_none()
+                    && s.availability.is_always_up(),
                 busy: 0,
                 queue: VecDeque::new(),
                 rng: rng.stream(streams::SERVICE, i as u64),
@@ -299,6 +302,7 @@ impl<'a> MailSim<'a> {
             next_gen: 0,
             needs_size: net.stations.iter().any(|s| s.per_kb_ns > 0.0)
                 || net.meters.iter().any(Option::is_some),
+            has_meters: meter_count > 0,
         }
     }
 
@@ -638,9 +642,31 @@ impl<'a> MailSim<'a> {
         queue: &mut EventQueue<Event>,
     ) {
         let si = s.0 as usize;
+        self.copies[id].entered = now;
+        if !self.stations[si].plain && !self.admit(now, id, si, queue) {
+            return;
+        }
+        let st = &mut self.stations[si];
+        st.stats.arrivals += 1;
+        if st.busy < st.servers {
+            st.busy += 1;
+            st.stats.busy.set(now, u64::from(st.busy));
+            st.stats.record_zero_wait();
+            self.start_service(now, id, si, extra, queue);
+        } else {
+            st.queue.push_back(id as u32);
+            let len = st.queue.len() as u64;
+            st.stats.queue.set(now, len);
+            st.stats.max_queue = st.stats.max_queue.max(len);
+        }
+    }
+
+    /// [`Self::arrive`]'s checks at a station with a queue limit or outages: whether copy
+    /// `id` may go in; if not, it has been refused (4xx) or rejected (5xx).
+    #[inline(never)]
+    fn admit(&mut self, now: SimTime, id: usize, si: usize, queue: &mut EventQueue<Event>) -> bool {
         let spec = &self.net.stations[si];
-        let c = &mut self.copies[id];
-        c.entered = now;
+        let c = &self.copies[id];
         let external = c.holder.is_none();
         let st = &mut self.stations[si];
         let has_server = st.busy < st.servers;
@@ -655,26 +681,15 @@ impl<'a> MailSim<'a> {
             st.stats.rejections += 1;
             let node = c.node;
             self.end_copy(id, node, EndState::Rejected, None);
-            return;
+            return false;
         }
         if st.down > 0 || full {
             // Back pressure holds the sender before its 4xx; an outage refuses at once.
             let tarpit = full && spec.tarpit && st.down == 0;
             self.refuse(now, id, si, tarpit, queue);
-            return;
+            return false;
         }
-        st.stats.arrivals += 1;
-        if has_server {
-            st.busy += 1;
-            st.stats.busy.set(now, u64::from(st.busy));
-            st.stats.record_zero_wait();
-            self.start_service(now, id, si, extra, queue);
-        } else {
-            st.queue.push_back(id as u32);
-            let len = st.queue.len() as u64;
-            st.stats.queue.set(now, len);
-            st.stats.max_queue = st.stats.max_queue.max(len);
-        }
+        true
     }
 
     /// A transient (4xx) refusal: the copy's holder keeps it and retries on its schedule, after
@@ -802,7 +817,9 @@ impl<'a> MailSim<'a> {
         service_gen: u32,
         queue: &mut EventQueue<Event>,
     ) {
-        match self.copies.get(id) {
+        // A slot not in service has no pending completion (an ended copy's slot is never in
+        // service; see `Copies::remove`).
+        match self.copies.slots.get(id) {
             Some(c) if c.in_service && c.service_gen == service_gen => {}
             _ => return, // cancelled by an outage
         }
@@ -827,7 +844,8 @@ impl<'a> MailSim<'a> {
         } else {
             self.serve_waiting(now, si, queue);
         }
-        if let Some(m) = self.net.meters[node.0 as usize]
+        if self.has_meters
+            && let Some(m) = self.net.meters[node.0 as usize]
             && now >= self.limits.warmup
         {
             self.meters[m.index()].record(now - self.limits.warmup, size_kb);
@@ -986,7 +1004,7 @@ fn schedule_arrival(queue: &mut EventQueue<Event>, t: SimTime, i: usize) {
 impl Model for MailSim<'_> {
     type Event = Event;
 
-    #[inline]
+    #[inline(always)]
     fn handle(&mut self, now: SimTime, event: Event, queue: &mut EventQueue<Event>) {
         match event {
             Event::Arrival(i) => self.on_arrival(now, i as usize, queue),

@@ -102,7 +102,28 @@ pub struct StudyManifest<'a> {
     /// Simulated configurations (sweep points, or search steps).
     pub points: usize,
     pub events: u64,
+    /// With `--precision`: the target every point (configuration) replicated towards; each
+    /// point's rounds and replications are in `precision.csv` (sweep) or the steps' CSV.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<StudyPrecision>,
     pub files: Vec<String>,
+}
+
+/// A study's `--precision` and `--max-replications`.
+#[derive(Serialize)]
+pub struct StudyPrecision {
+    /// The largest accepted 95% half-width as a share of the figure (0.05 for `5%`).
+    pub share: f64,
+    pub max_replications: u32,
+}
+
+impl StudyPrecision {
+    pub fn of(p: crate::runner::precision::Precision) -> StudyPrecision {
+        StudyPrecision {
+            share: p.share,
+            max_replications: p.max_replications,
+        }
+    }
 }
 
 impl<'a> StudyManifest<'a> {
@@ -119,6 +140,10 @@ impl<'a> StudyManifest<'a> {
             parameters: Vec::new(),
             points: 0,
             events: 0,
+            precision: study.precision.as_ref().map(|r| StudyPrecision {
+                share: r.share,
+                max_replications: r.max_replications,
+            }),
             files: Vec::new(),
         }
     }

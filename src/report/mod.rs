@@ -427,6 +427,7 @@ pub fn write_capacity(
             .collect(),
         points: c.simulated,
         events: c.events,
+        precision: c.spec.replicate.map(manifest::StudyPrecision::of),
         files: Vec::new(),
     };
     if let crate::capacity::Knob::Servers(h) = &c.spec.knob {

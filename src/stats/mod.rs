@@ -136,7 +136,7 @@ impl Default for StationStats {
 }
 
 impl StationStats {
-    #[inline]
+    #[inline(always)]
     pub fn record_wait(&mut self, wait: SimTime) {
         self.wait_counts.record(wait.as_micros(), 1);
         self.wait_sum_ns += u128::from(wait.as_nanos());
@@ -233,7 +233,7 @@ impl Default for FlowStats {
 }
 
 impl FlowStats {
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, latency: SimTime, recipients: u32) {
         self.latency_counts
             .record(latency.as_micros(), u64::from(recipients));

@@ -58,7 +58,7 @@ pub struct SpanCounts {
 impl SpanCounts {
     /// Counts `value` `n` times, clamped at [`HIST_HIGH_US`]. Allocates only when `value` is
     /// the largest yet (the counts grow by doubling), a few dozen times per run at most.
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, value: u64, n: u64) {
         let i = index_of(value.min(HIST_HIGH_US));
         match self.counts.get_mut(i) {

@@ -48,7 +48,7 @@ impl Default for BatchSeries {
 
 impl BatchSeries {
     /// Adds one observation (`latency`, delivered at `now`).
-    #[inline]
+    #[inline(always)]
     pub fn record(&mut self, now: SimTime, latency: SimTime) {
         self.open_sum += latency.as_nanos() as f64;
         self.open_count += 1;

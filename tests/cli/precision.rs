@@ -255,6 +255,9 @@ fn sweep_points_and_capacity_candidates_reach_the_precision() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("2 of 2 points reached it"), "{stdout}");
+    // The manifests record the target (the rounds are per point, in precision.csv).
+    let target = serde_json::json!({"share": 0.05, "max_replications": 100});
+    assert_eq!(manifest(&out)["precision"], target);
     let pc = std::fs::read_to_string(out.join("precision.csv")).unwrap();
     assert!(pc.starts_with("load.scale,variant,flow,figure,"), "{pc}");
     assert_eq!(pc.lines().count(), 1 + 2 * 7);
@@ -293,6 +296,7 @@ fn sweep_points_and_capacity_candidates_reach_the_precision() {
         stdout.contains("within 5% of it, from 3 up to 100"),
         "{stdout}"
     );
+    assert_eq!(manifest(&cap)["precision"], target);
     let mut r = csv::Reader::from_path(cap.join("capacity_steps.csv")).unwrap();
     let h = r.headers().unwrap().clone();
     let at = |n: &str| h.iter().position(|c| c == n).unwrap();
