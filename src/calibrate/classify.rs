@@ -69,7 +69,7 @@ pub fn measured_to(flow: usize, sides: Sides) -> &'static str {
 pub fn measured_from(flow: usize, sides: Sides) -> &'static str {
     match (flow, sides.cloud.is_some()) {
         (0 | 1 | 3 | 5 | 7, true) => {
-            "the message trace's Received in Exchange Online (or an earlier on-premises record)"
+            "the message trace's Received in EOP/Exchange Online (exported to the whole second: starts up to 1 s early) or an earlier on-premises record"
         }
         (2 | 4 | 6, _) => "on-premises submission",
         _ => "the first on-premises record (RECEIVE, or message-info's original arrival)",

@@ -803,14 +803,15 @@ impl<'m> Gen<'m> {
         } else {
             count
         };
+        // A message names each mailbox once (a trace has one row per recipient): a mailbox
+        // or Internet address already drawn for this message is drawn again (11c).
+        let mut drawn: Vec<u32> = Vec::with_capacity(count as usize);
         for _ in 0..count {
-            // A message lists each recipient once (Exchange expands duplicates away): a user
-            // drawn twice is replaced by the next one not yet listed (no extra draw, so the
-            // other messages are unchanged).
             let mut u = self.user();
-            while onprem.contains(&u) || cloud.contains(&u) {
-                u = (u + 1) % USERS;
+            while drawn.contains(&u) {
+                u = self.user();
             }
+            drawn.push(u);
             match flow {
                 Flow::Inbound => {
                     if self.msg_rng.random::<f64>() < m.inbound_onprem_share {
@@ -822,7 +823,7 @@ impl<'m> Gen<'m> {
                 Flow::OutboundFromOnprem | Flow::OutboundFromCloud => {
                     let mut addr = self.internet_address();
                     while internet.contains(&addr) {
-                        addr = format!("x{addr}");
+                        addr = self.internet_address();
                     }
                     internet.push(addr);
                 }
