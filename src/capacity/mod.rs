@@ -227,6 +227,14 @@ fn slo_figures(
         .collect()
 }
 
+/// Whether some SLO's figure (in `slos`' order, as [`slo_figures`] watches them) has its
+/// whole 95% interval over the limit: the configuration fails, and surely so.
+fn surely_fails(slos: &[Slo], figures: &[MeanCi]) -> bool {
+    slos.iter()
+        .zip(figures)
+        .any(|(s, m)| m.ci95.is_some_and(|(lo, _)| lo > s.limit_ms))
+}
+
 /// Checks that every SLO names a flow of every variant.
 pub fn check_slos(scn: &Scenario, slos: &[Slo]) -> Result<(), CapacityError> {
     for s in slos {
@@ -275,7 +283,8 @@ pub struct SearchSpec {
     pub headroom: Option<f64>,
     /// `--precision`: each configuration tried gets replications in rounds until every SLO
     /// figure's 95% half-width is within the share of its value (per candidate, see
-    /// [`crate::runner::precision`]); None runs the fixed replications.
+    /// [`crate::runner::precision`]), or until one SLO surely fails (its whole interval over
+    /// the limit; [`surely_fails`]); None runs the fixed replications.
     pub replicate: Option<crate::runner::precision::Precision>,
 }
 
@@ -390,6 +399,10 @@ pub struct Step {
     /// With `--precision`: whether every SLO figure met it (None without, or not simulated).
     #[serde(default)]
     pub precision_met: Option<bool>,
+    /// With `--precision`: replications stopped before every SLO figure met it because one
+    /// SLO already surely failed (the verdict could not change to a pass).
+    #[serde(default)]
+    pub precision_settled: bool,
     /// The summaries, when simulated (for pictures); not kept in a capacity shard.
     #[serde(skip)]
     pub outcome: Option<VariantOutcome>,
@@ -799,6 +812,7 @@ pub fn search_variants(
                         window_s: None,
                         replications: 0,
                         precision_met: None,
+                        precision_settled: false,
                         outcome: None,
                     });
                     record(st, &mut answers[ai], scale, servers);
@@ -817,11 +831,14 @@ pub fn search_variants(
                 planned(round.len() as u64 * u64::from(replications));
                 runner::run_many(&refs, opts, done)?
             }
-            Some(p) => runner::precision::run_many_precise(
+            // A candidate whose SLO figure is surely over its limit fails whatever more
+            // replications show: it stops there (`settled`), precise or not.
+            Some(p) => runner::precision::run_many_precise_until(
                 &refs,
                 opts,
                 p,
                 &|_, v| slo_figures(v, &spec.slos),
+                &|_, _, figures| surely_fails(&spec.slos, figures),
                 planned,
                 done,
             )?,
@@ -837,6 +854,7 @@ pub fn search_variants(
                 .expect("one variant per run");
             let (verdict, figures) = judge(&v, spec);
             let precision_met = out.precision.as_ref().map(|p| p.met());
+            let precision_settled = out.precision.as_ref().is_some_and(|p| p.settled);
             let reps_used = out.replications;
             let reps = f64::from(out.replications.max(1));
             let window_s =
@@ -860,6 +878,7 @@ pub fn search_variants(
                 window_s: Some(window_s),
                 replications: reps_used,
                 precision_met,
+                precision_settled,
                 outcome: Some(v),
             });
             record(&mut states[which[ai]], &mut answers[ai], scale, servers);
@@ -1311,6 +1330,7 @@ mod tests {
             window_s: Some(window_s),
             replications: 3,
             precision_met: None,
+            precision_settled: false,
             outcome: None,
         }
     }

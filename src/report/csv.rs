@@ -677,6 +677,10 @@ pub struct CapacityStepRow<'a> {
     /// With `--precision`: whether this row's SLO figure met it (its 95% half-width within
     /// the share of its value) at this step.
     pub slo_precision_met: Option<bool>,
+    /// With `--precision`, why the step's replications stopped: `precise` (every SLO figure
+    /// met it), `sure_fail` (an SLO figure's whole interval was over its limit first) or
+    /// `maximum` (`--max-replications` reached).
+    pub precision_stop: Option<&'static str>,
 }
 
 fn failing_reason(c: &CapacityOutcome, v: &Verdict) -> Option<String> {
@@ -829,6 +833,13 @@ pub fn capacity_step_rows(c: &CapacityOutcome) -> Vec<CapacityStepRow<'_>> {
                         .replicate
                         .filter(|_| st.replications > 0)
                         .and_then(|p| Some(crate::runner::precision::precise(m?, p.share))),
+                    precision_stop: st
+                        .precision_met
+                        .map(|met| match (met, st.precision_settled) {
+                            (true, _) => "precise",
+                            (false, true) => "sure_fail",
+                            (false, false) => "maximum",
+                        }),
                 });
             }
         }

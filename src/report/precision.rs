@@ -122,6 +122,7 @@ mod tests {
             max_replications: 10,
             rounds: vec![5, 10],
             replications: 10,
+            settled: false,
             checks: vec![
                 FigureCheck {
                     variant: "a".into(),

@@ -22,6 +22,12 @@
 //!
 //! Each scenario of a batch (a sweep point, a capacity candidate) stops on its own; the
 //! variants of one scenario share n, so they stay paired replication by replication.
+//!
+//! A caller may also say when a scenario's answer is *settled* before it is precise
+//! ([`run_many_precise_until`]): a capacity candidate whose SLO figure is surely over its
+//! limit fails whatever more replications show. The rule is then the smallest n at which
+//! every variant is precise or settled; it still depends on replications 0 … n − 1 only, so
+//! the files are still those of a fixed run of n.
 
 use std::time::Instant;
 
@@ -135,6 +141,9 @@ pub struct PrecisionRecord {
     pub replications: u32,
     /// Every watched figure at `replications`, in variant, flow, figure order.
     pub checks: Vec<FigureCheck>,
+    /// Stopped at `replications` because the answer was settled before every figure was
+    /// precise ([`run_many_precise_until`]).
+    pub settled: bool,
 }
 
 impl PrecisionRecord {
@@ -161,6 +170,7 @@ struct Track {
     /// The next n to check.
     next_check: u32,
     chosen: Option<u32>,
+    settled: bool,
 }
 
 impl Track {
@@ -175,6 +185,31 @@ impl Track {
                 .iter()
                 .all(|vals| precise(mean_ci(&vals[..n as usize]), share))
         })
+    }
+
+    /// Whether every variant over replications 0 … n − 1 is precise or, by `settles`,
+    /// settled; and whether any was settled without being precise.
+    fn precise_or_settled(
+        &self,
+        n: u32,
+        share: f64,
+        settles: &dyn Fn(usize, &[MeanCi]) -> bool,
+    ) -> Option<bool> {
+        let mut settled = false;
+        for (v, per_fig) in self.values.iter().enumerate() {
+            let figures: Vec<MeanCi> = per_fig
+                .iter()
+                .map(|vals| mean_ci(&vals[..n as usize]))
+                .collect();
+            if figures.iter().all(|&m| precise(m, share)) {
+                continue;
+            }
+            if !settles(v, &figures) {
+                return None;
+            }
+            settled = true;
+        }
+        Some(settled)
     }
 
     /// The replications the current half-widths project for the worst figure.
@@ -209,6 +244,29 @@ pub fn run_many_precise(
     opts: RunOptions,
     precision: Precision,
     watch: &dyn Fn(usize, &VariantModel) -> Watched,
+    planned: &(dyn Fn(u64) + Sync),
+    done: &(dyn Fn() + Sync),
+) -> Result<Vec<StudyOutcome>, RunError> {
+    run_many_precise_until(
+        scns,
+        opts,
+        precision,
+        watch,
+        &|_, _, _| false,
+        planned,
+        done,
+    )
+}
+
+/// [`run_many_precise`], where scenario `i` also stops at the smallest n at which each of its
+/// variants is precise or `settled(i, variant, its watched figures over replications
+/// 0 … n − 1)` (in `watch`'s order) says its answer is decided.
+pub fn run_many_precise_until(
+    scns: &[&Scenario],
+    opts: RunOptions,
+    precision: Precision,
+    watch: &dyn Fn(usize, &VariantModel) -> Watched,
+    settled: &dyn Fn(usize, usize, &[MeanCi]) -> bool,
     planned: &(dyn Fn(u64) + Sync),
     done: &(dyn Fn() + Sync),
 ) -> Result<Vec<StudyOutcome>, RunError> {
@@ -251,6 +309,7 @@ pub fn run_many_precise(
                 rounds: Vec::new(),
                 next_check: first,
                 chosen: None,
+                settled: false,
             }
         })
         .collect();
@@ -313,6 +372,11 @@ pub fn run_many_precise(
                     t.chosen = Some(n);
                     break;
                 }
+                if let Some(s) = t.precise_or_settled(n, share, &|v, f| settled(i, v, f)) {
+                    t.chosen = Some(n);
+                    t.settled = s;
+                    break;
+                }
             }
             if t.chosen.is_none() && have >= max {
                 t.chosen = Some(max);
@@ -365,6 +429,7 @@ pub fn run_many_precise(
             rounds: t.rounds,
             replications: n,
             checks,
+            settled: t.settled,
         });
         outcomes.push(out);
     }

@@ -302,6 +302,8 @@ fn sweep_points_and_capacity_candidates_reach_the_precision() {
     let at = |n: &str| h.iter().position(|c| c == n).unwrap();
     let (reps, met, verdict) = (at("replications"), at("precision_met"), at("verdict"));
     let slo_met = at("slo_precision_met");
+    let (stop, limit) = (at("precision_stop"), at("limit_ms"));
+    let mut sure_fails = 0;
     let (lo, hi, v) = (
         at("value_ci95_lo_ms"),
         at("value_ci95_hi_ms"),
@@ -318,14 +320,27 @@ fn sweep_points_and_capacity_candidates_reach_the_precision() {
         assert_eq!(&rec[slo_met], &rec[met], "{rec:?}");
         let n: u32 = rec[reps].parse().unwrap();
         assert!(n >= 3);
-        // Met, or stopped at the maximum (near saturation the p90 varies a lot).
-        if &rec[met] != "true" {
-            assert_eq!((&rec[met], n), ("false", 100), "{rec:?}");
-            continue;
-        }
         let f = |i: usize| rec[i].parse::<f64>().unwrap();
+        // Met; or stopped where the SLO surely failed (its whole interval over the limit: more
+        // replications could not make it pass); or at the maximum.
+        match (&rec[met], &rec[stop]) {
+            ("true", "precise") => {}
+            ("false", "sure_fail") => {
+                assert_eq!(&rec[verdict], "fail", "{rec:?}");
+                assert!(f(lo) > f(limit), "{rec:?}");
+                sure_fails += 1;
+                continue;
+            }
+            ("false", "maximum") => {
+                assert_eq!(n, 100, "{rec:?}");
+                continue;
+            }
+            _ => panic!("{rec:?}"),
+        }
         // Cells are written to 1 µs: the half-width is within 5% up to that rounding.
         assert!((f(hi) - f(lo)) / 2.0 <= 0.05 * f(v) + 1e-3, "{rec:?}");
     }
     assert!(simulated >= 3);
+    // The search's first failing load is surely over: it stopped there early.
+    assert!(sure_fails >= 1, "no step stopped as a sure failure");
 }
