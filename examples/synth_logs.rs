@@ -3,7 +3,8 @@
 //! Exchange Online message trace.
 //!
 //!     cargo run --release --example synth_logs -- OUT_DIR [--days N] [--seed S] [--scale X]
-//!         [--one-file] [--powershell ZONE] [--no-trace] [--exchange2013] [--bytes N]
+//!         [--one-file] [--powershell ZONE] [--no-trace] [--exchange2013 | --exchange2010]
+//!         [--bytes N]
 //!         [--seed-topology] [--mx eop|onprem] [--cmt on|off]
 //!
 //! `--seed-topology` writes the logs of the base scenario's organization
@@ -11,6 +12,9 @@
 //! Hub HUB01, each message through the servers the scenario's routes give it) instead of two
 //! Exchange 2016 servers that every on-premises message passes; `--mx` and `--cmt` set the
 //! routing the logs are written under (default: MX at EOP, CMT off).
+//! `--exchange2013` writes Exchange 2013's 27-field tracking logs instead of 2016's 30;
+//! `--exchange2010` Exchange 2010's 26 fields (`#Version: 14.03`, no network-message-id,
+//! submissions and deliveries in the transport log, no MSGTRKMS/MSGTRKMD files).
 //! `--scale` multiplies every flow's rate; `--one-file` writes one tracking log per server and
 //! kind instead of one per hour; `--bytes` stops after about that many bytes (e.g. 1000000000).
 
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
             "--one-file" => out.hourly_files = false,
             "--no-trace" => out.trace_rows_per_file = None,
             "--exchange2013" => model.tracking = TrackingVersion::Exchange2013,
+            "--exchange2010" => model.tracking = TrackingVersion::Exchange2010,
             "--seed-topology" => {
                 let m = SynthModel::seed_example(model.seed);
                 model.servers = m.servers;
@@ -86,7 +91,7 @@ fn main() -> ExitCode {
     }
     let Some(dir) = dir else {
         eprintln!(
-            "usage: synth_logs OUT_DIR [--days N] [--seed S] [--scale X] [--one-file] [--powershell ZONE] [--no-trace] [--exchange2013] [--bytes N] [--seed-topology] [--mx eop|onprem] [--cmt on|off]"
+            "usage: synth_logs OUT_DIR [--days N] [--seed S] [--scale X] [--one-file] [--powershell ZONE] [--no-trace] [--exchange2013 | --exchange2010] [--bytes N] [--seed-topology] [--mx eop|onprem] [--cmt on|off]"
         );
         return ExitCode::from(2);
     };

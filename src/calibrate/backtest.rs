@@ -1,6 +1,14 @@
 //! The back-test: `calibrated.toml` run over the period the logs cover, for the routing
 //! variant they were written under, compared flow by flow with what the logs show (hourly
-//! recipient copies, latency p50/p90/p99).
+//! recipient copies, latency p50/p90/p99, each calibrated hop's volume and queue waits).
+//!
+//! The logs are one realization of the organization's traffic, so each observed figure is
+//! judged against a 95% prediction interval for one realization from the replications'
+//! figures (mean ± t(n − 1, 0.975) · s · √(1 + 1/n), [`crate::stats::prediction95`]), not
+//! against the simulated mean's confidence interval (which shrinks with more replications
+//! while a realization's spread does not) nor by the overlap of the observed interval (the
+//! observed queue waits' intervals treat waits as independent, about half the real spread
+//! between realizations).
 //!
 //! The simulation goes through [`crate::scenario::from_text`] and [`crate::runner::run`] like
 //! any user's scenario. A comparison is made only where the log's measurement ends where the
@@ -19,7 +27,8 @@ use super::scenario_out::{Visibility, visibility};
 use crate::hybrid::Mx;
 use crate::runner::{self, RunError, RunOptions};
 use crate::scenario::{self, ScenarioError};
-use crate::stats::MeanCi;
+use crate::stats::summary::{FlowFigure, StationReplication};
+use crate::stats::{MeanCi, prediction95};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BacktestError {
@@ -38,8 +47,9 @@ impl BacktestError {
     }
 }
 
-/// The columns of `backtest.csv`.
-pub const HEADER: [&str; 13] = [
+/// The columns of `backtest.csv` (the last four added after the first release, so older
+/// spreadsheets' column positions still hold).
+pub const HEADER: [&str; 17] = [
     "flow",
     "statistic",
     "unit",
@@ -53,6 +63,10 @@ pub const HEADER: [&str; 13] = [
     "inside_simulated_ci95",
     "intervals_overlap",
     "note",
+    "simulated_pi95_lo",
+    "simulated_pi95_hi",
+    "inside_simulated_pi95",
+    "method",
 ];
 
 /// One comparison: a flow's statistic, observed vs simulated.
@@ -76,13 +90,51 @@ pub struct BacktestRow {
     /// (simulated − observed) ÷ observed.
     #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
     pub relative_error: Option<f64>,
-    /// The observation lies inside the simulation's 95% interval.
+    /// The observation lies inside the simulated mean's 95% confidence interval.
     pub inside_simulated_ci95: Option<bool>,
-    /// The observation's and the simulation's 95% intervals overlap (the pass criterion:
-    /// both are estimates, each with its own sampling error).
+    /// The observation's and the simulated mean's 95% intervals overlap (for information; the
+    /// pass criterion is `inside_simulated_pi95`).
     pub intervals_overlap: Option<bool>,
     /// Why a flow is not compared, if it is not.
     pub note: String,
+    /// The 95% prediction interval for one realization, from the replications' figures.
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
+    pub simulated_pi95_lo: Option<f64>,
+    #[serde(serialize_with = "crate::report::num::serialize_sig_opt")]
+    pub simulated_pi95_hi: Option<f64>,
+    /// The observation lies inside the prediction interval (the pass criterion).
+    pub inside_simulated_pi95: Option<bool>,
+    /// How the row was judged.
+    pub method: String,
+}
+
+impl BacktestRow {
+    /// The row fails the back-test: the observation lies outside the prediction interval
+    /// (or, with fewer than two replications and so no prediction interval, the two
+    /// confidence intervals do not overlap).
+    pub fn fails(&self) -> bool {
+        match self.inside_simulated_pi95 {
+            Some(inside) => !inside,
+            None => self.intervals_overlap == Some(false),
+        }
+    }
+}
+
+/// The `method` of a compared row.
+fn method(replications: usize, note: &str) -> String {
+    let judged = if replications >= 2 {
+        format!(
+            "pi95 = mean +- t({}, 0.975) * s * sqrt(1 + 1/{replications}) over the {replications} replications' figures (one realization's 95% range); passes when the observation lies inside",
+            replications - 1
+        )
+    } else {
+        "one replication: no prediction interval; the 95% intervals' overlap decides".to_string()
+    };
+    if note.is_empty() {
+        judged
+    } else {
+        format!("{judged}; {note}")
+    }
 }
 
 /// The back-test's result.
@@ -92,7 +144,7 @@ pub struct Backtest {
     pub rows: Vec<BacktestRow>,
     /// One line per comparable flow, a planner can paste.
     pub verdict: Vec<String>,
-    /// Every comparison's intervals overlap.
+    /// Every deciding comparison's observation lies inside its prediction interval.
     pub passed: bool,
     pub replications: u32,
     pub compared: usize,
@@ -172,7 +224,17 @@ fn mean_ci_of(m: &MeanCi, k: f64) -> Estimate {
     }
 }
 
-fn compare(flow: &str, stat: &str, unit: &str, obs: Estimate, sim: Estimate) -> BacktestRow {
+/// One compared figure: the observation against the simulated mean (with its confidence
+/// interval) and the prediction interval of one realization from `per_replication` (the
+/// replications' own figures, in the same unit as `sim`).
+fn compare(
+    flow: &str,
+    stat: &str,
+    unit: &str,
+    obs: Estimate,
+    sim: Estimate,
+    per_replication: &[f64],
+) -> BacktestRow {
     let rel = (obs.value.is_finite() && sim.value.is_finite() && obs.value != 0.0)
         .then(|| (sim.value - obs.value) / obs.value);
     let inside = sim.ci95.map(|(lo, hi)| lo <= obs.value && obs.value <= hi);
@@ -181,7 +243,9 @@ fn compare(flow: &str, stat: &str, unit: &str, obs: Estimate, sim: Estimate) -> 
         (None, Some(_)) => inside,
         _ => None,
     };
+    let pi = prediction95(per_replication);
     let f = |x: f64| x.is_finite().then_some(x);
+    let n = per_replication.iter().filter(|x| x.is_finite()).count();
     BacktestRow {
         flow: flow.to_string(),
         statistic: stat.to_string(),
@@ -196,6 +260,12 @@ fn compare(flow: &str, stat: &str, unit: &str, obs: Estimate, sim: Estimate) -> 
         inside_simulated_ci95: inside,
         intervals_overlap: overlap,
         note: String::new(),
+        simulated_pi95_lo: pi.map(|c| c.0),
+        simulated_pi95_hi: pi.map(|c| c.1),
+        inside_simulated_pi95: pi
+            .filter(|_| obs.value.is_finite())
+            .map(|(lo, hi)| lo <= obs.value && obs.value <= hi),
+        method: method(n, ""),
     }
 }
 
@@ -243,6 +313,10 @@ pub fn run(
                         inside_simulated_ci95: None,
                         intervals_overlap: None,
                         note: why,
+                        simulated_pi95_lo: None,
+                        simulated_pi95_hi: None,
+                        inside_simulated_pi95: None,
+                        method: String::new(),
                     });
                 }
                 continue;
@@ -263,6 +337,10 @@ pub fn run(
                 inside_simulated_ci95: None,
                 intervals_overlap: None,
                 note: "the base scenario's model has no such flow: not compared".into(),
+                simulated_pi95_lo: None,
+                simulated_pi95_hi: None,
+                inside_simulated_pi95: None,
+                method: String::new(),
             });
             continue;
         }
@@ -279,6 +357,14 @@ pub fn run(
             continue;
         }
         compared += 1;
+        // Each replication's figures: copies per logged hour (its throughput over the
+        // statistics window, which is the logged period: no warm-up) and latency in s.
+        let per_rep = |fig: FlowFigure, k: f64| -> Vec<f64> {
+            sim.per_replication
+                .iter()
+                .map(|v| v[fig as usize] * k)
+                .collect()
+        };
         let mut flow_rows = vec![compare(
             name,
             "copies_per_hour",
@@ -286,11 +372,12 @@ pub fn run(
             // Copies come k to a message: compound Poisson, not Poisson (11c).
             estimate::compound_poisson_rate(total, c.cal.flow_copies_sq[f], hours),
             mean_ci_of(&sim.delivered, 1.0 / hours),
+            &per_rep(FlowFigure::ThroughputPerS, 3600.0),
         )];
-        for (stat, o, s) in [
-            ("p50", obs_lat.p50, &sim.p50_ms),
-            ("p90", obs_lat.p90, &sim.p90_ms),
-            ("p99", obs_lat.p99, &sim.p99_ms),
+        for (stat, o, s, fig) in [
+            ("p50", obs_lat.p50, &sim.p50_ms, FlowFigure::P50Ms),
+            ("p90", obs_lat.p90, &sim.p90_ms, FlowFigure::P90Ms),
+            ("p99", obs_lat.p99, &sim.p99_ms, FlowFigure::P99Ms),
         ] {
             if o.n > 0 && latency_comparable {
                 flow_rows.push(compare(
@@ -299,6 +386,7 @@ pub fn run(
                     "s",
                     o,
                     mean_ci_of(s, 1e-3),
+                    &per_rep(fig, 1e-3),
                 ));
             }
         }
@@ -308,7 +396,7 @@ pub fn run(
         for r in flow_rows.iter_mut().skip(1) {
             r.note = "informational: the model's route includes hops the logs do not time".into();
         }
-        if flow_rows[0].intervals_overlap == Some(false) {
+        if flow_rows[0].fails() {
             passed = false;
         }
         verdict.push(sentence(&flow_rows[0]));
@@ -325,31 +413,56 @@ pub fn run(
             continue;
         };
         let what = format!("hop:{}", h.hop);
+        let reps = &st.summary.per_replication;
         let mut hop_rows = vec![compare(
             &what,
             "messages_per_hour",
             "messages_per_hour",
             estimate::poisson_rate(h.visits, hours),
             mean_ci_of(&st.summary.processed, 1.0 / hours),
+            &reps.iter().map(|r| r.processed / hours).collect::<Vec<_>>(),
         )];
-        for (stat, o, s) in [
-            ("queue_wait_mean", h.wait_mean_ms, &st.summary.mean_wait_ms),
-            ("queue_wait_p90", h.wait_p90_ms, &st.summary.p90_wait_ms),
-            ("queue_wait_p99", h.wait_p99_ms, &st.summary.p99_wait_ms),
-        ] {
+        type Wait = fn(&StationReplication) -> f64;
+        let waits: [(&str, _, _, Wait); 3] = [
+            (
+                "queue_wait_mean",
+                h.wait_mean_ms,
+                &st.summary.mean_wait_ms,
+                |r| r.mean_wait_ms,
+            ),
+            (
+                "queue_wait_p90",
+                h.wait_p90_ms,
+                &st.summary.p90_wait_ms,
+                |r| r.p90_wait_ms,
+            ),
+            (
+                "queue_wait_p99",
+                h.wait_p99_ms,
+                &st.summary.p99_wait_ms,
+                |r| r.p99_wait_ms,
+            ),
+        ];
+        for (stat, o, s, of) in waits {
             if let Some(o) = o {
-                hop_rows.push(compare(
+                let mut row = compare(
                     &what,
                     stat,
                     "s",
                     o.scaled(1e-3),
                     mean_ci_of(s, 1e-3),
-                ));
+                    &reps.iter().map(|r| of(r) * 1e-3).collect::<Vec<_>>(),
+                );
+                row.method = format!(
+                    "{}; observed_ci95 assumes independent waits (queue waits are correlated, so it is too narrow; not used)",
+                    row.method
+                );
+                hop_rows.push(row);
             }
         }
         compared += 1;
         for r in &hop_rows {
-            if r.intervals_overlap == Some(false) {
+            if r.fails() {
                 passed = false;
             }
         }
@@ -373,8 +486,22 @@ fn sentence(r: &BacktestRow) -> String {
     let (Some(o), Some(s), Some(rel)) = (r.observed, r.simulated, r.relative_error) else {
         return format!("{} {}: no comparison", r.flow, r.statistic);
     };
-    let interval = match (r.simulated_ci95_lo, r.simulated_ci95_hi) {
-        (Some(a), Some(b)) => format!(" [{}, {}]", fmt(a, &r.unit), fmt(b, &r.unit)),
+    let interval = match (
+        r.simulated_pi95_lo,
+        r.simulated_pi95_hi,
+        r.simulated_ci95_lo,
+        r.simulated_ci95_hi,
+    ) {
+        (Some(a), Some(b), _, _) => format!(
+            ", 95% prediction interval [{}, {}]",
+            fmt(a, &r.unit),
+            fmt(b, &r.unit)
+        ),
+        (None, None, Some(a), Some(b)) => format!(
+            ", mean's 95% interval [{}, {}]",
+            fmt(a, &r.unit),
+            fmt(b, &r.unit)
+        ),
         _ => String::new(),
     };
     let what = match r.statistic.as_str() {
@@ -383,7 +510,7 @@ fn sentence(r: &BacktestRow) -> String {
         s => s.trim_start_matches("latency_").to_string(),
     };
     let pct = (rel.abs() * 100.0).ceil();
-    let verb = if r.intervals_overlap == Some(false) {
+    let verb = if r.fails() {
         "does NOT reproduce"
     } else {
         "reproduces"
@@ -421,25 +548,59 @@ mod tests {
             n: 1000,
             ci95: Some((2.2, 2.4)),
         };
+        // Five replications' p99s: mean 2.22, s² = (0.12² + 0.02² + 0 + 0.03² + 0.11²) / 4
+        // = 0.00695; the prediction interval's half-width by hand: t(0.975, 4) × s × √(1 + 1/5)
+        // = 2.776445 × √(0.00695 × 1.2) = 2.776445 × 0.0913236 = 0.253553.
+        let reps = [2.10, 2.20, 2.22, 2.25, 2.33];
         let sim = Estimate {
             value: 2.22,
             n: 0,
             ci95: Some((2.10, 2.35)),
         };
-        let r = compare("inbound_to_onprem", "latency_p99", "s", obs, sim);
+        let r = compare("inbound_to_onprem", "latency_p99", "s", obs, sim, &reps);
+        let (lo, hi) = (r.simulated_pi95_lo.unwrap(), r.simulated_pi95_hi.unwrap());
+        assert!((lo - (2.22 - 0.253_553)).abs() < 1e-5, "{lo}");
+        assert!((hi - (2.22 + 0.253_553)).abs() < 1e-5, "{hi}");
+        assert_eq!(r.inside_simulated_pi95, Some(true));
         assert_eq!(r.inside_simulated_ci95, Some(true));
-        assert_eq!(r.intervals_overlap, Some(true));
+        assert!(!r.fails());
+        assert!(
+            r.method.starts_with("pi95 = mean +- t(4, 0.975)"),
+            "{}",
+            r.method
+        );
         assert_eq!(
             sentence(&r),
-            "the calibrated model reproduces inbound_to_onprem p99 within 4% (observed 2.31 s, simulated 2.22 s [2.10, 2.35])"
+            "the calibrated model reproduces inbound_to_onprem p99 within 4% (observed 2.31 s, simulated 2.22 s, 95% prediction interval [1.97, 2.47])"
         );
-        let far = Estimate {
-            value: 4.0,
-            n: 0,
-            ci95: Some((3.9, 4.1)),
+        // Outside the simulated mean's interval but inside the prediction interval: one
+        // realization may lie that far from the mean, so it passes.
+        let near = Estimate {
+            value: 2.45,
+            n: 1000,
+            ci95: Some((2.44, 2.46)),
         };
-        let r = compare("inbound_to_onprem", "latency_p99", "s", obs, far);
+        let r = compare("inbound_to_onprem", "latency_p99", "s", near, sim, &reps);
+        assert_eq!(r.inside_simulated_ci95, Some(false));
         assert_eq!(r.intervals_overlap, Some(false));
+        assert!(!r.fails());
+        // Outside the prediction interval fails, even though a wide observed interval
+        // overlaps the simulation's (the old criterion would have passed it).
+        let far = Estimate {
+            value: 2.60,
+            n: 1000,
+            ci95: Some((2.0, 3.2)),
+        };
+        let r = compare("inbound_to_onprem", "latency_p99", "s", far, sim, &reps);
+        assert_eq!(r.intervals_overlap, Some(true));
+        assert_eq!(r.inside_simulated_pi95, Some(false));
+        assert!(r.fails());
         assert!(sentence(&r).contains("does NOT reproduce"));
+        // One replication: no prediction interval; the intervals' overlap decides.
+        let r = compare("inbound_to_onprem", "latency_p99", "s", far, sim, &[2.22]);
+        assert_eq!(r.inside_simulated_pi95, None);
+        assert!(!r.fails());
+        assert!(r.method.starts_with("one replication"), "{}", r.method);
+        assert!(sentence(&r).contains("mean's 95% interval [2.10, 2.35]"));
     }
 }

@@ -13,7 +13,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::pipeline::{self, Calibrated, Settings};
-use super::synth::{self, Flow, LogNormalSpec, Mx, SynthModel, SynthOutput, SynthTruth};
+use super::synth::{
+    self, Flow, LogNormalSpec, Mx, SynthModel, SynthOutput, SynthTruth, TrackingVersion,
+};
 use super::{backtest, scenario_out};
 
 const SE: f64 = 3.3;
@@ -39,7 +41,10 @@ fn model() -> SynthModel {
 }
 
 fn calibrated(dir: &std::path::Path) -> (SynthTruth, Calibrated) {
-    let m = model();
+    calibrated_from(dir, model())
+}
+
+fn calibrated_from(dir: &std::path::Path, m: SynthModel) -> (SynthTruth, Calibrated) {
     let out = SynthOutput {
         trace_rows_per_file: None,
         ..SynthOutput::default()
@@ -321,5 +326,64 @@ fn the_seed_topology_calibrates_by_itself_and_its_backtest_passes() {
     }
     let bt = backtest::run(&c, 3, &|| {}).unwrap();
     assert!(bt.compared >= 6, "{:#?}", bt.rows);
+    assert!(bt.passed, "{}\n{:#?}", bt.verdict.join("\n"), bt.rows);
+}
+
+/// Every row of two calibrations' `calibration.csv` agrees: the same quantities, the same
+/// sample sizes, and values within a quarter of the row's standard error (its 95% interval's
+/// half-width ÷ 1.96), or 0.1% where a row has no interval. The logs compared hold the same
+/// messages (the generator's draws do not depend on the format), so any difference comes
+/// from what the format records, and must be far inside the sampling error.
+fn same_estimates(what: &str, a: &Calibrated, b: &Calibrated) {
+    let key = |c: &Calibrated| -> Vec<(String, String)> {
+        c.calibration
+            .iter()
+            .map(|r| (r.quantity.clone(), r.flow_or_hop.clone()))
+            .collect()
+    };
+    assert_eq!(key(a), key(b), "{what}: other quantities estimated");
+    for (x, y) in a.calibration.iter().zip(&b.calibration) {
+        let label = format!("{what}: {} {}", x.quantity, x.flow_or_hop);
+        assert_eq!(x.n, y.n, "{label}: sample size");
+        let tol = match (x.ci95_lo, x.ci95_hi) {
+            (Some(lo), Some(hi)) => 0.25 * (hi - lo) / 2.0 / 1.96,
+            _ => 1e-3 * x.value.abs(),
+        };
+        assert!(
+            (x.value - y.value).abs() <= tol,
+            "{label}: {} vs {} (tolerance {tol})",
+            x.value,
+            y.value
+        );
+    }
+}
+
+/// Exchange 2010's 26-field logs (no network-message-id, submissions and deliveries in the
+/// transport log, a plain TOTAL in the latency components) of the busy-Hub model calibrate
+/// to the same estimates as its 2016 logs, and the back-test passes on them too.
+#[test]
+fn exchange_2010_logs_calibrate_like_2016_logs() {
+    let (t16, t10) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (_, c16) = calibrated_from(t16.path(), model());
+    let mut m = model();
+    m.tracking = TrackingVersion::Exchange2010;
+    let (truth, c10) = calibrated_from(t10.path(), m);
+    // The files are 2010's: 26 fields, no mailbox submission or delivery logs.
+    let first = &truth.files[0];
+    let text = std::fs::read_to_string(first).unwrap();
+    assert!(text.contains("#Version: 14.03."), "{}", first.display());
+    let fields = text
+        .lines()
+        .find_map(|l| l.strip_prefix("#Fields: "))
+        .unwrap();
+    assert_eq!(fields.split(',').count(), 26);
+    assert!(!fields.contains("network-message-id"));
+    assert!(truth.files.iter().all(|f| {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        !name.starts_with("MSGTRKMS") && !name.starts_with("MSGTRKMD")
+    }));
+    assert_eq!(c10.cal.messages, c16.cal.messages);
+    same_estimates("2010 vs 2016", &c16, &c10);
+    let bt = backtest::run(&c10, 5, &|| {}).unwrap();
     assert!(bt.passed, "{}\n{:#?}", bt.verdict.join("\n"), bt.rows);
 }

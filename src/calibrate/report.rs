@@ -17,8 +17,8 @@ pub fn html_report(c: &Calibrated, bt: Option<&Backtest>, summary: &str) -> Repo
         && !b.passed
     {
         warnings.push(
-            "the back-test FAILED: some observed figures lie outside the simulation's interval \
-             (see the back-test table); do not plan on calibrated.toml before finding out why"
+            "the back-test FAILED: some observed figures lie outside the simulation's 95% \
+             prediction interval (see the back-test table); do not plan on calibrated.toml before finding out why"
                 .to_string(),
         );
     }
@@ -66,8 +66,9 @@ pub fn html_report(c: &Calibrated, bt: Option<&Backtest>, summary: &str) -> Repo
     if let Some(b) = bt {
         let mut s = Section::new("Back-test").text(format!(
             "calibrated.toml run over the logged {} hours with routing {}, against what the \
-             logs show. A comparison passes when the observed interval overlaps the \
-             simulation's.",
+             logs show. The logs are one realization: a comparison passes when the observed \
+             figure lies inside the 95% prediction interval of one realization from the \
+             replications' figures (mean ± t(n − 1, 0.975) · s · √(1 + 1/n)).",
             c.cal.period_hours,
             c.routing.variant.name()
         ));

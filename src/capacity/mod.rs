@@ -1147,6 +1147,20 @@ mod tests {
         from_text(&text, "mmc.toml", "mmc", LoadOptions::default()).unwrap()
     }
 
+    /// One SLO, searched by `knob`: bracket 1%, at most 1000 servers, fixed replications.
+    fn test_spec(slo: &str, knob: Knob) -> SearchSpec {
+        SearchSpec {
+            slos: vec![parse_slo(slo).unwrap()],
+            knob,
+            start: None,
+            bracket: 0.01,
+            min_scale: 1e-3,
+            max_servers: 1000,
+            headroom: None,
+            replicate: None,
+        }
+    }
+
     #[test]
     fn sojourn_formula_checks_out() {
         // c = 1: T is Exp(μ − λ), so P(T > t) = exp(−(μ − λ) t).
@@ -1167,16 +1181,7 @@ mod tests {
     #[test]
     fn load_search_finds_the_erlang_c_answer() {
         let scn = mmc(10.0, 2);
-        let spec = SearchSpec {
-            slos: vec![parse_slo("f.p99<=1s").unwrap()],
-            knob: Knob::LoadScale,
-            start: None,
-            bracket: 0.01,
-            min_scale: 1e-3,
-            max_servers: 1000,
-            headroom: None,
-            replicate: None,
-        };
+        let spec = test_spec("f.p99<=1s", Knob::LoadScale);
         let out = search(&scn, &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
         let a = &out.answers[0];
         let pass = &a.steps[a.last_pass.expect("feasible")];
@@ -1219,16 +1224,10 @@ mod tests {
         let ratio = q(c_star - 1) / q(c_star);
         assert!(ratio > 1.2, "a clear gap between c* − 1 and c*: {ratio}");
         let scn = mmc(lambda, 40);
-        let spec = SearchSpec {
-            slos: vec![parse_slo(&format!("f.p99<={}ms", slo_s * 1e3)).unwrap()],
-            knob: Knob::Servers("q".into()),
-            start: None,
-            bracket: 0.01,
-            min_scale: 1e-3,
-            max_servers: 1000,
-            headroom: None,
-            replicate: None,
-        };
+        let spec = test_spec(
+            &format!("f.p99<={}ms", slo_s * 1e3),
+            Knob::Servers("q".into()),
+        );
         let out = search(&scn, &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
         let a = &out.answers[0];
         assert_eq!(a.steps[a.last_pass.unwrap()].servers, Some(c_star));
@@ -1269,16 +1268,7 @@ mod tests {
             allow_unstable: true,
         };
         let scn = |h, q| from_text(&text(h, q), "two.toml", "two", opts).unwrap();
-        let spec = SearchSpec {
-            slos: vec![parse_slo("f.p99<=100ms").unwrap()],
-            knob: Knob::Servers("q".into()),
-            start: None,
-            bracket: 0.01,
-            min_scale: 1e-3,
-            max_servers: 1000,
-            headroom: None,
-            replicate: None,
-        };
+        let spec = test_spec("f.p99<=100ms", Knob::Servers("q".into()));
         let out = search(&scn(1000, 4), &spec, RunOptions::default(), &|_| {}, &|| {}).unwrap();
         let a = &out.answers[0];
         assert!(!a.feasible());

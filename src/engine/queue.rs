@@ -93,6 +93,9 @@ pub struct EventQueue<E> {
     dirty: bool,
     /// The lane's event, if any (see [`EventQueue::schedule_lane`]).
     lane: Option<Entry<E>>,
+    /// The lane's key, `u128::MAX` while it is empty (a real key never is: its sequence
+    /// number is never reached), kept beside it so that `pop_due` compares two numbers.
+    lane_key: u128,
     next_seq: u64,
 }
 
@@ -113,6 +116,7 @@ impl<E: Copy> EventQueue<E> {
             sorted: true,
             dirty: false,
             lane: None,
+            lane_key: u128::MAX,
             next_seq: 0,
         }
     }
@@ -159,7 +163,9 @@ impl<E: Copy> EventQueue<E> {
     #[inline(always)]
     pub fn schedule_lane(&mut self, time: SimTime, event: E) {
         debug_assert!(self.lane.is_none(), "the lane holds one event at a time");
-        self.lane = Some(self.entry(time, event));
+        let entry = self.entry(time, event);
+        self.lane_key = entry.key();
+        self.lane = Some(entry);
     }
 
     #[inline(always)]
@@ -207,27 +213,32 @@ impl<E: Copy> EventQueue<E> {
     #[inline(always)]
     pub fn pop_due(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         if self.sorted {
-            // The earlier of the set's last entry and the lane's (a missing one counts as
-            // latest; a real key is never u128::MAX, whose sequence number is never reached).
-            let set = self.heap.last().map_or(u128::MAX, Entry::key);
-            let lane = self.lane.as_ref().map_or(u128::MAX, Entry::key);
-            let first = if set < lane {
-                self.heap.last()
-            } else {
-                self.lane.as_ref()
-            };
-            let first = *first?;
-            if first.time() > limit {
-                return None;
-            }
-            if set < lane {
+            // The earlier of the set's last entry and the lane's (an empty lane's key is
+            // u128::MAX, later than any real key).
+            if let Some(&last) = self.heap.last()
+                && last.key() < self.lane_key
+            {
+                if last.time() > limit {
+                    return None;
+                }
                 self.heap.pop();
-            } else {
-                self.lane = None;
+                return Some((last.time(), last.event));
             }
-            return Some((first.time(), first.event));
+            return self.pop_lane(limit);
         }
         self.pop_due_slow(limit)
+    }
+
+    /// The lane's event, if it is due by `limit`.
+    #[inline(always)]
+    fn pop_lane(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
+        let l = self.lane?;
+        if l.time() > limit {
+            return None;
+        }
+        self.lane = None;
+        self.lane_key = u128::MAX;
+        Some((l.time(), l.event))
     }
 
     /// The rest of [`EventQueue::pop_due`]: the heap shape.
@@ -241,12 +252,7 @@ impl<E: Copy> EventQueue<E> {
             (Some(l), Some(root)) => l.key() < root.key(),
         };
         if from_lane {
-            let l = self.lane.expect("checked above");
-            if l.time() > limit {
-                return None;
-            }
-            self.lane = None;
-            return Some((l.time(), l.event));
+            return self.pop_lane(limit);
         }
         let top = self.heap[0];
         if top.time() > limit {

@@ -1,4 +1,5 @@
-//! Means and Student-t confidence intervals across independent replications.
+//! Means and Student-t confidence intervals across independent replications, and Student-t
+//! prediction intervals for one more realization.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -55,6 +56,27 @@ pub fn mean_ci(values: &[f64]) -> MeanCi {
     }
 }
 
+/// A two-sided 95% prediction interval for one more realization of what `values` are
+/// independent realizations of (e.g. one observed week against the replications' figures):
+/// mean ± t(n − 1, 0.975) · s · √(1 + 1/n), s the sample standard deviation — the interval
+/// covers a new value with 95% probability when the values are normal, and it is √(n + 1)
+/// times wider than the mean's confidence interval. Non-finite values are left out; with
+/// fewer than two left there is no interval.
+pub fn prediction95(values: &[f64]) -> Option<(f64, f64)> {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = v.len();
+    if n < 2 {
+        return None;
+    }
+    let mean = v.iter().sum::<f64>() / n as f64;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
+        .expect("degrees of freedom are positive")
+        .inverse_cdf(0.975);
+    let half = t * (var * (1.0 + 1.0 / n as f64)).sqrt();
+    Some((mean - half, mean + half))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +115,23 @@ mod tests {
             }
         );
         assert!(mean_ci(&[f64::NAN]).mean.is_nan());
+    }
+
+    #[test]
+    fn known_prediction_interval() {
+        // By hand: n = 5, values 10, 12, 9, 11, 13: mean 11, s² = (1 + 1 + 4 + 0 + 4) / 4 = 2.5;
+        // t(0.975, 4) = 2.776445; half = 2.776445 × √(2.5 × 1.2) = 2.776445 × 1.732051 = 4.808944.
+        let (lo, hi) = prediction95(&[10.0, 12.0, 9.0, 11.0, 13.0]).unwrap();
+        assert!((lo - (11.0 - 4.808_944)).abs() < 1e-5, "{lo}");
+        assert!((hi - (11.0 + 4.808_944)).abs() < 1e-5, "{hi}");
+        // √(n + 1) times the confidence interval of the mean.
+        let (clo, chi) = mean_ci(&[10.0, 12.0, 9.0, 11.0, 13.0]).ci95.unwrap();
+        assert!(((hi - lo) / (chi - clo) - 6f64.sqrt()).abs() < 1e-9);
+        // Non-finite values are left out; fewer than two values give no interval.
+        assert_eq!(
+            prediction95(&[10.0, f64::NAN, 12.0, 9.0, 11.0, 13.0]),
+            Some((lo, hi))
+        );
+        assert_eq!(prediction95(&[3.0, f64::NAN]), None);
     }
 }

@@ -189,6 +189,18 @@ pub struct StationSummary {
     pub expired: MeanCi,
     /// Copies refused for good by a full hop that rejects.
     pub rejections: MeanCi,
+    /// Each replication's own figures (the back-test's prediction intervals need them).
+    pub per_replication: Vec<StationReplication>,
+}
+
+/// One replication's figures of a station, as summarized in [`StationSummary`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StationReplication {
+    pub processed: f64,
+    /// NaN when no copy started service.
+    pub mean_wait_ms: f64,
+    pub p90_wait_ms: f64,
+    pub p99_wait_ms: f64,
 }
 
 /// The waiting time at `quantile` in milliseconds; NaN when no copy started service.
@@ -233,21 +245,28 @@ pub fn summarize_station(
     } else {
         f64::NAN
     };
+    let per_replication: Vec<StationReplication> = reps
+        .iter()
+        .map(|r| StationReplication {
+            processed: r.completions as f64,
+            mean_wait_ms: if r.waits == 0 {
+                f64::NAN
+            } else {
+                r.wait_sum_ns as f64 / r.waits as f64 / 1e6
+            },
+            p90_wait_ms: wait_quantile_ms(r, 0.9),
+            p99_wait_ms: wait_quantile_ms(r, 0.99),
+        })
+        .collect();
     StationSummary {
-        processed: per_rep(reps.iter().map(|r| r.completions as f64)),
+        processed: per_rep(per_replication.iter().map(|r| r.processed)),
         utilization,
         mean_busy,
         mean_queue_len,
         max_queue_len: per_rep(reps.iter().map(|r| r.max_queue as f64)),
-        mean_wait_ms: per_rep(reps.iter().map(|r| {
-            if r.waits == 0 {
-                f64::NAN
-            } else {
-                r.wait_sum_ns as f64 / r.waits as f64 / 1e6
-            }
-        })),
-        p90_wait_ms: per_rep(reps.iter().map(|r| wait_quantile_ms(r, 0.9))),
-        p99_wait_ms: per_rep(reps.iter().map(|r| wait_quantile_ms(r, 0.99))),
+        mean_wait_ms: per_rep(per_replication.iter().map(|r| r.mean_wait_ms)),
+        p90_wait_ms: per_rep(per_replication.iter().map(|r| r.p90_wait_ms)),
+        p99_wait_ms: per_rep(per_replication.iter().map(|r| r.p99_wait_ms)),
         wait_probability: per_rep(reps.iter().map(|r| {
             if r.waits == 0 {
                 f64::NAN
@@ -262,5 +281,6 @@ pub fn summarize_station(
         refusals: per_rep(reps.iter().map(|r| r.refusals as f64)),
         expired: per_rep(reps.iter().map(|r| r.expired as f64)),
         rejections: per_rep(reps.iter().map(|r| r.rejections as f64)),
+        per_replication,
     }
 }
