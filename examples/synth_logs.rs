@@ -4,7 +4,7 @@
 //!
 //!     cargo run --release --example synth_logs -- OUT_DIR [--days N] [--seed S] [--scale X]
 //!         [--one-file] [--powershell ZONE] [--no-trace] [--exchange2013 | --exchange2010]
-//!         [--bytes N]
+//!         [--detailed-report] [--bytes N]
 //!         [--seed-topology] [--mx eop|onprem] [--cmt on|off]
 //!
 //! `--seed-topology` writes the logs of the base scenario's organization
@@ -15,6 +15,9 @@
 //! `--exchange2013` writes Exchange 2013's 27-field tracking logs instead of 2016's 30;
 //! `--exchange2010` Exchange 2010's 26 fields (`#Version: 14.03`, no network-message-id,
 //! submissions and deliveries in the transport log, no MSGTRKMS/MSGTRKMD files).
+//! `--detailed-report` also writes Exchange Online's detailed (extended) message trace report
+//! of the same messages, `detailed/DetailedReport_001.csv`: UTF-16 LE with a BOM, snake_case
+//! columns (`date_time_utc`, `event_id`, …), one row per event Exchange Online logged.
 //! `--scale` multiplies every flow's rate; `--one-file` writes one tracking log per server and
 //! kind instead of one per hour; `--bytes` stops after about that many bytes (e.g. 1000000000).
 
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
             }
             "--one-file" => out.hourly_files = false,
             "--no-trace" => out.trace_rows_per_file = None,
+            "--detailed-report" => out.detailed_report = true,
             "--exchange2013" => model.tracking = TrackingVersion::Exchange2013,
             "--exchange2010" => model.tracking = TrackingVersion::Exchange2010,
             "--seed-topology" => {
@@ -91,7 +95,7 @@ fn main() -> ExitCode {
     }
     let Some(dir) = dir else {
         eprintln!(
-            "usage: synth_logs OUT_DIR [--days N] [--seed S] [--scale X] [--one-file] [--powershell ZONE] [--no-trace] [--exchange2013 | --exchange2010] [--bytes N] [--seed-topology] [--mx eop|onprem] [--cmt on|off]"
+            "usage: synth_logs OUT_DIR [--days N] [--seed S] [--scale X] [--one-file] [--powershell ZONE] [--no-trace] [--exchange2013 | --exchange2010] [--detailed-report] [--bytes N] [--seed-topology] [--mx eop|onprem] [--cmt on|off]"
         );
         return ExitCode::from(2);
     };

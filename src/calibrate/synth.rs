@@ -1,8 +1,8 @@
 //! A generator of realistic Exchange logs from a known model, for tests, benchmarks and the
-//! README's worked example: message tracking logs (Exchange 2013's 27 fields or 2016's 30,
-//! several servers, hourly files or one file per server), `Get-MessageTrackingLog |
-//! Export-Csv` files and Exchange Online message trace exports, in the exact formats the
-//! readers take.
+//! README's worked example: message tracking logs (Exchange 2010's 26 fields, 2013's 27 or
+//! 2016's 30, 2007's for the seed topology's Hubs; several servers, hourly files or one file
+//! per server), `Get-MessageTrackingLog | Export-Csv` files, Exchange Online message trace
+//! exports and the UTF-16 detailed report, in the exact formats the readers take.
 //!
 //! The model: per flow a busiest-hour rate shaped by 24 weekday hourly weights and a weekend
 //! factor (a Poisson process, piecewise constant by hour); recipients per message from a
@@ -383,6 +383,14 @@ pub struct SynthOutput {
     /// An Exchange Online message trace at `<dir>/trace/`, split into files of at most this
     /// many rows (Get-MessageTraceV2 returns 5000 per call).
     pub trace_rows_per_file: Option<u64>,
+    /// An Exchange Online detailed (extended) message trace report at
+    /// `<dir>/detailed/DetailedReport_001.csv`, as the admin center's historical search
+    /// delivers it: UTF-16 LE with a BOM, snake_case tracking-log columns (`date_time_utc`,
+    /// `event_id`, …), one row per event of what Exchange Online handled (the message
+    /// trace's messages and recipients: a RECEIVE with every recipient, then per recipient
+    /// a DELIVER into a cloud mailbox, a SEND to on-premises or the Internet, or a FAIL for
+    /// filtered spam, 1.5 s later).
+    pub detailed_report: bool,
     /// Stop once this many bytes are written (the last hour is completed).
     pub stop_after_bytes: Option<u64>,
 }
@@ -394,6 +402,7 @@ impl Default for SynthOutput {
             hourly_files: true,
             powershell: None,
             trace_rows_per_file: Some(5000),
+            detailed_report: false,
             stop_after_bytes: None,
         }
     }
@@ -589,6 +598,19 @@ struct TraceRow {
     status: &'static str,
     from_ip: String,
     to_ip: String,
+    /// Where Exchange Online received the message from (for the detailed report).
+    from: ExoFrom,
+    /// On the message's first row: every recipient Exchange Online handles (the detailed
+    /// report's RECEIVE lists them all).
+    receive: Option<Vec<String>>,
+}
+
+/// Where Exchange Online received a message from.
+#[derive(Clone, Copy, PartialEq)]
+enum ExoFrom {
+    Internet,
+    Onprem,
+    Mailbox,
 }
 
 struct Gen<'m> {
@@ -1236,6 +1258,17 @@ impl<'m> Gen<'m> {
                 cloud_arrival
             };
         let rows = trace_recipients.len() as u32;
+        let exo_from = match flow {
+            Flow::Inbound if m.mx == Mx::Eop => ExoFrom::Internet,
+            Flow::OutboundFromCloud | Flow::InternalCloud | Flow::CloudToOnprem => ExoFrom::Mailbox,
+            _ => ExoFrom::Onprem,
+        };
+        let mut receive = Some(
+            trace_recipients
+                .iter()
+                .map(|(r, _)| r.clone())
+                .collect::<Vec<_>>(),
+        );
         for (recipient, status) in trace_recipients {
             let from_ip = if matches!(flow, Flow::Inbound) && m.mx == Mx::Eop {
                 "198.51.100.25".to_string()
@@ -1263,6 +1296,8 @@ impl<'m> Gen<'m> {
                 status,
                 from_ip,
                 to_ip,
+                from: exo_from,
+                receive: receive.take(),
             }));
             self.pending_trace
                 .push(std::cmp::Reverse((cloud_received, seq, idx)));
@@ -1922,6 +1957,13 @@ fn field(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Appends `s` quoted, as Export-Csv writes every field.
+/// Appends UTF-8 `text` to `out` as UTF-16 LE.
+fn utf16le(out: &mut Vec<u8>, text: &[u8]) {
+    for u in String::from_utf8_lossy(text).encode_utf16() {
+        out.extend_from_slice(&u.to_le_bytes());
+    }
+}
+
 fn quoted(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     for b in s.bytes() {
@@ -1950,6 +1992,7 @@ struct Writers {
     open: BTreeMap<(usize, Kind), OpenFile>,
     ps: Option<(PowerShellStyle, OpenFile)>,
     trace: Option<(u64, u64, u32, Option<OpenFile>)>,
+    detailed: Option<OpenFile>,
     files: Vec<PathBuf>,
     bytes: u64,
     line: Vec<u8>,
@@ -2023,6 +2066,7 @@ impl Writers {
             open: BTreeMap::new(),
             ps: None,
             trace: out.trace_rows_per_file.map(|n| (n.max(1), 0, 0, None)),
+            detailed: None,
             files: Vec::new(),
             bytes: 0,
             line: Vec::with_capacity(2048),
@@ -2050,6 +2094,32 @@ impl Writers {
             f.w.write_all(&head)?;
             w.bytes += head.len() as u64;
             w.ps = Some((style.clone(), f));
+        }
+        if out.detailed_report {
+            std::fs::create_dir_all(dir.join("detailed"))?;
+            let path = dir.join("detailed").join("DetailedReport_001.csv");
+            let mut f = OpenFile {
+                w: BufWriter::new(File::create(&path)?),
+                path,
+                hour: 0,
+            };
+            let mut head = Vec::new();
+            for (i, c) in FIELDS_27.split(',').enumerate() {
+                if i > 0 {
+                    head.push(b',');
+                }
+                quoted(
+                    &mut head,
+                    &c.replace('-', "_").replace("date_time", "date_time_utc"),
+                );
+            }
+            head.extend_from_slice(b"\r\n");
+            let mut bytes = vec![0xFF, 0xFE];
+            utf16le(&mut bytes, &head);
+            f.w.write_all(&bytes)?;
+            w.bytes += bytes.len() as u64;
+            w.files.push(f.path.clone());
+            w.detailed = Some(f);
         }
         Ok(w)
     }
@@ -2246,7 +2316,166 @@ impl Writers {
         Ok(())
     }
 
+    /// The detailed report's rows for one message trace row (and, on the message's first
+    /// row, its RECEIVE).
+    fn detailed_rows(&mut self, t: Timestamp, row: &TraceRow, msg: &Msg) -> io::Result<()> {
+        let Some(f) = self.detailed.as_mut() else {
+            return Ok(());
+        };
+        let exo = format!(
+            "AM0PR{:02}MB{:04}.eurprd{:02}.prod.outlook.com",
+            row.msg % 7,
+            row.msg % 9973,
+            row.msg % 5
+        );
+        let onprem_ip = "192.0.2.10";
+        let org_domain = format!("@{}", self.domain);
+        let mut line = Vec::with_capacity(1024);
+        let mut write = |at: Timestamp,
+                         event: &str,
+                         source: &str,
+                         client: (&str, &str),
+                         connector: &str,
+                         recipients: &str,
+                         status: &str,
+                         custom_data: &str,
+                         directionality: &str| {
+            let values = [
+                fmt_ts(at),
+                client.0.to_string(),
+                client.1.to_string(),
+                "40.107.0.1".to_string(),
+                exo.clone(),
+                String::new(),
+                connector.to_string(),
+                source.to_string(),
+                event.to_string(),
+                msg.internal_id.to_string(),
+                msg.message_id.clone(),
+                msg.network_id.clone(),
+                recipients.to_string(),
+                status.to_string(),
+                msg.bytes.to_string(),
+                recipients.split(';').count().to_string(),
+                String::new(),
+                String::new(),
+                msg.subject.clone(),
+                msg.sender.clone(),
+                msg.sender.clone(),
+                String::new(),
+                directionality.to_string(),
+                "3b0a6c1e-2f4d-4e8a-9c7b-5d1e8f2a6b30".to_string(),
+                client.0.to_string(),
+                String::new(),
+                custom_data.to_string(),
+            ];
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    line.push(b',');
+                }
+                quoted(&mut line, v);
+            }
+            line.extend_from_slice(b"\r\n");
+        };
+        let directionality = if msg.sender.ends_with(&org_domain) {
+            "Originating"
+        } else {
+            "Incoming"
+        };
+        if let Some(all) = &row.receive {
+            let (source, client, connector, entity) = match row.from {
+                ExoFrom::Internet => (
+                    "SMTP",
+                    (row.from_ip.as_str(), "mail.fabrikam.example"),
+                    "",
+                    "Internet",
+                ),
+                ExoFrom::Onprem => (
+                    "SMTP",
+                    (onprem_ip, "ex01.contoso.com"),
+                    "Inbound from 6d1f0a3c-5b7e-4c8d-9a2f-3e1b7c9d4f10",
+                    "OnPrem",
+                ),
+                ExoFrom::Mailbox => ("STOREDRIVER", ("", exo.as_str()), "", "Hosted"),
+            };
+            write(
+                t,
+                "RECEIVE",
+                source,
+                client,
+                connector,
+                &all.join(";"),
+                "",
+                &format!("S:FromEntity={entity}"),
+                directionality,
+            );
+        }
+        let done = t + SignedDuration::from_millis(1500);
+        let to_onprem = !row.to_ip.is_empty();
+        let internal = row.recipient.ends_with(&org_domain);
+        let (event, source, client, connector, status, to_entity) =
+            if row.status == "FilteredAsSpam" {
+                (
+                    "FAIL",
+                    "AGENT",
+                    ("", ""),
+                    "",
+                    "550 5.7.1 Message rejected as spam by Content Filtering",
+                    "",
+                )
+            } else if to_onprem {
+                (
+                    "SEND",
+                    "SMTP",
+                    (onprem_ip, "mail.contoso.com"),
+                    "Outbound to 6d1f0a3c-5b7e-4c8d-9a2f-3e1b7c9d4f10",
+                    "250 2.6.0 Queued mail for delivery",
+                    "OnPrem",
+                )
+            } else if internal {
+                (
+                    "DELIVER",
+                    "STOREDRIVER",
+                    ("", exo.as_str()),
+                    "",
+                    "250 2.1.5 Recipient OK",
+                    "Hosted",
+                )
+            } else {
+                (
+                    "SEND",
+                    "SMTP",
+                    ("203.0.113.80", "mx.fabrikam.example"),
+                    "",
+                    "250 2.6.0 Queued mail for delivery",
+                    "Internet",
+                )
+            };
+        let custom_data = if to_entity.is_empty() {
+            String::new()
+        } else {
+            format!("S:ToEntity={to_entity}")
+        };
+        write(
+            done,
+            event,
+            source,
+            client,
+            connector,
+            &row.recipient,
+            status,
+            &custom_data,
+            directionality,
+        );
+        let mut bytes = Vec::with_capacity(line.len() * 2);
+        utf16le(&mut bytes, &line);
+        f.w.write_all(&bytes)?;
+        self.bytes += bytes.len() as u64;
+        Ok(())
+    }
+
     fn trace_row(&mut self, t: Timestamp, row: &TraceRow, msg: &Msg) -> io::Result<()> {
+        self.detailed_rows(t, row, msg)?;
         let Some((per_file, rows, file_no, open)) = &mut self.trace else {
             return Ok(());
         };
@@ -2331,6 +2560,9 @@ impl Writers {
             self.files.push(f.path);
         }
         if let Some((_, _, _, Some(mut f))) = self.trace.take() {
+            f.w.flush()?;
+        }
+        if let Some(mut f) = self.detailed.take() {
             f.w.flush()?;
         }
         self.files.sort();
@@ -2453,6 +2685,7 @@ mod tests {
                 join_recipients: false,
             }),
             trace_rows_per_file: Some(500),
+            detailed_report: false,
             stop_after_bytes: None,
         };
         let a = tempfile::tempdir().unwrap();
@@ -2634,5 +2867,89 @@ mod tests {
             chi2 <= bound,
             "χ² = {chi2:.1} over {hours} hours, bound {bound:.1}"
         );
+    }
+
+    /// The detailed report is what the readers take as one (UTF-16 LE with a BOM, snake_case
+    /// columns) and holds the message trace's messages and recipients: every trace row has
+    /// its DELIVER, SEND or FAIL row for that recipient, every message one RECEIVE listing
+    /// them all, at the trace's times; no line is unreadable.
+    #[test]
+    fn the_detailed_report_reads_back_as_the_trace() {
+        let m = small(13);
+        let dir = tempfile::tempdir().unwrap();
+        let out = SynthOutput {
+            tracking: false,
+            detailed_report: true,
+            ..SynthOutput::default()
+        };
+        let truth = generate(&m, &out, dir.path()).unwrap();
+        let path = dir.path().join("detailed").join("DetailedReport_001.csv");
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..4], &[0xFF, 0xFE, b'"', 0], "UTF-16 LE with a BOM");
+        // (Two Exchange Online formats are not read in one run: each folder by itself.)
+        let trace = read_all(&dir.path().join("trace"));
+        let mut opts = ReadOptions::default();
+        let mut detailed = Vec::new();
+        let report = read_inputs(&[dir.path().join("detailed")], &mut opts, &mut |r| {
+            detailed.push(r);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(report.bad_lines, 0, "{:?}", report.bad_examples);
+        let f = report
+            .files
+            .iter()
+            .find(|f| f.format == LogFormat::DetailedReport)
+            .expect("read as a detailed report");
+        assert_eq!(f.encoding, "UTF-16LE");
+        assert!(truth.files.contains(&path));
+        // Per (message, recipient): the trace's status and the report's final event.
+        let key = |r: &crate::calibrate::LogRecord, a: &str| {
+            (r.message_id.clone().unwrap(), a.to_ascii_lowercase())
+        };
+        let mut ends = BTreeMap::new();
+        let mut receives: BTreeMap<String, (Timestamp, usize)> = BTreeMap::new();
+        for r in &detailed {
+            match &r.event {
+                Some(EventId::Receive) => {
+                    let old = receives.insert(
+                        r.message_id.clone().unwrap(),
+                        (r.timestamp, r.recipients.len()),
+                    );
+                    assert!(old.is_none(), "two RECEIVEs of {:?}", r.message_id);
+                }
+                Some(e) => {
+                    assert_eq!(r.recipients.len(), 1);
+                    ends.insert(key(r, &r.recipients[0]), e.clone());
+                }
+                None => unreachable!(),
+            }
+        }
+        assert!(trace.len() > 100, "{} trace rows", trace.len());
+        assert_eq!(ends.len(), trace.len());
+        let mut per_msg: BTreeMap<String, usize> = BTreeMap::new();
+        for t in &trace {
+            let id = t.message_id.clone().unwrap();
+            *per_msg.entry(id.clone()).or_default() += 1;
+            let end = &ends[&key(t, &t.recipients[0])];
+            let status = format!("{:?}", t.trace_status.as_ref().unwrap());
+            match status.as_str() {
+                "FilteredAsSpam" => assert_eq!(*end, EventId::Fail),
+                _ => assert!(matches!(end, EventId::Deliver | EventId::Send), "{end:?}"),
+            }
+            // (The trace's Received is exported to the whole second.)
+            assert_eq!(
+                receives[&id].0.as_second(),
+                t.timestamp.as_second(),
+                "RECEIVE at the trace's Received"
+            );
+        }
+        assert_eq!(receives.len(), per_msg.len());
+        for (id, n) in per_msg {
+            assert_eq!(
+                receives[&id].1, n,
+                "{id}: the RECEIVE lists every recipient"
+            );
+        }
     }
 }

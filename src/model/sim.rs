@@ -170,6 +170,9 @@ struct StationState {
     /// No queue limit and always up: an arrival is served or queued, never refused, so it
     /// skips those checks (decided once, when the run is built).
     plain: bool,
+    /// Some visit to this station adds its own work (else a waiting copy starting service
+    /// needs no look-up of its node).
+    any_extra: bool,
     busy: u32,
     queue: VecDeque<u32>,
     rng: SimRng,
@@ -255,6 +258,9 @@ impl<'a> MailSim<'a> {
                 plain: s.queue_limit.is_none()
                     && s.queue_limit_external.is_none()
                     && s.availability.is_always_up(),
+                any_extra: net.nodes.iter().any(|n| {
+                    matches!(n, Node::Visit { station, extra: Some(_), .. } if station.0 as usize == i)
+                }),
                 busy: 0,
                 queue: VecDeque::new(),
                 rng: rng.stream(streams::SERVICE, i as u64),
@@ -470,7 +476,9 @@ impl<'a> MailSim<'a> {
     fn enter(&mut self, now: SimTime, id: usize, node: NodeId, queue: &mut EventQueue<Event>) {
         match self.net.node(node) {
             Node::Visit { station, extra, .. } => {
-                self.copies[id].node = node;
+                let c = &mut self.copies[id];
+                c.node = node;
+                c.entered = now;
                 self.arrive(now, id, station, extra, queue);
             }
             Node::Deliver { flow } => self.deliver(now, id, flow),
@@ -505,7 +513,9 @@ impl<'a> MailSim<'a> {
         loop {
             match self.net.node(node) {
                 Node::Visit { station, extra, .. } => {
-                    self.copies[id].node = node;
+                    let c = &mut self.copies[id];
+                    c.node = node;
+                    c.entered = now;
                     self.arrive(now, id, station, extra, queue);
                     return;
                 }
@@ -631,7 +641,7 @@ impl<'a> MailSim<'a> {
     }
 
     /// Copy `id` arrives at station `s` (its node is a visit there with `extra` work): served
-    /// at once, queued, or refused.
+    /// at once, queued, or refused. The caller has set the copy's node and arrival time.
     #[inline(always)]
     fn arrive(
         &mut self,
@@ -642,7 +652,6 @@ impl<'a> MailSim<'a> {
         queue: &mut EventQueue<Event>,
     ) {
         let si = s.0 as usize;
-        self.copies[id].entered = now;
         if !self.stations[si].plain && !self.admit(now, id, si, queue) {
             return;
         }
@@ -730,6 +739,7 @@ impl<'a> MailSim<'a> {
         if now - c.born >= self.holder_policy(&c).expiration_timeout {
             self.end_copy(id, c.node, EndState::Expired, Some(si));
         } else {
+            self.copies[id].entered = now;
             self.arrive(now, id, station, extra, queue);
         }
         self.check_drain(now, si);
@@ -795,8 +805,13 @@ impl<'a> MailSim<'a> {
             st.stats.queue.set(now, st.queue.len() as u64);
             let w = &self.copies[next as usize];
             let (born, node, entered) = (w.born, w.node, w.entered);
-            let Node::Visit { extra, .. } = self.net.node(node) else {
-                unreachable!("a queued copy waits at a visit node")
+            let extra = if st.any_extra {
+                let Node::Visit { extra, .. } = self.net.node(node) else {
+                    unreachable!("a queued copy waits at a visit node")
+                };
+                extra
+            } else {
+                None
             };
             if now - born >= st.policy.expiration_timeout {
                 self.end_copy(next as usize, node, EndState::Expired, Some(si));
