@@ -1194,9 +1194,9 @@ fn cmd_calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
                 out,
                 "  {} ({} flows compared; backtest.csv has every figure)",
                 if b.passed {
-                    "PASS: every compared figure lies inside the simulation's 95% prediction interval"
+                    "PASS: every compared figure lies inside the simulation's 95% family-wise prediction interval"
                 } else {
-                    "FAIL: some figures lie outside the simulation's 95% prediction interval"
+                    "FAIL: some figures lie outside the simulation's 95% family-wise prediction interval"
                 },
                 b.compared
             )?;
