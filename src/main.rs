@@ -1194,9 +1194,9 @@ fn cmd_calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
                 out,
                 "  {} ({} flows compared; backtest.csv has every figure)",
                 if b.passed {
-                    "PASS: every compared figure lies inside the simulation's 95% family-wise prediction interval"
+                    "PASS: every deciding figure lies inside the simulation's joint prediction interval (95% for all together)"
                 } else {
-                    "FAIL: some figures lie outside the simulation's 95% family-wise prediction interval"
+                    "FAIL: some deciding figures lie outside the simulation's joint prediction interval (95% for all together)"
                 },
                 b.compared
             )?;

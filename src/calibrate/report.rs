@@ -17,8 +17,9 @@ pub fn html_report(c: &Calibrated, bt: Option<&Backtest>, summary: &str) -> Repo
         && !b.passed
     {
         warnings.push(
-            "the back-test FAILED: some observed figures lie outside the simulation's 95% \
-             prediction interval (see the back-test table); do not plan on calibrated.toml before finding out why"
+            "the back-test FAILED: some observed figures lie outside the simulation's joint \
+             prediction interval (95% for all deciding figures together; see the back-test table); \
+             do not plan on calibrated.toml before finding out why"
                 .to_string(),
         );
     }
@@ -66,9 +67,12 @@ pub fn html_report(c: &Calibrated, bt: Option<&Backtest>, summary: &str) -> Repo
     if let Some(b) = bt {
         let mut s = Section::new("Back-test").text(format!(
             "calibrated.toml run over the logged {} hours with routing {}, against what the \
-             logs show. The logs are one realization: a comparison passes when the observed \
-             figure lies inside the 95% prediction interval of one realization from the \
-             replications' figures (mean ± t(n − 1, 0.975) · s · √(1 + 1/n)).",
+             logs show. The logs are one realization: a figure passes when the observed \
+             value lies inside the prediction interval of one realization from the \
+             replications' figures (mean ± t · s · √(1 + 1/n)). The verdict decides on k figures \
+             at once, so each uses t(n − 1, 1 − 0.025/k) (Bonferroni): all k lie inside \
+             together with at least 95% probability when the model is right (with each at 95% \
+             alone, ten would fail about 40% of the time).",
             c.cal.period_hours,
             c.routing.variant.name()
         ));

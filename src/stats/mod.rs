@@ -13,7 +13,7 @@ pub mod summary;
 pub mod warmup;
 
 pub use record::{SpanCounts, run_histogram};
-pub use replications::{MeanCi, mean_ci, prediction95};
+pub use replications::{MeanCi, mean_ci, prediction95, t_quantile};
 
 use hdrhistogram::Histogram;
 

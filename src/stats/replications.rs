@@ -56,6 +56,13 @@ pub fn mean_ci(values: &[f64]) -> MeanCi {
     }
 }
 
+/// The `p` quantile of Student's t with n − 1 degrees of freedom (n ≥ 2 values).
+pub fn t_quantile(n: usize, p: f64) -> f64 {
+    StudentsT::new(0.0, 1.0, (n.max(2) - 1) as f64)
+        .expect("degrees of freedom are positive")
+        .inverse_cdf(p)
+}
+
 /// A two-sided 95% prediction interval for one more realization of what `values` are
 /// independent realizations of (e.g. one observed week against the replications' figures):
 /// mean ± t(n − 1, 0.975) · s · √(1 + 1/n), s the sample standard deviation — the interval

@@ -292,7 +292,7 @@ fn a_folder_of_tracking_logs_and_message_traces_calibrates_and_backtests() {
     assert!(stdout.contains("spam_share"), "{stdout}");
     assert!(
         stdout.contains(
-            "PASS: every compared figure lies inside the simulation's 95% family-wise prediction interval (10 flows compared"
+            "PASS: every deciding figure lies inside the simulation's joint prediction interval (95% for all together) (10 flows compared"
         ),
         "{stdout}"
     );
