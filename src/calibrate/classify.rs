@@ -537,23 +537,30 @@ impl<'a> Classifier<'a> {
             return;
         };
         let t = secs(r);
-        if let Some(s) = &r.server {
+        if let Some(s) = r
+            .server
+            .as_ref()
+            .filter(|_| r.origin.format.is_none_or(|f| f.is_onprem()))
+        {
             self.server_versions
                 .entry(s.to_ascii_lowercase())
                 .or_insert_with(|| r.exchange_version.clone());
         }
-        let is_trace = r.event.is_none();
+        // Exchange Online's records (message trace rows, and detailed-report rows, which
+        // have event ids but are EXO's servers' events): the cloud side, not an
+        // on-premises server visit.
+        let is_trace = r.event.is_none() || r.origin.format.is_some_and(|f| !f.is_onprem());
         let m = self.open.entry(key).or_insert_with(|| Open {
             first_s: t,
             last_s: t,
-            saw_arrival: is_trace
+            saw_arrival: r.event.is_none()
                 || matches!(
                     r.event,
                     Some(EventId::Receive | EventId::Submit | EventId::NotifyMapi)
                 ),
             ..Open::default()
         });
-        let arrival = is_trace
+        let arrival = r.event.is_none()
             || matches!(
                 r.event,
                 Some(EventId::Receive | EventId::Submit | EventId::NotifyMapi)
@@ -570,7 +577,12 @@ impl<'a> Classifier<'a> {
         m.seen_cloud |= is_trace;
         absorb(m, r, t);
         // Server-side facts need the hop map and connector roles.
-        if let Some(server) = r.server.as_ref().map(|s| s.to_ascii_lowercase()) {
+        if let Some(server) = r
+            .server
+            .as_ref()
+            .filter(|_| !is_trace)
+            .map(|s| s.to_ascii_lowercase())
+        {
             let role = r
                 .connector_id
                 .as_deref()
@@ -997,7 +1009,9 @@ fn out(m: &mut Open, visit: usize, r: &LogRecord, t: f64, mapped: bool) {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::record::{LatencyComponent, LatencyComponents, ServerLatency, Timestamp};
+    use super::super::record::{
+        LatencyComponent, LatencyComponents, LogFormat, ServerLatency, Timestamp,
+    };
     use super::*;
 
     pub(crate) fn rec(t_s: i64, server: &str, source: &str, event: EventId, id: &str) -> LogRecord {
@@ -1228,6 +1242,64 @@ pub(crate) mod tests {
         assert!(rep.domains_inferred);
         assert_eq!(rep.accepted_domains, vec!["contoso.com".to_string()]);
         assert!(msgs.iter().all(|m| m.source == Source::OutboundFromOnprem));
+    }
+
+    #[test]
+    fn detailed_report_rows_are_the_cloud_side_and_join_the_tracking_logs() {
+        let exo = |mut r: LogRecord| {
+            r.origin.format = Some(LogFormat::DetailedReport);
+            r.exchange_version = None;
+            r
+        };
+        // On-premises sender to a cloud mailbox: EX01 sends it to Exchange Online, whose
+        // detailed report shows it received and delivered.
+        let mut sub = rec(0, "EX01", "STOREDRIVER", EventId::Receive, "j");
+        sub.sender = Some("me@contoso.com".into());
+        sub.recipients = vec!["cloudy@contoso.com".into()];
+        let mut s = rec(1, "EX01", "SMTP", EventId::Send, "j");
+        s.recipients = vec!["cloudy@contoso.mail.onmicrosoft.com".into()];
+        s.connector_id = Some("Outbound to Office 365".into());
+        let mut r = exo(rec(2, "AM0PR01MB0001", "SMTP", EventId::Receive, "j"));
+        r.sender = Some("me@contoso.com".into());
+        r.recipients = vec!["cloudy@contoso.com".into()];
+        let mut d = exo(rec(
+            3,
+            "AM0PR01MB0001",
+            "STOREDRIVER",
+            EventId::Deliver,
+            "j",
+        ));
+        d.recipients = vec!["cloudy@contoso.com".into()];
+        // Cloud-internal mail only Exchange Online's report shows: its DELIVER is a cloud
+        // mailbox, not an on-premises one.
+        let mut r2 = exo(rec(
+            10,
+            "AM0PR01MB0001",
+            "STOREDRIVER",
+            EventId::Receive,
+            "k",
+        ));
+        r2.sender = Some("cloudy@contoso.com".into());
+        r2.recipients = vec!["other@contoso.com".into()];
+        let mut d2 = exo(rec(
+            11,
+            "AM0PR01MB0001",
+            "STOREDRIVER",
+            EventId::Deliver,
+            "k",
+        ));
+        d2.recipients = vec!["other@contoso.com".into()];
+        let (msgs, rep) = classify(&[sub, s, r, d, r2, d2], cfg());
+        assert_eq!(rep.messages, 2, "{rep:?}");
+        assert_eq!(rep.joined, 1);
+        assert_eq!(msgs[0].source, Source::OnpremToCloud);
+        assert_eq!((msgs[0].recipients, msgs[0].cloud_recipients), (1, 1));
+        assert_eq!(msgs[0].cloud_recipients_via_onprem, 1);
+        assert_eq!(msgs[1].source, Source::CloudInternal);
+        assert_eq!(msgs[1].onprem_recipients, 0);
+        // Exchange Online's servers are not on-premises hops.
+        assert!(rep.unmapped_servers.is_empty(), "{rep:?}");
+        assert!(!rep.server_hops.contains_key("am0pr01mb0001"));
     }
 
     #[test]

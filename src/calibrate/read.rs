@@ -488,6 +488,8 @@ impl<'o, 'a> State<'o, 'a> {
         let mut header_quoted = false;
         let mut have = read(&mut rows, &mut cur)?;
         let mut first_line_text: Option<String> = None;
+        // The line that showed the format (a `#Fields:` line or a CSV header).
+        let mut format_line = 1u64;
         while have && format.is_none() {
             let line = cur.line;
             if cur.too_long {
@@ -516,6 +518,7 @@ impl<'o, 'a> State<'o, 'a> {
                 header.line(&cur);
                 if header.columns.is_some() {
                     format = Some(LogFormat::TrackingLog);
+                    format_line = line;
                     columns = header.columns.take();
                 }
                 have = read(&mut rows, &mut cur)?;
@@ -555,6 +558,7 @@ impl<'o, 'a> State<'o, 'a> {
             };
             header_quoted = cur.starts_quoted;
             format = Some(fmt);
+            format_line = line;
             columns = Some(map);
             have = read(&mut rows, &mut cur)?;
         }
@@ -599,6 +603,7 @@ impl<'o, 'a> State<'o, 'a> {
             Some((first, expected)) if *expected != format => {
                 return Err(CalibrateError::MixedFormats {
                     path: path.to_owned(),
+                    line: format_line,
                     found: format,
                     first: first.clone(),
                     expected: *expected,
@@ -696,6 +701,7 @@ impl<'o, 'a> State<'o, 'a> {
                         rec.origin = Origin {
                             file: file_index,
                             line,
+                            format: Some(format),
                         };
                         rec.exchange_version.clone_from(&version);
                         if let Some(s) = &rec.server

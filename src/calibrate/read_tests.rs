@@ -474,9 +474,9 @@ fn bad_inputs_each_get_one_clear_error() {
     let m = e.to_string();
     // Whichever of the two is read first is named as the first.
     assert!(
-        m.contains("b.csv: is a Get-MessageTrackingLog export, but")
+        m.contains("b.csv:1: is a Get-MessageTrackingLog export, but")
             && m.contains("a.log is a message tracking log")
-            || m.contains("a.log: is a message tracking log, but")
+            || m.contains("a.log:5: is a message tracking log, but")
                 && m.contains("b.csv is a Get-MessageTrackingLog export"),
         "{m}"
     );

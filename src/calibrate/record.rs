@@ -295,12 +295,14 @@ impl LatencyComponents {
     }
 }
 
-/// Where a record came from: the index of its file in [`ReadReport::files`] and its line
-/// number in that file (the first line is 1).
+/// Where a record came from: the index of its file in [`ReadReport::files`], its line
+/// number in that file (the first line is 1), and the file's format (None for a record not
+/// read from a file).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Origin {
     pub file: usize,
     pub line: u64,
+    pub format: Option<LogFormat>,
 }
 
 /// One log line, normalized across formats.
@@ -489,10 +491,12 @@ pub enum CalibrateError {
         accepted: String,
     },
     #[error(
-        "{path}: is a {found}, but {first} is a {expected}: two formats of the same side would count its messages twice; give one on-premises format (tracking logs or their Get-MessageTrackingLog export) and one Exchange Online format (message trace or detailed report) — on-premises logs and cloud traces can be combined"
+        "{path}:{line}: is a {found}, but {first} is a {expected}: two formats of the same side would count its messages twice; give one on-premises format (tracking logs or their Get-MessageTrackingLog export) and one Exchange Online format (message trace or detailed report) — on-premises logs and cloud traces can be combined"
     )]
     MixedFormats {
         path: PathBuf,
+        /// The line that showed its format (the header).
+        line: u64,
         found: LogFormat,
         first: PathBuf,
         expected: LogFormat,

@@ -250,3 +250,92 @@ fn help_explains_every_flag() {
         assert!(help.contains(flag), "{flag} missing from\n{help}");
     }
 }
+
+/// The done-when case: a folder of on-premises tracking logs and Exchange Online message
+/// trace exports (the generator's seed topology, two weekdays at 2% of its rates). The real
+/// binary joins the two sides, writes a scenario that runs, and its back-test compares every
+/// flow (8) and both hops and passes. The same folder with a Get-MessageTrackingLog export
+/// beside the tracking logs (two formats of one side) is refused: exit 2, one line, nothing
+/// written.
+#[test]
+fn a_folder_of_tracking_logs_and_message_traces_calibrates_and_backtests() {
+    use mailflow::calibrate::synth::{self, PowerShellStyle, SynthModel, SynthOutput};
+    let tmp = TempDir::new().unwrap();
+    let mut m = SynthModel::seed_example(5);
+    m.days = 2;
+    for r in m.peak_per_s.values_mut() {
+        *r *= 0.02;
+    }
+    synth::generate(&m, &SynthOutput::default(), &tmp.path().join("logs")).unwrap();
+    let base = repo("scenarios/hybrid-routing.toml");
+    let base = base.to_str().unwrap();
+    let o = calibrate(
+        tmp.path(),
+        &["logs", "--base", base, "--out", "cal", "--check"],
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.contains("message tracking log files and ")
+            && stdout.contains("Exchange Online message trace file"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("joined by message id: "), "{stdout}");
+    assert!(
+        stdout.contains("busiest_hour_rate        cloud_internal"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("spam_share"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "PASS: every deciding figure lies inside the simulation's joint prediction interval (95% for all together) (10 flows compared"
+        ),
+        "{stdout}"
+    );
+    let o = mailflow()
+        .current_dir(tmp.path())
+        .args([
+            "run",
+            "cal/calibrated.toml",
+            "--replications",
+            "2",
+            "--quiet",
+            "--out",
+            "run",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // Add the same servers' events as a PowerShell export: refused, nothing written.
+    let mixed = tmp.path().join("mixed");
+    let out = SynthOutput {
+        powershell: Some(PowerShellStyle {
+            timezone: jiff::tz::TimeZone::UTC,
+            join_recipients: true,
+        }),
+        ..SynthOutput::default()
+    };
+    synth::generate(&m, &out, &mixed).unwrap();
+    let before = entries(tmp.path());
+    let o = calibrate(
+        tmp.path(),
+        &["mixed", "--base", base, "--out", "cal2", "--check"],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("tracking-export.csv") && stderr.contains("would count its messages twice"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("on-premises logs and cloud traces can be combined"),
+        "{stderr}"
+    );
+    assert_eq!(entries(tmp.path()), before, "something was written");
+}
