@@ -393,10 +393,12 @@ fn exchange_2010_logs_calibrate_like_2016_logs() {
 /// every quantity both exports determine alike: the inbound rate and its spam share, the 24
 /// hourly weights, the weekend factor and the sizes (same n, within a quarter of a standard
 /// error, as [`same_estimates`]).
-/// Not compared, because calibration does not yet read a detailed report as Exchange Online's
-/// side: it takes the report's events for an on-premises server's (a cloud mailbox's
-/// STOREDRIVER submission counts as an on-premises sender), so cloud senders' sources and the
-/// recipient figures differ from the trace's.
+/// Inbound and cloud senders' Internet mail are compared too, and the recipients. Not
+/// compared: how the cloud mailboxes' mail splits between `onprem_to_cloud` and
+/// `cloud_internal`. A trace alone cannot tell an on-premises sender from a cloud one (one
+/// accepted domain), so it counts all of it cloud-internal (here 0 and 11049 messages); the
+/// detailed report's events place 2293 of them as from on-premises (2293 and 8756); whether
+/// that is every on-premises sender's message is not checked yet.
 #[test]
 fn a_detailed_report_calibrates_like_the_message_trace() {
     let tmp = tempfile::tempdir().unwrap();
@@ -431,13 +433,14 @@ fn a_detailed_report_calibrates_like_the_message_trace() {
     );
     assert_eq!(detailed.read.files[0].encoding, "UTF-16LE");
     let alike = |r: &scenario_out::CalibrationRow| {
-        (r.flow_or_hop == "inbound"
+        (matches!(r.flow_or_hop.as_str(), "inbound" | "outbound_from_cloud")
             && matches!(
                 r.quantity.as_str(),
                 "messages_logged" | "busiest_hour_rate" | "spam_share"
             ))
             || matches!(r.quantity.as_str(), "hourly_weight" | "weekend_factor")
             || r.quantity.starts_with("size_")
+            || r.quantity.starts_with("recipients_")
     };
     for c in [&mut trace, &mut detailed] {
         c.calibration.retain(|r| alike(r));
