@@ -172,20 +172,7 @@ fn calibrates_a_tracking_log_into_a_scenario_that_runs() {
         .expect("a processing row for cas2013");
     assert!((mean - 249.5).abs() < 0.5, "{mean}");
     // The scenario runs as it is.
-    let o = mailflow()
-        .current_dir(tmp.path())
-        .args([
-            "run",
-            "cal/calibrated.toml",
-            "--replications",
-            "2",
-            "--quiet",
-            "--out",
-            "run",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    calibrated_scenario_runs(tmp.path());
 }
 
 /// Runs calibrate with `args` in a directory holding `logs/` and `notalog.txt`, and checks
@@ -296,20 +283,7 @@ fn a_folder_of_tracking_logs_and_message_traces_calibrates_and_backtests() {
         ),
         "{stdout}"
     );
-    let o = mailflow()
-        .current_dir(tmp.path())
-        .args([
-            "run",
-            "cal/calibrated.toml",
-            "--replications",
-            "2",
-            "--quiet",
-            "--out",
-            "run",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    calibrated_scenario_runs(tmp.path());
 
     // Add the same servers' events as a PowerShell export: refused, nothing written.
     let mixed = tmp.path().join("mixed");
@@ -338,4 +312,22 @@ fn a_folder_of_tracking_logs_and_message_traces_calibrates_and_backtests() {
         "{stderr}"
     );
     assert_eq!(entries(tmp.path()), before, "something was written");
+}
+
+/// `mailflow run` accepts `dir/cal/calibrated.toml` as it is (two replications).
+fn calibrated_scenario_runs(dir: &std::path::Path) {
+    let o = mailflow()
+        .current_dir(dir)
+        .args([
+            "run",
+            "cal/calibrated.toml",
+            "--replications",
+            "2",
+            "--quiet",
+            "--out",
+            "run",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
