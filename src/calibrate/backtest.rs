@@ -79,7 +79,7 @@ pub const HEADER: [&str; 20] = [
 ];
 
 /// One comparison: a flow's statistic, observed vs simulated.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct BacktestRow {
     pub flow: String,
     pub statistic: String,
@@ -130,9 +130,9 @@ pub struct BacktestRow {
 }
 
 impl BacktestRow {
-    /// The row fails the back-test: the observation lies outside the prediction interval
-    /// (or, with fewer than two replications and so no prediction interval, the two
-    /// confidence intervals do not overlap).
+    /// The row fails the back-test: the observation lies outside the joint interval (a row
+    /// the verdict decides on), else outside its 95% prediction interval, else (fewer than
+    /// two replications: no prediction interval) the two confidence intervals do not overlap.
     pub fn fails(&self) -> bool {
         match self
             .inside_simulated_pi_joint
@@ -186,7 +186,7 @@ pub struct Backtest {
     pub rows: Vec<BacktestRow>,
     /// One line per comparable flow, a planner can paste.
     pub verdict: Vec<String>,
-    /// Every deciding comparison's observation lies inside its prediction interval.
+    /// Every deciding comparison's observation lies inside its joint interval.
     pub passed: bool,
     pub replications: u32,
     pub compared: usize,
@@ -351,25 +351,8 @@ pub fn run(
                     rows.push(BacktestRow {
                         flow: name.to_string(),
                         statistic: "all".to_string(),
-                        unit: String::new(),
-                        observed: None,
-                        observed_ci95_lo: None,
-                        observed_ci95_hi: None,
-                        simulated: None,
-                        simulated_ci95_lo: None,
-                        simulated_ci95_hi: None,
-                        relative_error: None,
-                        inside_simulated_ci95: None,
-                        intervals_overlap: None,
                         note: why,
-                        simulated_pi95_lo: None,
-                        simulated_pi95_hi: None,
-                        inside_simulated_pi95: None,
-                        method: String::new(),
-                        simulated_pi_joint_lo: None,
-                        simulated_pi_joint_hi: None,
-                        inside_simulated_pi_joint: None,
-                        pi_n: 0,
+                        ..BacktestRow::default()
                     });
                 }
                 continue;
@@ -379,25 +362,9 @@ pub fn run(
             rows.push(BacktestRow {
                 flow: name.to_string(),
                 statistic: "all".to_string(),
-                unit: String::new(),
                 observed: Some(total as f64 / hours),
-                observed_ci95_lo: None,
-                observed_ci95_hi: None,
-                simulated: None,
-                simulated_ci95_lo: None,
-                simulated_ci95_hi: None,
-                relative_error: None,
-                inside_simulated_ci95: None,
-                intervals_overlap: None,
                 note: "the base scenario's model has no such flow: not compared".into(),
-                simulated_pi95_lo: None,
-                simulated_pi95_hi: None,
-                inside_simulated_pi95: None,
-                method: String::new(),
-                simulated_pi_joint_lo: None,
-                simulated_pi_joint_hi: None,
-                inside_simulated_pi_joint: None,
-                pi_n: 0,
+                ..BacktestRow::default()
             });
             continue;
         }

@@ -435,12 +435,6 @@ pub struct ReadReport {
 }
 
 impl ReadReport {
-    /// The first file's format, if any file was read. A run holds at most one on-premises
-    /// format and one Exchange Online format: see [`ReadReport::formats`].
-    pub fn format(&self) -> Option<LogFormat> {
-        self.files.first().map(|f| f.format)
-    }
-
     /// The sides the files read show.
     pub fn sides(&self) -> Sides {
         Sides::of(&self.formats())

@@ -1313,7 +1313,6 @@ impl<'m> Gen<'m> {
     /// routes give it (see [`SeedTopology`]), each a FIFO wait for one of the server's workers
     /// and a processing time, logged as Exchange logs them. Returns whether on-premises saw it
     /// and when Exchange Online receives its cloud copy from on-premises.
-    #[allow(clippy::too_many_arguments)]
     fn seed_path(
         &mut self,
         a: &Arrival,
@@ -1741,9 +1740,6 @@ impl<'m> Gen<'m> {
         Ok((true, cloud_arrival))
     }
 
-    /// The DSN (NDR) a bounced recipient causes: a message of its own (its own message-id,
-    /// the null sender, source DSN, its reference the original), delivered to the sender's
-    /// mailbox; calibration leaves it out and counts it.
     /// A STOREDRIVER DELIVER into on-premises mailboxes; one delivery in `dsn_share` of the
     /// mail that may bounce fails for its last recipient (one that does not exist), which
     /// then gets its own DSN message.
@@ -1780,6 +1776,9 @@ impl<'m> Gen<'m> {
         }
     }
 
+    /// The DSN (NDR) a bounced recipient causes: a message of its own (its own message-id,
+    /// the null sender, source DSN, its reference the original), delivered to the sender's
+    /// mailbox; calibration leaves it out and counts it.
     fn dsn_message(&mut self, server: usize, at: i64, sender: &str, fqdn: &str) {
         let idx = self.next_msg;
         self.next_msg += 1;
@@ -1956,7 +1955,6 @@ fn field(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Appends `s` quoted, as Export-Csv writes every field.
 /// Appends UTF-8 `text` to `out` as UTF-16 LE.
 fn utf16le(out: &mut Vec<u8>, text: &[u8]) {
     for u in String::from_utf8_lossy(text).encode_utf16() {
@@ -1964,6 +1962,7 @@ fn utf16le(out: &mut Vec<u8>, text: &[u8]) {
     }
 }
 
+/// Appends `s` quoted, as Export-Csv writes every field.
 fn quoted(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     for b in s.bytes() {

@@ -245,12 +245,11 @@ impl<E: Copy> EventQueue<E> {
     #[inline(never)]
     fn pop_due_slow(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         self.settle();
-        let from_lane = match (&self.lane, self.heap.first()) {
-            (None, None) => return None,
-            (Some(_), None) => true,
-            (None, Some(_)) => false,
-            (Some(l), Some(root)) => l.key() < root.key(),
-        };
+        // An empty lane's key, u128::MAX, is later than any root's.
+        let from_lane = self
+            .heap
+            .first()
+            .is_none_or(|root| self.lane_key < root.key());
         if from_lane {
             return self.pop_lane(limit);
         }

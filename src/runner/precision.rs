@@ -178,17 +178,8 @@ impl Track {
         self.rounds.last().copied().unwrap_or(0)
     }
 
-    /// Whether every watched figure over replications 0 … n − 1 is precise.
-    fn all_precise(&self, n: u32, share: f64) -> bool {
-        self.values.iter().all(|per_fig| {
-            per_fig
-                .iter()
-                .all(|vals| precise(mean_ci(&vals[..n as usize]), share))
-        })
-    }
-
     /// Whether every variant over replications 0 … n − 1 is precise or, by `settles`,
-    /// settled; and whether any was settled without being precise.
+    /// settled (None if not); and whether any was settled without being precise.
     fn precise_or_settled(
         &self,
         n: u32,
@@ -368,10 +359,6 @@ pub fn run_many_precise_until(
             while t.next_check <= have {
                 let n = t.next_check;
                 t.next_check += 1;
-                if t.all_precise(n, share) {
-                    t.chosen = Some(n);
-                    break;
-                }
                 if let Some(s) = t.precise_or_settled(n, share, &|v, f| settled(i, v, f)) {
                     t.chosen = Some(n);
                     t.settled = s;

@@ -77,10 +77,7 @@ pub fn prediction95(values: &[f64]) -> Option<(f64, f64)> {
     }
     let mean = v.iter().sum::<f64>() / n as f64;
     let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
-        .expect("degrees of freedom are positive")
-        .inverse_cdf(0.975);
-    let half = t * (var * (1.0 + 1.0 / n as f64)).sqrt();
+    let half = t_quantile(n, 0.975) * (var * (1.0 + 1.0 / n as f64)).sqrt();
     Some((mean - half, mean + half))
 }
 
