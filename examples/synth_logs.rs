@@ -32,6 +32,8 @@ fn main() -> ExitCode {
     let mut model = SynthModel::example(2026);
     let mut out = SynthOutput::default();
     let mut scale = 1.0;
+    // Applied after every flag is read, so that the flags' order does not matter.
+    let (mut seed_topology, mut tracking) = (false, None);
     while let Some(a) = args.next() {
         let mut val = |name: &str| {
             args.next()
@@ -48,16 +50,9 @@ fn main() -> ExitCode {
             "--one-file" => out.hourly_files = false,
             "--no-trace" => out.trace_rows_per_file = None,
             "--detailed-report" => out.detailed_report = true,
-            "--exchange2013" => model.tracking = TrackingVersion::Exchange2013,
-            "--exchange2010" => model.tracking = TrackingVersion::Exchange2010,
-            "--seed-topology" => {
-                let m = SynthModel::seed_example(model.seed);
-                model.servers = m.servers;
-                model.tracking = m.tracking;
-                model.hub_workers = m.hub_workers;
-                model.hub_ms = m.hub_ms;
-                model.seed_topology = m.seed_topology;
-            }
+            "--exchange2013" => tracking = Some(TrackingVersion::Exchange2013),
+            "--exchange2010" => tracking = Some(TrackingVersion::Exchange2010),
+            "--seed-topology" => seed_topology = true,
             "--mx" => {
                 model.mx = match val("--mx").as_str() {
                     "eop" => synth::Mx::Eop,
@@ -92,6 +87,17 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if seed_topology {
+        let m = SynthModel::seed_example(model.seed);
+        model.servers = m.servers;
+        model.tracking = m.tracking;
+        model.hub_workers = m.hub_workers;
+        model.hub_ms = m.hub_ms;
+        model.seed_topology = m.seed_topology;
+    }
+    if let Some(t) = tracking {
+        model.tracking = t;
     }
     let Some(dir) = dir else {
         eprintln!(
