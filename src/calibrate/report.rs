@@ -77,7 +77,7 @@ pub fn html_report(c: &Calibrated, bt: Option<&Backtest>, summary: &str) -> Repo
             c.routing.variant.name()
         ));
         if !b.verdict.is_empty() {
-            s = s.pre(b.verdict.join("\n"));
+            s = s.lines(b.verdict.join("\n"));
         }
         sections.push(s.table("backtest.csv", &[]));
     }

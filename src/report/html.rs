@@ -88,6 +88,9 @@ pub enum Item {
     Picture { file: String, caption: String },
     /// Preformatted text (a terminal table, a paragraph a command printed).
     Pre(String),
+    /// Lines of prose a command printed (one finding per line): monospaced like [`Item::Pre`],
+    /// but each long line wraps, with a hanging indent, instead of running off the page.
+    Lines(String),
 }
 
 impl Section {
@@ -130,6 +133,11 @@ impl Section {
         self.items.push(Item::Pre(t.into()));
         self
     }
+
+    pub fn lines(mut self, t: impl Into<String>) -> Section {
+        self.items.push(Item::Lines(t.into()));
+        self
+    }
 }
 
 const CSS: &str = r#"
@@ -147,6 +155,9 @@ dl.facts dd { margin: 0; }
 code, pre, .hash { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", monospace; font-size: 0.9em; }
 pre { background: #f6f6f6; border: 1px solid #e0e0e0; padding: 8px 10px; overflow-x: auto; white-space: pre; }
 pre.command { white-space: pre-wrap; word-break: break-all; }
+div.lines { background: #f6f6f6; border: 1px solid #e0e0e0; padding: 8px 10px 8px 28px;
+  font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.9em; }
+div.lines p { margin: 0; max-width: none; text-indent: -18px; white-space: pre-wrap; }
 .hash { word-break: break-all; }
 nav ul { margin: 4px 0; padding-left: 20px; columns: 2; }
 .warnings { border-left: 4px solid #d55e00; background: #fff4ec; padding: 8px 14px; margin: 16px 0; }
@@ -331,6 +342,14 @@ pub fn render(dir: &Path, r: &Report) -> Result<String, ReportError> {
                 }
                 Item::Pre(t) => {
                     let _ = writeln!(inner, "<pre>{}</pre>", text(t));
+                    shown += 1;
+                }
+                Item::Lines(t) => {
+                    let _ = write!(inner, "<div class=\"lines\">");
+                    for line in t.lines() {
+                        let _ = write!(inner, "<p>{}</p>", text(line));
+                    }
+                    let _ = writeln!(inner, "</div>");
                     shown += 1;
                 }
             }
@@ -763,7 +782,7 @@ pub fn capacity_report(
     }
     r.sections.push(
         Section::new("Answer")
-            .pre(super::terminal::capacity_text(&scn.name, c))
+            .lines(super::terminal::capacity_text(&scn.name, c))
             .table(
                 "capacity.csv",
                 &[
