@@ -43,6 +43,16 @@ impl Estimate {
     }
 }
 
+/// `value` from `n` observations with its 95% interval on the log scale, `se` the standard
+/// error of log(value) (a delta-method ratio or rate): value × exp(∓1.96 se).
+pub fn log_scale(value: f64, n: u64, se: f64) -> Estimate {
+    Estimate {
+        value,
+        n,
+        ci95: Some((value * (-Z95 * se).exp(), value * (Z95 * se).exp())),
+    }
+}
+
 /// A Poisson rate: `count` events over `exposure` (seconds, hours, …), with Garwood's exact
 /// interval from the chi-square distribution.
 pub fn poisson_rate(count: u64, exposure: f64) -> Estimate {

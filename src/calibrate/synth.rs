@@ -632,8 +632,6 @@ struct Gen<'m> {
     next_msg: usize,
     seq: u64,
     truth: SynthTruth,
-    wait_sum: f64,
-    proc_sum: f64,
     /// Per hop name: (visits, wait sum, processing sum), seconds.
     per_hop: BTreeMap<&'static str, (u64, f64, f64)>,
     writers: Writers,
@@ -710,8 +708,6 @@ impl<'m> Gen<'m> {
             next_msg: 0,
             seq: 0,
             truth: SynthTruth::default(),
-            wait_sum: 0.0,
-            proc_sum: 0.0,
             writers: Writers::new(m, out, dir)?,
         })
     }
@@ -1885,9 +1881,6 @@ impl<'m> Gen<'m> {
 
     fn count_visit(&mut self, server: usize, wait_ns: i64, service_ns: i64) {
         let (w, p) = (wait_ns as f64 / 1e9, service_ns as f64 / 1e9);
-        self.truth.hub_messages += 1;
-        self.wait_sum += w;
-        self.proc_sum += p;
         let e = self.per_hop.entry(hop_name(self.m, server)).or_default();
         e.0 += 1;
         e.1 += w;
@@ -1896,9 +1889,15 @@ impl<'m> Gen<'m> {
 
     fn finish(mut self) -> io::Result<SynthTruth> {
         self.flush(i64::MAX)?;
-        let n = self.truth.hub_messages.max(1) as f64;
-        self.truth.hub_mean_wait_s = self.wait_sum / n;
-        self.truth.hub_mean_processing_s = self.proc_sum / n;
+        // Every hop's visits together.
+        let (k, w, p) = self
+            .per_hop
+            .values()
+            .fold((0, 0.0, 0.0), |a, e| (a.0 + e.0, a.1 + e.1, a.2 + e.2));
+        self.truth.hub_messages = k;
+        let n = k.max(1) as f64;
+        self.truth.hub_mean_wait_s = w / n;
+        self.truth.hub_mean_processing_s = p / n;
         for (h, (k, w, p)) in &self.per_hop {
             let n = (*k).max(1) as f64;
             self.truth.per_hop.insert(

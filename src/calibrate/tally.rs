@@ -324,14 +324,7 @@ impl Tally {
                 let f = (ne as f64 / we) / (nd as f64 / wd);
                 // Log-ratio of two Poisson counts: var ≈ 1/ne + 1/nd (delta method).
                 let se = (1.0 / (ne.max(1) as f64) + 1.0 / nd as f64).sqrt();
-                Estimate {
-                    value: f,
-                    n: ne,
-                    ci95: Some((
-                        f * (-estimate::Z95 * se).exp(),
-                        f * (estimate::Z95 * se).exp(),
-                    )),
-                }
+                estimate::log_scale(f, ne, se)
             })
         } else {
             None
@@ -342,18 +335,8 @@ impl Tally {
         // total. Its interval: var(log r) ≈ 1/N + 1/N_peak (delta method; N_peak is the
         // busiest hour's pooled count, which every weight is relative to).
         let f_kind = [1.0, weekend_factor.map_or(1.0, |w| w.value)];
-        let shape_s: f64 = (0..2)
-            .map(|k| {
-                (0..24)
-                    .map(|h| {
-                        exposure[k][h] as f64
-                            * hourly_weights[h].map_or(0.0, |e| e.value)
-                            * if has_weekdays { f_kind[k] } else { 1.0 }
-                    })
-                    .sum::<f64>()
-            })
-            .sum::<f64>()
-            * 3600.0;
+        // (Without weekdays there is no weekend factor: f_kind is 1 for both kinds.)
+        let shape_s = 3600.0 * (weighted(0).1 * f_kind[0] + weighted(1).1 * f_kind[1]);
         let n_peak = pooled(base_kind, peak_hod);
         let peak_rates = Source::ALL
             .iter()
@@ -362,14 +345,7 @@ impl Tally {
                 let e = if total > 0 && shape_s > 0.0 && n_peak > 0 {
                     let r = total as f64 / shape_s;
                     let se = (1.0 / total as f64 + 1.0 / n_peak as f64).sqrt();
-                    Estimate {
-                        value: r,
-                        n: total,
-                        ci95: Some((
-                            r * (-estimate::Z95 * se).exp(),
-                            r * (estimate::Z95 * se).exp(),
-                        )),
-                    }
+                    estimate::log_scale(r, total, se)
                 } else {
                     estimate::poisson_rate(0, shape_s.max(3600.0))
                 };
