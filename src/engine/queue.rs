@@ -71,6 +71,12 @@ impl<E> Entry<E> {
         self.key
     }
 
+    /// The time in nanoseconds (the key's high half).
+    #[inline(always)]
+    fn time_nanos(&self) -> u64 {
+        (self.key >> 64) as u64
+    }
+
     #[inline(always)]
     fn time(&self) -> SimTime {
         SimTime::from_nanos((self.key >> 64) as u64)
@@ -131,7 +137,12 @@ impl<E: Copy> EventQueue<E> {
             // move up one slot. Inline at the call site and without `Vec::insert`'s `memmove`
             // call, this was half the instructions of a binary search plus `insert` for the
             // dozen events a tandem network keeps pending.
-            let key = entry.key();
+            //
+            // The new entry's sequence number is the largest yet, so it goes after every
+            // pending entry at the same time: it moves past an entry exactly when that entry's
+            // time is not later than its own, and the shift loop compares times alone (one
+            // 64-bit comparison instead of the 128-bit key's two).
+            let time = time.as_nanos();
             self.heap.push(entry);
             // Over the slice's adjacent pairs (as cells, so that a pair can be read and
             // written), so the indexing needs no bounds checks.
@@ -139,7 +150,7 @@ impl<E: Copy> EventQueue<E> {
             let mut j = cells.len() - 1;
             for pair in cells.windows(2).rev() {
                 let prev = pair[0].get();
-                if prev.key() >= key {
+                if prev.time_nanos() > time {
                     break;
                 }
                 pair[1].set(prev);
