@@ -37,7 +37,9 @@ pub fn record_span(h: &mut Histogram<u64>, span: SimTime, count: u64) {
         .expect("value clamped to the histogram's bound");
 }
 
-/// The time integral of a level (a queue length, busy servers), exact in integer arithmetic.
+/// The time integral of a level (a queue length, busy servers), exact in integer arithmetic:
+/// a run's result. The hot path keeps a [`StepIntegral`] and closes it into one; `set` is
+/// the direct form (tests, and a level set now and then).
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimeAverage {
     last: SimTime,
@@ -54,14 +56,12 @@ impl TimeAverage {
         self.level = level;
     }
 
-    /// Restarts the integral at `now`, keeping the current level.
-    pub fn restart(&mut self, now: SimTime) {
+    /// Restarts the integral at `now`, keeping the current level (the reference for
+    /// [`StepIntegral::restart`]'s test).
+    #[cfg(test)]
+    fn restart(&mut self, now: SimTime) {
         self.set(now, self.level);
         self.area = 0;
-    }
-
-    pub fn level(&self) -> u64 {
-        self.level
     }
 
     /// Time-average level over `span` (the integral must have been advanced to its end).
@@ -74,6 +74,71 @@ impl TimeAverage {
     }
 }
 
+/// The time integral of a level that moves in steps (servers in use, copies waiting), kept
+/// so that the hot path's step costs one addition and no multiplication: over `[t₀, T]`,
+///
+/// ```text
+/// ∫ level dt = level(T)·T − level(t₀)·t₀ − Σ rises' times + Σ falls' times
+/// ```
+///
+/// (each unit step at time t contributes ±(T − t)). Exact in integer arithmetic, like the
+/// [`TimeAverage`] it becomes when the run ends ([`StepIntegral::close`]); it holds no
+/// level of its own, so the caller's count (a busy counter, a queue's length) is the one truth.
+#[derive(Clone, Debug, Default)]
+pub struct StepIntegral {
+    /// level(t₀)·t₀ (nanoseconds).
+    start: u128,
+    /// Σ time of every unit rise since t₀ (nanoseconds).
+    rises: u128,
+    /// Σ time of every unit fall since t₀.
+    falls: u128,
+}
+
+impl StepIntegral {
+    /// The level rises by one at `now`.
+    #[inline(always)]
+    pub fn rise(&mut self, now: SimTime) {
+        self.rises += u128::from(now.as_nanos());
+    }
+
+    /// The level falls by one at `now`.
+    #[inline(always)]
+    pub fn fall(&mut self, now: SimTime) {
+        self.falls += u128::from(now.as_nanos());
+    }
+
+    /// The level moves from `from` to `to` at `now`, by any step.
+    pub fn step(&mut self, now: SimTime, from: u64, to: u64) {
+        let t = u128::from(now.as_nanos());
+        if to >= from {
+            self.rises += u128::from(to - from) * t;
+        } else {
+            self.falls += u128::from(from - to) * t;
+        }
+    }
+
+    /// Starts the integral again at `now`, where the level is `level`.
+    pub fn restart(&mut self, now: SimTime, level: u64) {
+        *self = StepIntegral {
+            start: u128::from(level) * u128::from(now.as_nanos()),
+            rises: 0,
+            falls: 0,
+        };
+    }
+
+    /// The integral up to `end` (no step after it), where the level is `level`.
+    pub fn close(&self, end: SimTime, level: u64) -> TimeAverage {
+        // Both sides are non-negative and the integral is, so the subtraction cannot wrap.
+        let area = (u128::from(level) * u128::from(end.as_nanos()) + self.falls)
+            - (self.start + self.rises);
+        TimeAverage {
+            last: end,
+            level,
+            area,
+        }
+    }
+}
+
 /// Measurements of one station during the statistics window.
 ///
 /// Serializable for shard files without the histogram, which travels in an interval log
@@ -82,9 +147,9 @@ impl TimeAverage {
 pub struct StationStats {
     pub arrivals: u64,
     pub completions: u64,
-    /// Servers in use.
+    /// Servers in use; set when the run ends (the hot path keeps a [`StepIntegral`]).
     pub busy: TimeAverage,
-    /// Copies waiting (not in service).
+    /// Copies waiting (not in service); set when the run ends, like `busy`.
     pub queue: TimeAverage,
     pub max_queue: u64,
     /// Waiting time before service, per copy that started service in the window; complete
@@ -161,13 +226,12 @@ impl StationStats {
         self.wait_counts.drain_into(&mut self.wait);
     }
 
-    /// Zeroes the counters at the end of warm-up; levels carry on.
-    pub fn restart(&mut self, now: SimTime) {
+    /// Zeroes the counters at the end of warm-up, when `queue_len` copies wait (the caller
+    /// restarts its level integrals, which become `busy` and `queue` when the run ends).
+    pub fn restart(&mut self, queue_len: u64) {
         self.arrivals = 0;
         self.completions = 0;
-        self.busy.restart(now);
-        self.queue.restart(now);
-        self.max_queue = self.queue.level();
+        self.max_queue = queue_len;
         self.wait.reset();
         self.wait_counts.clear();
         self.wait_sum_ns = 0;
@@ -380,6 +444,7 @@ impl Accounting {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
 
     #[test]
     fn time_average_integrates_exactly() {
@@ -391,6 +456,41 @@ mod tests {
         t.restart(SimTime::from_nanos(30));
         t.set(SimTime::from_nanos(40), 1);
         assert_eq!(t.mean_over(SimTime::from_nanos(10)), 0.0);
+    }
+
+    /// The step form gives the area of setting each level in turn, bit for bit, with a
+    /// restart in the middle and steps of any size.
+    #[test]
+    fn step_integral_matches_the_time_average() {
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+        let (mut direct, mut steps) = (TimeAverage::default(), StepIntegral::default());
+        let (mut now, mut level) = (0u64, 0u64);
+        for k in 0..10_000 {
+            now += rng.random_range(0..1u64 << 40);
+            let t = SimTime::from_nanos(now);
+            if k == 5_000 {
+                direct.restart(t);
+                steps.restart(t, level);
+            }
+            let to = match rng.random_range(0..3) {
+                0 => level + 1,
+                1 => level.saturating_sub(1),
+                _ => rng.random_range(0..1000),
+            };
+            if to == level + 1 {
+                steps.rise(t);
+            } else if to + 1 == level {
+                steps.fall(t);
+            } else {
+                steps.step(t, level, to);
+            }
+            direct.set(t, to);
+            level = to;
+        }
+        let end = SimTime::from_nanos(now + 12_345);
+        direct.set(end, level);
+        assert_eq!(steps.close(end, level), direct);
+        assert!(direct.area > 0);
     }
 
     #[test]
