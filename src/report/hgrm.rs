@@ -86,12 +86,11 @@ fn java_mean(h: &Histogram<u64>) -> f64 {
     sum / h.len() as f64
 }
 
-/// Java's `getStdDeviation`.
-fn java_stdev(h: &Histogram<u64>) -> f64 {
+/// Java's `getStdDeviation`, given [`java_mean`]'s `mean` (computed once for both lines).
+fn java_stdev(h: &Histogram<u64>, mean: f64) -> f64 {
     if h.is_empty() {
         return 0.0;
     }
-    let mean = java_mean(h);
     let mut total = 0.0f64;
     for b in h.iter_recorded() {
         let d = h.median_equivalent(b.value_iterated_to()) as f64 - mean;
@@ -209,11 +208,12 @@ pub fn format(h: &Histogram<u64>, scale: f64, ticks: u32) -> String {
         }
     }
     let max = if h.is_empty() { 0 } else { h.max() };
+    let mean = java_mean(h);
     let _ = writeln!(
         out,
         "#[Mean    = {}, StdDeviation   = {}]",
-        jf(java_mean(h) / scale, 12, d),
-        jf(java_stdev(h) / scale, 12, d)
+        jf(mean / scale, 12, d),
+        jf(java_stdev(h, mean) / scale, 12, d)
     );
     let _ = writeln!(
         out,
