@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 TARGET=${CARGO_TARGET_DIR:-target}
 ROUNDS=${ROUNDS:-7}
-RUNS=${RUNS:-5}
+RUNS=${RUNS:-9}
 BIG=${BIG:-1}
 WHICH=${*:-1 2 3 4}
 cargo build --quiet --profile perf --bin mailflow --example lean_loop

@@ -27,18 +27,44 @@ pub struct Step {
     pub total: u64,
 }
 
+/// A recorded (non-empty) bucket, read once from the histogram for the three walks a file
+/// needs (the percentile rows, the mean, the standard deviation): the crate's iterator visits
+/// every bucket up to the largest value, so walking it three times was most of a file's cost.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    /// The highest value equivalent to the bucket (what Java's iterator reports).
+    value: u64,
+    count: u64,
+    /// The bucket's median equivalent (what Java's `getMean` sums).
+    median: u64,
+}
+
+fn recorded_buckets(h: &Histogram<u64>) -> Vec<Bucket> {
+    h.iter_recorded()
+        .map(|b| Bucket {
+            value: b.value_iterated_to(),
+            count: b.count_at_value(),
+            median: h.median_equivalent(b.value_iterated_to()),
+        })
+        .collect()
+}
+
 /// The rows Java's `PercentileIterator` yields over `h` with `ticks` per half-distance.
 pub fn percentile_steps(h: &Histogram<u64>, ticks: u32) -> Vec<Step> {
-    let n = h.len();
+    steps_of(&recorded_buckets(h), h.len(), ticks)
+}
+
+/// [`percentile_steps`] over the recorded buckets of a histogram of `n` values.
+fn steps_of(buckets: &[Bucket], n: u64, ticks: u32) -> Vec<Step> {
     let mut steps = Vec::new();
     if n == 0 {
         return steps;
     }
     let mut level = 0.0f64;
     let mut total = 0u64;
-    for b in h.iter_recorded() {
-        total += b.count_at_value();
-        let value = b.value_iterated_to();
+    for b in buckets {
+        total += b.count;
+        let value = b.value;
         // Java's `reachedIterationLevel`, re-checked at the same bucket after each step.
         while (100.0 * total as f64) / n as f64 >= level {
             steps.push(Step {
@@ -73,30 +99,30 @@ fn next_level(level: f64, ticks: u32) -> f64 {
     level + 100.0 / reporting_ticks as f64
 }
 
-/// Java's `getMean`: the sum over recorded buckets of median-equivalent value × count, then
-/// one division.
-fn java_mean(h: &Histogram<u64>) -> f64 {
-    if h.is_empty() {
+/// Java's `getMean` over the recorded buckets of a histogram of `n` values: the sum of
+/// median-equivalent value × count, then one division.
+fn java_mean(buckets: &[Bucket], n: u64) -> f64 {
+    if n == 0 {
         return 0.0;
     }
     let mut sum = 0.0f64;
-    for b in h.iter_recorded() {
-        sum += h.median_equivalent(b.value_iterated_to()) as f64 * b.count_at_value() as f64;
+    for b in buckets {
+        sum += b.median as f64 * b.count as f64;
     }
-    sum / h.len() as f64
+    sum / n as f64
 }
 
 /// Java's `getStdDeviation`, given [`java_mean`]'s `mean` (computed once for both lines).
-fn java_stdev(h: &Histogram<u64>, mean: f64) -> f64 {
-    if h.is_empty() {
+fn java_stdev(buckets: &[Bucket], n: u64, mean: f64) -> f64 {
+    if n == 0 {
         return 0.0;
     }
     let mut total = 0.0f64;
-    for b in h.iter_recorded() {
-        let d = h.median_equivalent(b.value_iterated_to()) as f64 - mean;
-        total += (d * d) * b.count_at_value() as f64;
+    for b in buckets {
+        let d = b.median as f64 - mean;
+        total += (d * d) * b.count as f64;
     }
-    (total / h.len() as f64).sqrt()
+    (total / n as f64).sqrt()
 }
 
 /// `x` with `prec` decimals as `java.util.Formatter`'s `%.<prec>f` writes it: the shortest
@@ -192,7 +218,9 @@ pub fn format(h: &Histogram<u64>, scale: f64, ticks: u32) -> String {
         "Value", "Percentile", "TotalCount", "1/(1-Percentile)"
     );
     let d = usize::from(h.sigfig());
-    for s in percentile_steps(h, ticks) {
+    let buckets = recorded_buckets(h);
+    let n = h.len();
+    for s in steps_of(&buckets, n, ticks) {
         let value = jf(s.value as f64 / scale, 12, d);
         let q = s.percentile / 100.0;
         let p = jf(q, 2, 12);
@@ -208,12 +236,12 @@ pub fn format(h: &Histogram<u64>, scale: f64, ticks: u32) -> String {
         }
     }
     let max = if h.is_empty() { 0 } else { h.max() };
-    let mean = java_mean(h);
+    let mean = java_mean(&buckets, n);
     let _ = writeln!(
         out,
         "#[Mean    = {}, StdDeviation   = {}]",
         jf(mean / scale, 12, d),
-        jf(java_stdev(h, mean) / scale, 12, d)
+        jf(java_stdev(&buckets, n, mean) / scale, 12, d)
     );
     let _ = writeln!(
         out,
