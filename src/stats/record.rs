@@ -85,11 +85,19 @@ impl SpanCounts {
     /// Adds every count to `h` and forgets them, releasing the buffer (a finished run keeps
     /// only its histograms).
     pub fn drain_into(&mut self, h: &mut Histogram<u64>) {
-        for (i, &c) in std::mem::take(&mut self.counts).iter().enumerate() {
-            if c > 0 {
-                h.record_n(value_of(i), c)
-                    .expect("values are clamped to the histogram's bound");
-            }
+        let counts = std::mem::take(&mut self.counts);
+        // The largest value first: a growing histogram then resizes once, not at every new
+        // power of two on the way up (a histogram's state does not depend on the order).
+        let Some(top) = counts.iter().rposition(|&c| c > 0) else {
+            return;
+        };
+        let mut record = |i: usize| {
+            h.record_n(value_of(i), counts[i])
+                .expect("values are clamped to the histogram's bound");
+        };
+        record(top);
+        for (i, _) in counts[..top].iter().enumerate().filter(|(_, c)| **c > 0) {
+            record(i);
         }
     }
 
