@@ -169,6 +169,9 @@ fn files_in_words(read: &ReadReport) -> String {
     }
 }
 
+/// A record's time, file (its index in the read report) and line.
+type RecordAt = (jiff::Timestamp, usize, u64);
+
 /// Reads, classifies and estimates; builds (but does not write) the outputs.
 pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
     let base_file = scenario::ScenarioFile::read(&s.base)?;
@@ -230,9 +233,8 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
     };
     let tally = std::cell::RefCell::new(Tally::new(tz.clone()));
     let mut classifier = Classifier::new(cfg, Box::new(|m| tally.borrow_mut().add(&m)));
-    // The earliest and latest record (time, file index, line), to name them if the period is
-    // too long.
-    let mut span: Option<((jiff::Timestamp, usize, u64), (jiff::Timestamp, usize, u64))> = None;
+    // The earliest and latest record, to name them if the period is too long.
+    let mut span: Option<(RecordAt, RecordAt)> = None;
     let read = super::read::read_inputs_bounded(&s.inputs, &mut opts, &mut |r, bound| {
         let at = (r.timestamp, r.origin.file, r.origin.line);
         span = Some(match span {
@@ -251,7 +253,7 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
         && hours > MAX_PERIOD_DAYS * 24
     {
         let (lo, hi) = span.expect("a classified message has records");
-        let place = |(t, f, line): (jiff::Timestamp, usize, u64)| {
+        let place = |(t, f, line): RecordAt| {
             let file = read
                 .files
                 .get(f)
