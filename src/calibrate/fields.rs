@@ -210,10 +210,12 @@ impl TimeParser {
         }
         Err(match &self.chosen_format {
             Some(f) => format!(
-                "the time `{s}` is neither ISO 8601 nor in the format `{f}` the file's first time used"
+                "the time `{}` is neither ISO 8601 nor in the format `{f}` the file's first time used",
+                quoted(s)
             ),
             None => format!(
-                "the time `{s}` is neither ISO 8601 nor in any of the formats {}; give --date-format",
+                "the time `{}` is neither ISO 8601 nor in any of the formats {}; give --date-format",
+                quoted(s),
                 self.formats.join(", ")
             ),
         })
@@ -223,8 +225,31 @@ impl TimeParser {
         self.zone
             .to_ambiguous_timestamp(dt)
             .compatible()
-            .map_err(|e| format!("the time `{s}` does not exist in the time zone: {e}"))
+            .map_err(|e| {
+                format!(
+                    "the time `{}` does not exist in the time zone: {e}",
+                    quoted(s)
+                )
+            })
     }
+}
+
+/// The most characters of a field's text an error message quotes.
+const QUOTED_CHARS: usize = 60;
+
+/// A field's text as an error message quotes it: on one line (control characters, line ends
+/// among them, dropped) and cut to [`QUOTED_CHARS`] characters, so a quote left open or a
+/// binary file still gives one short line.
+pub(crate) fn quoted(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(QUOTED_CHARS + 1)
+        .collect();
+    if out.chars().count() > QUOTED_CHARS {
+        out = out.chars().take(QUOTED_CHARS).collect::<String>() + "…";
+    }
+    out
 }
 
 /// Builds records from rows under one header.
@@ -274,7 +299,7 @@ impl RowReader<'_> {
             Some(b) => Some(parse_u64(b).ok_or_else(|| {
                 format!(
                     "the size `{}` is not a whole number of bytes",
-                    String::from_utf8_lossy(b)
+                    quoted(&String::from_utf8_lossy(b))
                 )
             })?),
         };
@@ -286,7 +311,7 @@ impl RowReader<'_> {
                     .ok_or_else(|| {
                         format!(
                             "the recipient count `{}` is not a whole number",
-                            String::from_utf8_lossy(b)
+                            quoted(&String::from_utf8_lossy(b))
                         )
                     })?,
             ),

@@ -52,6 +52,15 @@ pub enum PipelineError {
     #[error("--replications {0}: the back-test needs at least 2 replications for its intervals")]
     TooFewReplications(u32),
     #[error(
+        "the logs' messages span {days} days; calibrate reads at most {max_days} days of logs (observed.csv has a row for each hour, and the back-test simulates the whole period). A date far from the others is likely wrong: the earliest record is {earliest}, the latest {latest}; correct or remove it, or give a shorter period's files"
+    )]
+    PeriodTooLong {
+        days: u64,
+        max_days: u64,
+        earliest: String,
+        latest: String,
+    },
+    #[error(
         "no message in the logs could be classified ({records} records read, {skipped} messages skipped: see the reasons with --accepted-domain and --server); nothing was written"
     )]
     NoMessages { records: u64, skipped: u64 },
@@ -62,6 +71,10 @@ impl PipelineError {
         2
     }
 }
+
+/// The longest logged period calibration accepts, in days (a year and a day: tracking logs
+/// keep 30 days by default and message traces 90).
+pub const MAX_PERIOD_DAYS: u64 = 366;
 
 /// Parses `--bad-lines 1%` (or `0.01`).
 pub fn parse_share(s: &str) -> Result<f64, PipelineError> {
@@ -156,6 +169,9 @@ fn files_in_words(read: &ReadReport) -> String {
     }
 }
 
+/// A record's time, file (its index in the read report) and line.
+type RecordAt = (jiff::Timestamp, usize, u64);
+
 /// Reads, classifies and estimates; builds (but does not write) the outputs.
 pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
     let base_file = scenario::ScenarioFile::read(&s.base)?;
@@ -217,12 +233,40 @@ pub fn calibrate(s: Settings<'_>) -> Result<Calibrated, PipelineError> {
     };
     let tally = std::cell::RefCell::new(Tally::new(tz.clone()));
     let mut classifier = Classifier::new(cfg, Box::new(|m| tally.borrow_mut().add(&m)));
+    // The earliest and latest record, to name them if the period is too long.
+    let mut span: Option<(RecordAt, RecordAt)> = None;
     let read = super::read::read_inputs_bounded(&s.inputs, &mut opts, &mut |r, bound| {
+        let at = (r.timestamp, r.origin.file, r.origin.line);
+        span = Some(match span {
+            None => (at, at),
+            Some((lo, hi)) => (
+                if at.0 < lo.0 { at } else { lo },
+                if at.0 > hi.0 { at } else { hi },
+            ),
+        });
         classifier.push_bounded(&r, bound);
         Ok(())
     })?;
     let classify = classifier.finish();
     let tally = tally.into_inner();
+    if let Some(hours) = tally.period_hours()
+        && hours > MAX_PERIOD_DAYS * 24
+    {
+        let (lo, hi) = span.expect("a classified message has records");
+        let place = |(t, f, line): RecordAt| {
+            let file = read
+                .files
+                .get(f)
+                .map_or_else(|| "?".to_string(), |x| x.path.display().to_string());
+            format!("{file}:{line} ({t})")
+        };
+        return Err(PipelineError::PeriodTooLong {
+            days: hours.div_ceil(24),
+            max_days: MAX_PERIOD_DAYS,
+            earliest: place(lo),
+            latest: place(hi),
+        });
+    }
     let sides = read.sides();
     let routing = match s.current {
         Some(v) => Routing {
@@ -398,6 +442,98 @@ mod tests {
         let e = parse_server("EX01=eop").unwrap_err().to_string();
         assert!(e.contains("cas2013") && e.contains("hub2007"), "{e}");
         assert!(parse_server("EX01").is_err());
+    }
+
+    /// Calibrates the files `files` (name, bytes) written into a fresh folder, with
+    /// `--accepted-domain contoso.com` and the bundled hybrid base.
+    fn calibrate_files(files: &[(&str, &[u8])]) -> Result<Calibrated, PipelineError> {
+        let tmp = tempfile::tempdir().unwrap();
+        for (name, bytes) in files {
+            let p = tmp.path().join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, bytes).unwrap();
+        }
+        calibrate(Settings {
+            inputs: vec![tmp.path().to_path_buf()],
+            base: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios/hybrid-routing.toml"),
+            current: None,
+            servers: vec![],
+            accepted_domains: vec!["contoso.com".into()],
+            timezone: None,
+            date_format: None,
+            bad_lines: 0.01,
+            progress: None,
+        })
+    }
+
+    const TRACE_HEADER: &str = "\"PSComputerName\",\"RunspaceId\",\"PSShowComputerName\",\"Organization\",\"MessageId\",\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\",\"ToIP\",\"FromIP\",\"Size\",\"MessageTraceId\",\"StartDate\",\"EndDate\",\"Index\"\r\n";
+
+    /// An inbound message trace row received at `received` (`3/2/2026 12:04:16 AM`).
+    fn inbound_row(id: &str, received: &str) -> String {
+        format!(
+            "\"outlook.office365.com\",\"5f2c1d3e-0000-4000-8000-000000000000\",\"False\",\"contoso.onmicrosoft.com\",\"<{id}@mail.fabrikam.example>\",\"{received}\",\"user116@fabrikam187.example\",\"user302@contoso.com\",\"Re: Budget report, week 1\",\"Delivered\",\"192.0.2.10\",\"198.51.100.25\",\"16244\",\"00000002-0000-4000-8000-000000000001\",\"\",\"\",\"2\"\r\n"
+        )
+    }
+
+    /// Fuzzing (calibration_folder) found a record dated 1013 among 2026's: the period of
+    /// about a million years went hour by hour into the tally and observed.csv (20 GB in a
+    /// minute). Now one error naming the earliest and latest record.
+    #[test]
+    fn a_period_longer_than_a_year_is_one_error_naming_the_records() {
+        let trace = format!(
+            "{TRACE_HEADER}{}{}",
+            inbound_row("b26481be82fc27e4ea26dad1", "3/2/2026 12:04:16 AM"),
+            inbound_row("a26481be82fc27e4ea26dad1", "3/2/1013 12:04:16 AM"),
+        );
+        let e = calibrate_files(&[("trace/MessageTrace.csv", trace.as_bytes())])
+            .err()
+            .expect("a thousand years of logs is refused");
+        assert_eq!(e.exit_code(), 2);
+        let msg = e.to_string();
+        assert!(
+            matches!(e, PipelineError::PeriodTooLong { days: 369_992, .. }),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("MessageTrace.csv:3 (1013-03-02T00:04:16Z)")
+                && msg.contains("MessageTrace.csv:2 (2026-03-02T00:04:16Z)")
+                && msg.contains("at most 366 days"),
+            "{msg}"
+        );
+        // Within a year the same rows calibrate.
+        let trace = format!(
+            "{TRACE_HEADER}{}{}",
+            inbound_row("b26481be82fc27e4ea26dad1", "3/2/2026 12:04:16 AM"),
+            inbound_row("a26481be82fc27e4ea26dad1", "6/2/2025 12:04:16 AM"),
+        );
+        let c = calibrate_files(&[("trace/MessageTrace.csv", trace.as_bytes())]).unwrap();
+        assert_eq!(c.cal.period_hours, 273 * 24 + 1);
+    }
+
+    /// Fuzzing (calibration_folder's seed: both sides' logs, with no inbound mail) found
+    /// every source's rate calibrated, so the mailbox profile was removed, and with it the
+    /// only source of the inbound recipients' on-premises share: calibrated.toml did not
+    /// load ("please report this"). The base's share of on-premises mailboxes is kept.
+    #[test]
+    fn without_inbound_recipients_the_base_share_of_mailboxes_is_kept() {
+        let tracking = "#Fields: date-time,client-ip,client-hostname,server-ip,server-hostname,source-context,connector-id,source,event-id,internal-message-id,message-id,network-message-id,recipient-address,recipient-status,total-bytes,recipient-count,related-recipient-address,reference,message-subject,sender-address,return-path,message-info,directionality,tenant-id,original-client-ip,original-server-ip,custom-data";
+        let trace = format!(
+            "{TRACE_HEADER}\"outlook.office365.com\",\"5f2c1d3e-0000-4000-8000-000000000000\",\"False\",\"contoso.onmicrosoft.com\",\"<4f214cbe74260b6087b84b59@AM0PR04MB1257.eurprd02.prod.outlook.com>\",\"3/2/2026 9:00:30 AM\",\"user2594@contoso.com\",\"user11237@contoso.com\",\"Re: Ops report, week 1\",\"Delivered\",\"192.0.2.10\",\"192.0.2.10\",\"153014\",\"000004e9-0000-4000-8000-000000000bf2\",\"\",\"\",\"1489\""
+        );
+        let c = calibrate_files(&[
+            ("EX01/MSGTRK2026030209-1.LOG", tracking.as_bytes()),
+            ("trace/MessageTrace.csv", trace.as_bytes()),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        // hybrid-routing.toml: mailboxes = { onprem = 12000, cloud = 18000 }.
+        assert!(
+            c.toml.contains(
+                "# kept from the base scenario: these logs have no inbound recipients to split\nonprem_recipient_share = 0.4\n"
+            ),
+            "{}",
+            c.toml
+        );
+        assert!(!c.toml.contains("\nmailboxes"), "{}", c.toml);
     }
 
     #[test]

@@ -220,6 +220,32 @@ fn too_many_bad_lines_is_an_error_naming_the_first() {
     assert!(report.bad_examples[1].reason.contains("`lots`"));
 }
 
+/// Fuzzing (calibration_folder) found a message trace whose time field held a quote left
+/// open: the field ran on over the following lines (another file's header pasted in, NUL
+/// bytes), and the error quoted it whole — over several lines. A quoted field is now on one
+/// line, without control characters, cut to 60 characters.
+#[test]
+fn a_bad_field_is_quoted_on_one_short_line() {
+    let row = |id: &str, received: &str| {
+        format!(
+            "\"outlook.office365.com\",\"5f2c1d3e\",\"False\",\"contoso.onmicrosoft.com\",\"<{id}@contoso.com>\",\"{received}\",\"a@contoso.com\",\"b@contoso.com\",\"Hi\",\"Delivered\",\"\",\"192.0.2.10\",\"100\",\"00000001\",\"\",\"\",\"1\"\n"
+        )
+    };
+    let mut text = String::from(
+        "\"PSComputerName\",\"RunspaceId\",\"PSShowComputerName\",\"Organization\",\"MessageId\",\"Received\",\"SenderAddress\",\"RecipientAddress\",\"Subject\",\"Status\",\"ToIP\",\"FromIP\",\"Size\",\"MessageTraceId\",\"StartDate\",\"EndDate\",\"Index\"\n",
+    );
+    text.push_str(&row("a", "3/2/2026 9:00:00 AM"));
+    text.push_str(&row("b", "3/2/2026 9:00:\u{2}\0\u{8}\0\0#Software: Microsoft Exchange Server\n#Version: 15.00.1497.002\n#Log-type: Message Tracking Log\n#Date: 2026-03-02T00:03:28.335Z\n#Fields: date-time,client-ip\n20 AM"));
+    let e = read_err("MessageTrace.csv", text.as_bytes());
+    let msg = e.to_string();
+    assert_eq!(e.exit_code(), 2);
+    assert!(!msg.chars().any(char::is_control), "{msg:?}");
+    assert!(
+        msg.contains("MessageTrace.csv:3: the time `3/2/2026 9:00:#Software: Microsoft Exchange Server#Version: …` is neither"),
+        "{msg}"
+    );
+}
+
 const PS_HEADER: &str = "\"Timestamp\",\"ClientIp\",\"ClientHostname\",\"ServerIp\",\"ServerHostname\",\"SourceContext\",\"ConnectorId\",\"Source\",\"EventId\",\"InternalMessageId\",\"MessageId\",\"NetworkMessageId\",\"Recipients\",\"RecipientStatus\",\"TotalBytes\",\"RecipientCount\",\"RelatedRecipientAddress\",\"Reference\",\"MessageSubject\",\"Sender\",\"ReturnPath\",\"Directionality\",\"TenantId\",\"OriginalClientIp\",\"MessageInfo\",\"MessageLatency\",\"MessageLatencyType\",\"EventData\"";
 
 fn ps_row(ts: &str, recipients: &str) -> String {

@@ -638,6 +638,19 @@ fn ci_text(e: &Estimate, digits: usize) -> String {
     }
 }
 
+/// The on-premises share of `load.mailboxes` (None without both counts, or with none).
+fn mailbox_share(load: &Table) -> Option<f64> {
+    let m = load.get("mailboxes")?.as_table_like()?;
+    let count = |k: &str| {
+        let v = m.get(k)?;
+        v.as_float()
+            .or_else(|| v.as_integer().map(|i| i as f64))
+            .filter(|x| x.is_finite() && *x >= 0.0)
+    };
+    let (onprem, cloud) = (count("onprem")?, count("cloud")?);
+    (onprem + cloud > 0.0).then(|| onprem / (onprem + cloud))
+}
+
 fn prefix(t: &mut Table, key: &str, comment: &str) {
     if let Some(mut k) = t.key_mut(key) {
         let lines: String = comment.lines().map(|l| format!("# {l}\n")).collect();
@@ -752,7 +765,17 @@ pub fn calibrated_toml(
             }
         }
     } else {
-        // Every source's rate is calibrated: the mailbox profile would not be used.
+        // Every source's rate is calibrated: the mailbox profile would not be used. Its
+        // on-premises share of mailboxes is still the base's share of inbound recipients when
+        // the logs do not give one (removing it would leave the scenario without a share).
+        let calibrated_share = c.onprem_share.is_some() && split_visible(p);
+        if !calibrated_share
+            && !load.contains_key("onprem_recipient_share")
+            && let Some(share) = mailbox_share(&load)
+        {
+            // Commented below, with the reason the logs do not give it.
+            load["onprem_recipient_share"] = value(round_sig(share, 6));
+        }
         for key in [
             "mailboxes",
             "sent_per_mailbox_per_day",
@@ -807,7 +830,11 @@ pub fn calibrated_toml(
         prefix(
             &mut load,
             "onprem_recipient_share",
-            "kept from the base scenario: these logs show only one side's inbound recipients",
+            if c.onprem_share.is_none() {
+                "kept from the base scenario: these logs have no inbound recipients to split"
+            } else {
+                "kept from the base scenario: these logs show only one side's inbound recipients"
+            },
         );
     }
     if let Some(s) = c.spam_share {

@@ -252,6 +252,16 @@ impl Tally {
         }
     }
 
+    /// The hours from the first classified message's arrival hour to the last one's (what
+    /// [`Tally::finish`] makes `period_hours`); None when no message was classified.
+    pub fn period_hours(&self) -> Option<u64> {
+        (self.messages > 0).then(|| {
+            let start_hour = (self.first_s / 3600.0).floor() as i64;
+            let end_hour = (self.last_s / 3600.0).floor() as i64 + 1;
+            end_hour.saturating_sub(start_hour).max(0) as u64
+        })
+    }
+
     /// What the logs show of the routing (for inferring it before [`Tally::finish`]).
     pub fn routing(&self) -> &RoutingEvidence {
         &self.routing
