@@ -780,13 +780,22 @@ impl<'a> MailSim<'a> {
         let c = &mut self.copies[id];
         let spec = &self.net.stations[si];
         let st = &mut self.stations[si];
+        // The per-KB cost only where sizes matter (else it is 0 × 0, and adding it changes
+        // nothing).
+        let per_kb = |ns: f64| {
+            if self.needs_size {
+                ns + spec.per_kb_ns * c.size_kb
+            } else {
+                ns
+            }
+        };
         let ns = match extra {
-            None => spec.service.sample(&mut st.rng) + spec.per_kb_ns * c.size_kb,
+            None => per_kb(spec.service.sample(&mut st.rng)),
             Some(e) => {
                 // The visit's own work: its service (or the station's), then what it adds.
                 let w = &self.net.extras[e.index()];
                 let base = w.service.as_ref().unwrap_or(&spec.service);
-                let mut ns = base.sample(&mut st.rng) + spec.per_kb_ns * c.size_kb;
+                let mut ns = per_kb(base.sample(&mut st.rng));
                 if let Some(d) = &w.extra {
                     ns += d.sample(&mut st.rng);
                 }
@@ -798,8 +807,12 @@ impl<'a> MailSim<'a> {
                 ns
             }
         };
-        self.next_gen = self.next_gen.wrapping_add(1);
-        c.service_gen = self.next_gen;
+        // A generation tells a cancelled completion from the current one; without outages
+        // none is cancelled (see `on_done`), so every service keeps generation 0.
+        if self.can_cancel {
+            self.next_gen = self.next_gen.wrapping_add(1);
+            c.service_gen = self.next_gen;
+        }
         c.in_service = true;
         queue.schedule(
             now + SimTime::from_nanos_f64(ns),
@@ -881,6 +894,16 @@ impl<'a> MailSim<'a> {
         if !st.queue.is_empty() {
             self.serve_waiting(now, si, queue);
         }
+        if self.has_meters || self.can_cancel {
+            self.after_done(now, node, si, size_kb);
+        }
+        self.enter(now, id, next, queue);
+    }
+
+    /// What a completion may add where the network has meters or outages: the meter's
+    /// count, and whether an outage's backlog has drained.
+    #[inline(never)]
+    fn after_done(&mut self, now: SimTime, node: NodeId, si: usize, size_kb: f64) {
         if self.has_meters
             && let Some(m) = self.net.meters[node.0 as usize]
             && now >= self.limits.warmup
@@ -890,7 +913,6 @@ impl<'a> MailSim<'a> {
         if self.stations[si].outage.is_some() {
             self.check_drain(now, si);
         }
-        self.enter(now, id, next, queue);
     }
 
     fn on_down(&mut self, now: SimTime, si: usize, random: bool, queue: &mut EventQueue<Event>) {
