@@ -2780,7 +2780,7 @@ mod tests {
         let hours = m.days as usize * 24;
         // First arrival per message-id, mail only.
         let mut first: BTreeMap<String, Timestamp> = BTreeMap::new();
-        let mut left_out: BTreeMap<String, ()> = BTreeMap::new();
+        let mut left_out = std::collections::BTreeSet::new();
         for r in read_all(dir.path()) {
             let Some(id) = r.message_id.clone() else {
                 continue;
@@ -2790,7 +2790,7 @@ mod tests {
                 || r.source.as_deref() == Some("DSN")
                 || (sender.is_empty() && r.event == Some(EventId::Receive))
             {
-                left_out.insert(id, ());
+                left_out.insert(id);
                 continue;
             }
             if matches!(r.event, Some(EventId::Receive | EventId::Submit)) {
@@ -2800,7 +2800,7 @@ mod tests {
         }
         let mut observed = vec![0u64; hours];
         for (id, t) in &first {
-            if left_out.contains_key(id) {
+            if left_out.contains(id) {
                 continue;
             }
             let h = (t.as_second() - m.start.as_second()) / 3600;
