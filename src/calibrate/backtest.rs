@@ -534,35 +534,23 @@ fn sentence(r: &BacktestRow, k: usize) -> String {
     let (Some(o), Some(s), Some(rel)) = (r.observed, r.simulated, r.relative_error) else {
         return format!("{} {}: no comparison", r.flow, r.statistic);
     };
-    if let (Some(a), Some(b)) = (r.simulated_pi_joint_lo, r.simulated_pi_joint_hi) {
-        let what = what(r);
-        let pct = (rel.abs() * 100.0).ceil();
-        let verb = if r.fails() {
-            "does NOT reproduce"
-        } else {
-            "reproduces"
-        };
-        return format!(
-            "the calibrated model {verb} {} {what} within {pct:.0}% (observed {}, simulated {}, prediction interval [{}, {}], 95% for all {k} deciding figures together)",
-            r.flow,
-            fmt_unit(o, &r.unit),
-            fmt_unit(s, &r.unit),
+    let (joint, pi, ci) = (
+        r.simulated_pi_joint_lo.zip(r.simulated_pi_joint_hi),
+        r.simulated_pi95_lo.zip(r.simulated_pi95_hi),
+        r.simulated_ci95_lo.zip(r.simulated_ci95_hi),
+    );
+    let interval = match (joint, pi, ci) {
+        (Some((a, b)), _, _) => format!(
+            ", prediction interval [{}, {}], 95% for all {k} deciding figures together",
             fmt(a, &r.unit),
             fmt(b, &r.unit)
-        );
-    }
-    let interval = match (
-        r.simulated_pi95_lo,
-        r.simulated_pi95_hi,
-        r.simulated_ci95_lo,
-        r.simulated_ci95_hi,
-    ) {
-        (Some(a), Some(b), _, _) => format!(
+        ),
+        (None, Some((a, b)), _) => format!(
             ", 95% prediction interval [{}, {}]",
             fmt(a, &r.unit),
             fmt(b, &r.unit)
         ),
-        (None, None, Some(a), Some(b)) => format!(
+        (None, None, Some((a, b))) => format!(
             ", mean's 95% interval [{}, {}]",
             fmt(a, &r.unit),
             fmt(b, &r.unit)

@@ -550,21 +550,17 @@ impl<'a> Classifier<'a> {
         // have event ids but are EXO's servers' events): the cloud side, not an
         // on-premises server visit.
         let is_trace = r.event.is_none() || r.origin.format.is_some_and(|f| !f.is_onprem());
-        let m = self.open.entry(key).or_insert_with(|| Open {
-            first_s: t,
-            last_s: t,
-            saw_arrival: r.event.is_none()
-                || matches!(
-                    r.event,
-                    Some(EventId::Receive | EventId::Submit | EventId::NotifyMapi)
-                ),
-            ..Open::default()
-        });
         let arrival = r.event.is_none()
             || matches!(
                 r.event,
                 Some(EventId::Receive | EventId::Submit | EventId::NotifyMapi)
             );
+        let m = self.open.entry(key).or_insert_with(|| Open {
+            first_s: t,
+            last_s: t,
+            saw_arrival: arrival,
+            ..Open::default()
+        });
         if t < m.first_s {
             m.first_s = t;
             // An earlier record decides whether the message's start is in the logs.

@@ -19,6 +19,17 @@ use super::{LogFormat, backtest};
 
 const SE: f64 = 3.3;
 
+/// The generator's flows and the sources they calibrate, inbound first.
+const SOURCES: [(Flow, S); 7] = [
+    (Flow::Inbound, S::Inbound),
+    (Flow::OutboundFromOnprem, S::OutboundFromOnprem),
+    (Flow::OutboundFromCloud, S::OutboundFromCloud),
+    (Flow::OnpremToCloud, S::OnpremToCloud),
+    (Flow::CloudToOnprem, S::CloudToOnprem),
+    (Flow::InternalOnprem, S::OnpremInternal),
+    (Flow::InternalCloud, S::CloudInternal),
+];
+
 /// The seed topology at 2% of the example's rates over two weekdays (about 25,000 messages):
 /// MX at EOP, CMT off, so spam is filtered in EOP and cloud-only mail never reaches
 /// on-premises.
@@ -89,14 +100,7 @@ fn tracking_logs_and_message_trace_join_calibrate_and_backtest() {
         "{:?}",
         c.classify.skipped
     );
-    for (flow, src) in [
-        (Flow::OutboundFromOnprem, S::OutboundFromOnprem),
-        (Flow::OutboundFromCloud, S::OutboundFromCloud),
-        (Flow::OnpremToCloud, S::OnpremToCloud),
-        (Flow::CloudToOnprem, S::CloudToOnprem),
-        (Flow::InternalOnprem, S::OnpremInternal),
-        (Flow::InternalCloud, S::CloudInternal),
-    ] {
+    for &(flow, src) in &SOURCES[1..] {
         assert_eq!(total(&c, src), truth.messages[&flow], "{flow:?}");
     }
     assert_eq!(
@@ -114,15 +118,7 @@ fn tracking_logs_and_message_trace_join_calibrate_and_backtest() {
 
     // Every source's busiest-hour rate, inbound with its spam (the scenario filters
     // spam_share of it at EOP), within its delta-method interval.
-    for (flow, src) in [
-        (Flow::Inbound, S::Inbound),
-        (Flow::OutboundFromOnprem, S::OutboundFromOnprem),
-        (Flow::OutboundFromCloud, S::OutboundFromCloud),
-        (Flow::OnpremToCloud, S::OnpremToCloud),
-        (Flow::CloudToOnprem, S::CloudToOnprem),
-        (Flow::InternalOnprem, S::OnpremInternal),
-        (Flow::InternalCloud, S::CloudInternal),
-    ] {
+    for (flow, src) in SOURCES {
         let (_, e, _) = c.cal.peak_rates.iter().find(|(s, _, _)| *s == src).unwrap();
         let (lo, hi) = e.ci95.unwrap();
         near(

@@ -256,10 +256,18 @@ impl Tally {
     /// [`Tally::finish`] makes `period_hours`); None when no message was classified.
     pub fn period_hours(&self) -> Option<u64> {
         (self.messages > 0).then(|| {
-            let start_hour = (self.first_s / 3600.0).floor() as i64;
-            let end_hour = (self.last_s / 3600.0).floor() as i64 + 1;
+            let (start_hour, end_hour) = self.hour_span();
             end_hour.saturating_sub(start_hour).max(0) as u64
         })
+    }
+
+    /// The absolute hours (Unix s ÷ 3600) of the first classified message's arrival and one
+    /// past the last one's.
+    fn hour_span(&self) -> (i64, i64) {
+        (
+            (self.first_s / 3600.0).floor() as i64,
+            (self.last_s / 3600.0).floor() as i64 + 1,
+        )
     }
 
     /// What the logs show of the routing (for inferring it before [`Tally::finish`]).
@@ -273,8 +281,7 @@ impl Tally {
         if self.messages == 0 {
             return None;
         }
-        let start_hour = (self.first_s / 3600.0).floor() as i64;
-        let end_hour = (self.last_s / 3600.0).floor() as i64 + 1;
+        let (start_hour, end_hour) = self.hour_span();
         // Exposure: how many times each (weekday?, hour of day) occurs in the period.
         let mut exposure = [[0u64; 24]; 2];
         let mut kind_of_hour = BTreeMap::new();
