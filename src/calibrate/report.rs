@@ -56,14 +56,23 @@ pub fn html_report(c: &Calibrated, bt: Option<&Backtest>, summary: &str) -> Repo
             ),
         ));
     }
-    let mut sections = vec![
-        Section::new("What was read")
-            .text(
-                "The logs as calibration read them: records, unreadable lines, how each server \
-                 was mapped to a hop of the base scenario.",
-            )
-            .pre(summary.trim_end().to_string()),
-    ];
+    // The findings are prose (each wraps); the estimates from "estimated …" on are an
+    // aligned table (kept preformatted).
+    let summary = summary.trim_end();
+    let (prose, table) = match summary.find("\nestimated") {
+        Some(i) => (&summary[..i], &summary[i + 1..]),
+        None => (summary, ""),
+    };
+    let mut read = Section::new("What was read")
+        .text(
+            "The logs as calibration read them: records, unreadable lines, how each server \
+             was mapped to a hop of the base scenario.",
+        )
+        .lines(prose.to_string());
+    if !table.is_empty() {
+        read = read.pre(table.to_string());
+    }
+    let mut sections = vec![read];
     if let Some(b) = bt {
         let mut s = Section::new("Back-test").text(format!(
             "calibrated.toml run over the logged {} hours with routing {}, against what the \

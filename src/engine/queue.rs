@@ -79,7 +79,7 @@ impl<E> Entry<E> {
 
     #[inline(always)]
     fn time(&self) -> SimTime {
-        SimTime::from_nanos((self.key >> 64) as u64)
+        SimTime::from_nanos(self.time_nanos())
     }
 }
 

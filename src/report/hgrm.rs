@@ -21,10 +21,10 @@ use hdrhistogram::Histogram;
 /// One row of the percentile distribution: the value (highest equivalent of its bucket), the
 /// percentile level iterated to (0–100), and the count at or below the value.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Step {
-    pub value: u64,
-    pub percentile: f64,
-    pub total: u64,
+struct Step {
+    value: u64,
+    percentile: f64,
+    total: u64,
 }
 
 /// A recorded (non-empty) bucket, read once from the histogram for the three walks a file
@@ -49,12 +49,8 @@ fn recorded_buckets(h: &Histogram<u64>) -> Vec<Bucket> {
         .collect()
 }
 
-/// The rows Java's `PercentileIterator` yields over `h` with `ticks` per half-distance.
-pub fn percentile_steps(h: &Histogram<u64>, ticks: u32) -> Vec<Step> {
-    steps_of(&recorded_buckets(h), h.len(), ticks)
-}
-
-/// [`percentile_steps`] over the recorded buckets of a histogram of `n` values.
+/// The rows Java's `PercentileIterator` yields, with `ticks` per half-distance, over the
+/// recorded buckets of a histogram of `n` values.
 fn steps_of(buckets: &[Bucket], n: u64, ticks: u32) -> Vec<Step> {
     let mut steps = Vec::new();
     if n == 0 {

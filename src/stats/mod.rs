@@ -38,8 +38,7 @@ pub fn record_span(h: &mut Histogram<u64>, span: SimTime, count: u64) {
 }
 
 /// The time integral of a level (a queue length, busy servers), exact in integer arithmetic:
-/// a run's result. The hot path keeps a [`StepIntegral`] and closes it into one; `set` is
-/// the direct form (tests, and a level set now and then).
+/// a run's result. The hot path keeps a [`StepIntegral`] and closes it into one.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TimeAverage {
     last: SimTime,
@@ -49,8 +48,10 @@ pub struct TimeAverage {
 }
 
 impl TimeAverage {
-    #[inline]
-    pub fn set(&mut self, now: SimTime, level: u64) {
+    /// Advances the integral to `now` and sets the level: the direct form, the reference
+    /// the step form is tested against.
+    #[cfg(test)]
+    pub(crate) fn set(&mut self, now: SimTime, level: u64) {
         self.area += u128::from(self.level) * u128::from((now - self.last).as_nanos());
         self.last = now;
         self.level = level;

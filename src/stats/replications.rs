@@ -29,27 +29,31 @@ mod nan_as_null {
     }
 }
 
+/// The finite values' count, mean and sample variance (0 with fewer than two), the figures
+/// both intervals below are built from.
+fn mean_and_variance(values: &[f64]) -> (usize, f64, f64) {
+    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    let n = v.len();
+    if n == 0 {
+        return (0, f64::NAN, 0.0);
+    }
+    let mean = v.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (n, mean, 0.0);
+    }
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    (n, mean, var)
+}
+
 /// The mean of `values` and a two-sided 95% Student-t interval (n − 1 degrees of freedom).
 /// Non-finite values (a flow with no deliveries in one replication) are left out; with fewer
 /// than two values left there is no interval.
 pub fn mean_ci(values: &[f64]) -> MeanCi {
-    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    let n = v.len();
-    if n == 0 {
-        return MeanCi {
-            mean: f64::NAN,
-            ci95: None,
-        };
-    }
-    let mean = v.iter().sum::<f64>() / n as f64;
+    let (n, mean, var) = mean_and_variance(values);
     if n < 2 {
         return MeanCi { mean, ci95: None };
     }
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
-        .expect("degrees of freedom are positive")
-        .inverse_cdf(0.975);
-    let half = t * (var / n as f64).sqrt();
+    let half = t_quantile(n, 0.975) * (var / n as f64).sqrt();
     MeanCi {
         mean,
         ci95: Some((mean - half, mean + half)),
@@ -70,13 +74,10 @@ pub fn t_quantile(n: usize, p: f64) -> f64 {
 /// times wider than the mean's confidence interval. Non-finite values are left out; with
 /// fewer than two left there is no interval.
 pub fn prediction95(values: &[f64]) -> Option<(f64, f64)> {
-    let v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    let n = v.len();
+    let (n, mean, var) = mean_and_variance(values);
     if n < 2 {
         return None;
     }
-    let mean = v.iter().sum::<f64>() / n as f64;
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
     let half = t_quantile(n, 0.975) * (var * (1.0 + 1.0 / n as f64)).sqrt();
     Some((mean - half, mean + half))
 }
